@@ -1,0 +1,3 @@
+# server/aio: the I/O-thread event loop (see aio.h).
+server_libpolltgt_a_SOURCES += \
+	server/aio/aio.h
