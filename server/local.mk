@@ -1,7 +1,19 @@
 # server: the daemon.
 server_libpolltgt_a_SOURCES += \
-	server/log.c server/log.h
+	server/log.c server/log.h \
+	server/config.c server/config.h \
+	server/config-reload.c server/config-reload.h \
+	server/daemon.c server/daemon.h \
+	server/mainloop.c server/mainloop.h \
+	server/server.c server/server.h
 
 sbin_PROGRAMS += server/polltgtd
 server_polltgtd_SOURCES = server/main.c
+server_polltgtd_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(INIH_CFLAGS)
 server_polltgtd_LDADD = $(POLLTGT_LIBS)
+
+check_PROGRAMS += tests/unit/test-config
+TESTS += tests/unit/test-config
+tests_unit_test_config_SOURCES = tests/unit/test-config.c
+tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(INIH_CFLAGS)
+tests_unit_test_config_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)

@@ -35,10 +35,22 @@ log_set_sink(enum log_sink sink, const char *ident)
     }
 }
 
+/* Set by --log-level: the command line beats the file, also on reload. */
+static bool log_level_pinned;
+
 void
 log_set_level(enum log_level level)
 {
+    if (!log_level_pinned) {
+        log_current_level = level;
+    }
+}
+
+void
+log_pin_level(enum log_level level)
+{
     log_current_level = level;
+    log_level_pinned = true;
 }
 
 const char *

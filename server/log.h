@@ -30,6 +30,8 @@ extern enum log_level log_current_level;
 /* Called from main before any thread starts. */
 void log_set_sink(enum log_sink sink, const char *ident);
 void log_set_level(enum log_level level);
+/* Set the level and ignore later log_set_level calls (--log-level). */
+void log_pin_level(enum log_level level);
 
 /* Parse "error|warn|info|debug"; returns 0 or -EINVAL. */
 int log_level_parse(const char *s, enum log_level *out) ATTR_NONNULL(1, 2);

@@ -3,3 +3,9 @@ server_libpolltgt_a_SOURCES += \
 	server/util/cleanup.c server/util/cleanup.h \
 	server/util/clock.h server/util/compiler.h server/util/minmax.h \
 	server/util/parse.c server/util/parse.h
+
+check_PROGRAMS += tests/unit/test-parse
+TESTS += tests/unit/test-parse
+tests_unit_test_parse_SOURCES = tests/unit/test-parse.c
+tests_unit_test_parse_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_parse_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)

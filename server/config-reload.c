@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * See config-reload.h.  The restart-only comparison is deliberately coarse
+ * (a section differs or it does not): its job is to tell the operator that
+ * an edit is not in force yet, not to describe the edit.
+ */
+#include <config.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "config-reload.h"
+#include "log.h"
+
+static bool
+str_eq(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+static bool
+addrs_eq(const struct config_addrs *a, const struct config_addrs *b)
+{
+    return a->n == b->n &&
+           (a->n == 0 || memcmp(a->addr, b->addr, a->n * sizeof *a->addr) == 0);
+}
+
+static bool
+export_eq(const struct config_export *a, const struct config_export *b)
+{
+    return str_eq(a->name, b->name) && str_eq(a->backend, b->backend) &&
+           a->size == b->size && str_eq(a->path, b->path) &&
+           a->readonly == b->readonly && a->create == b->create &&
+           a->direct == b->direct && str_eq(a->description, b->description) &&
+           a->iothread == b->iothread;
+}
+
+static bool
+exports_eq(const struct config *a, const struct config *b)
+{
+    if (a->nexports != b->nexports) {
+        return false;
+    }
+    for (size_t i = 0; i < a->nexports; i++) {
+        if (!export_eq(&a->exports[i], &b->exports[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void
+restart_only(const char *what)
+{
+    log_warn("reload: %s changed: takes effect on restart; the running value "
+             "stays in force",
+             what);
+}
+
+static int
+reload_poll_params(struct config *running, const struct config *next,
+                   const struct config_reload_hooks *hooks)
+{
+    int changes = 0;
+
+    for (unsigned id = 0; id < running->iothreads && id < next->iothreads; id++) {
+        struct poll_params *cur = &running->iothread[id].params;
+        const struct poll_params *nxt = &next->iothread[id].params;
+        bool changed = false;
+
+        for (size_t i = 0; i < policy_nparams; i++) {
+            char a[64], b[64];
+
+            policy_param_format(cur, &policy_params[i], a, sizeof a);
+            policy_param_format(nxt, &policy_params[i], b, sizeof b);
+            if (strcmp(a, b) != 0) {
+                log_info("reload: [iothread %u] %s: %s -> %s", id,
+                         policy_params[i].key, a, b);
+                changed = true;
+            }
+        }
+        if (running->iothread[id].cpu != next->iothread[id].cpu) {
+            char what[64];
+
+            snprintf(what, sizeof what, "[iothread %u] cpu", id);
+            restart_only(what);
+        }
+        if (changed) {
+            *cur = *nxt;
+            changes++;
+            if (hooks->set_poll_params) {
+                hooks->set_poll_params(id, cur, hooks->opaque);
+            }
+        }
+    }
+    running->poll = next->poll;
+    return changes;
+}
+
+int
+config_reload_apply(struct config *running, const struct config *next,
+                    const struct config_reload_hooks *hooks)
+{
+    int changes = 0;
+
+    if (running->log_level != next->log_level) {
+        log_info("reload: [server] log-level: %s -> %s",
+                 log_level_name(running->log_level),
+                 log_level_name(next->log_level));
+        running->log_level = next->log_level;
+        log_set_level(next->log_level);
+        changes++;
+    }
+    if (running->iothreads != next->iothreads) {
+        restart_only("[server] iothreads");
+    }
+    if (!str_eq(running->pidfile, next->pidfile)) {
+        restart_only("[server] pidfile");
+    }
+    changes += reload_poll_params(running, next, hooks);
+    if (!addrs_eq(&running->nbd_listen, &next->nbd_listen)) {
+        restart_only("[nbd] listen");
+    }
+    if (!addrs_eq(&running->iscsi_listen, &next->iscsi_listen) ||
+        !str_eq(running->iqn_prefix, next->iqn_prefix)) {
+        restart_only("[iscsi]");
+    }
+    if (!str_eq(running->status_socket, next->status_socket) ||
+        running->status_mode != next->status_mode) {
+        restart_only("[status]");
+    }
+    if (!exports_eq(running, next)) {
+        restart_only("the [export] sections");
+    }
+    return changes;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Applying a re-read configuration (SIGHUP, the status socket's `reload`
+ * and `set`).  Live keys (the poll tunables of each I/O thread, log-level)
+ * are copied into the running config and handed to a hook that delivers
+ * them to the I/O threads; every other difference is reported as taking
+ * effect on restart and left as it runs, so the running config always
+ * describes what is in force.
+ */
+#ifndef POLLTGT_SERVER_CONFIG_RELOAD_H
+#define POLLTGT_SERVER_CONFIG_RELOAD_H
+
+#include "config.h"
+
+struct config_reload_hooks {
+    /* Deliver new tunables to I/O thread id (main thread; the hook queues
+     * the change to the thread, which applies it between iterations). */
+    void (*set_poll_params)(unsigned id, const struct poll_params *params,
+                            void *opaque);
+    void *opaque;
+};
+
+/*
+ * Compare next with running, log each difference with its old and new
+ * value, apply the live ones to running (and through hooks).  Returns the
+ * number of live changes applied.
+ */
+int config_reload_apply(struct config *running, const struct config *next,
+                        const struct config_reload_hooks *hooks)
+    ATTR_NONNULL(1, 2, 3);
+
+#endif /* POLLTGT_SERVER_CONFIG_RELOAD_H */

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The configuration: polltgt.ini parsed into one struct config.
+ *
+ * The loader builds a fresh struct config and either returns all of it or
+ * nothing (a bad file changes nothing), so SIGHUP can load the new file
+ * beside the running one and swap only when it is valid.  Every error
+ * message has the form "FILE:LINE: [section] key: what was given: what is
+ * accepted", and unknown sections and keys suggest the nearest valid name.
+ *
+ * The key tables in config.c are the one list of keys; the poll tunables
+ * come from policy.c's parameter table so the status socket validates them
+ * the same way.
+ */
+#ifndef POLLTGT_SERVER_CONFIG_H
+#define POLLTGT_SERVER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "policy/policy.h"
+#include "util/compiler.h"
+#include "util/parse.h"
+
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/polltgt/polltgt.ini"
+#define CONFIG_MAX_IOTHREADS 256
+#define CONFIG_NBD_DEFAULT_PORT "10809"
+#define CONFIG_ISCSI_DEFAULT_PORT "3260"
+#define CONFIG_DEFAULT_STATUS_SOCKET "polltgt.sock"
+#define CONFIG_DEFAULT_IQN_PREFIX "iqn.2026-11.org.polltgt"
+
+struct config_addrs {
+    struct parse_addr *addr;
+    size_t n;
+};
+
+struct config_iothread {
+    struct poll_params params; /* [poll] with this thread's overrides */
+    int cpu;                   /* -1: not pinned */
+    unsigned line;             /* of its [iothread N] header; 0 if none */
+};
+
+struct config_export {
+    char *name;
+    unsigned line;        /* of its [export NAME] header */
+    char *backend;        /* memory | file | null */
+    uint64_t size;        /* 0 when not given */
+    char *path;           /* file backend, absolute */
+    bool readonly;
+    bool create;          /* file: create a sparse file of `size` */
+    bool direct;          /* file: O_DIRECT */
+    char *description;
+    int iothread;         /* -1: any I/O thread */
+};
+
+struct config {
+    char *file;               /* the file it was read from */
+
+    /* [server] */
+    unsigned iothreads;       /* resolved: `auto` is the number of CPUs */
+    bool iothreads_auto;
+    enum log_level log_level;
+    char *pidfile;            /* absolute, or NULL */
+
+    /* [poll] and [iothread N]: one entry per I/O thread */
+    struct poll_params poll;
+    struct config_iothread *iothread; /* iothreads entries */
+
+    /* [nbd] and [iscsi] */
+    struct config_addrs nbd_listen;
+    struct config_addrs iscsi_listen;
+    char *iqn_prefix;
+
+    /* [status] */
+    char *status_socket;      /* absolute, or NULL when disabled */
+    unsigned status_mode;
+
+    /* [export NAME] in file order */
+    struct config_export *exports;
+    size_t nexports;
+};
+
+/*
+ * Load path.  On success *out is a new config and 0 is returned.  On error
+ * returns -EINVAL (bad contents) or -errno (cannot read), *out is untouched
+ * and *errmsg is a malloc'd text with one line per problem (at most a few
+ * dozen), each naming file and line.
+ */
+int config_load(const char *path, struct config **out, char **errmsg)
+    ATTR_NONNULL(1, 2, 3);
+
+/* The same from a string; name is used in messages. */
+int config_load_string(const char *name, const char *text,
+                       struct config **out, char **errmsg)
+    ATTR_NONNULL(1, 2, 3, 4);
+
+void config_free(struct config *cfg);
+
+const struct config_export *config_find_export(const struct config *cfg,
+                                               const char *name)
+    ATTR_NONNULL(1, 2);
+
+/* Every key of every section, for documentation tests: "section key". */
+void config_foreach_key(void (*fn)(const char *section, const char *key,
+                                   const char *dflt, void *opaque),
+                        void *opaque) ATTR_NONNULL(1);
+
+#endif /* POLLTGT_SERVER_CONFIG_H */
