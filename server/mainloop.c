@@ -30,7 +30,7 @@ mainloop_on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
     struct mainloop *ml = w->data;
 
-    log_info("received %s: shutting down", strsignal(w->signum));
+    log_info("received SIG%s: shutting down", sigabbrev_np(w->signum));
     mainloop_stop(ml);
 }
 

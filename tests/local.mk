@@ -4,5 +4,22 @@ TESTS_ENVIRONMENT = \
 	MALLOC_PERTURB_=$$(( $$RANDOM % 255 + 1 )) \
 	CK_DEFAULT_TIMEOUT=60 \
 	POLLTGT_SRCDIR="$(abs_top_srcdir)" \
-	POLLTGT_BUILDDIR="$(abs_top_builddir)"
+	POLLTGT_BUILDDIR="$(abs_top_builddir)" \
+	CC="$(CC)"
 EXTRA_DIST += tests/functions.sh.in
+# Regenerate functions.sh from its .in when that changes.
+check_DATA = tests/functions.sh
+
+# Daemon lifecycle: start, reload, stop, daemonise, --check-config.
+TESTS += \
+	tests/daemon/test-daemon-check-config.sh \
+	tests/daemon/test-daemon-lifecycle.sh \
+	tests/daemon/test-daemon-background.sh
+EXTRA_DIST += \
+	tests/daemon/test-daemon-check-config.sh \
+	tests/daemon/test-daemon-lifecycle.sh \
+	tests/daemon/test-daemon-background.sh
+
+# Build hygiene: symbol clashes with linked libraries, self-contained headers.
+TESTS += tests/build/test-symbols.sh tests/build/test-headers.sh
+EXTRA_DIST += tests/build/test-symbols.sh tests/build/test-headers.sh
