@@ -32,7 +32,10 @@ export_eq(const struct config_export *a, const struct config_export *b)
            a->size == b->size && str_eq(a->path, b->path) &&
            a->readonly == b->readonly && a->create == b->create &&
            a->direct == b->direct && str_eq(a->description, b->description) &&
-           a->iothread == b->iothread;
+           a->iothread == b->iothread && a->allow.n == b->allow.n &&
+           (a->allow.n == 0 ||
+            memcmp(a->allow.entries, b->allow.entries,
+                   a->allow.n * sizeof *a->allow.entries) == 0);
 }
 
 static bool
@@ -118,8 +121,12 @@ config_reload_apply(struct config *running, const struct config *next,
         restart_only("[server] pidfile");
     }
     changes += reload_poll_params(running, next, hooks);
-    if (!addrs_eq(&running->nbd_listen, &next->nbd_listen)) {
-        restart_only("[nbd] listen");
+    if (!addrs_eq(&running->nbd_listen, &next->nbd_listen) ||
+        !str_eq(running->nbd_default_export, next->nbd_default_export) ||
+        running->nbd_max_connections != next->nbd_max_connections ||
+        running->nbd_max_payload != next->nbd_max_payload ||
+        running->nbd_handshake_timeout_ns != next->nbd_handshake_timeout_ns) {
+        restart_only("[nbd]");
     }
     if (!addrs_eq(&running->iscsi_listen, &next->iscsi_listen) ||
         !str_eq(running->iqn_prefix, next->iqn_prefix)) {

@@ -26,6 +26,7 @@
 
 #include "config.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 
 #define CONFIG_MAX_ERRORS 20
 #define CONFIG_MAX_LINE 200 /* inih's stack buffer (INI_MAX_LINE) */
@@ -55,6 +56,9 @@ enum key_type {
     KT_BACKEND,   /* char *, one of config_backends */
     KT_INT,       /* int, min..max */
     KT_IQN,       /* char *, an iSCSI qualified name prefix */
+    KT_UINT,      /* unsigned, min..max */
+    KT_DURATION,  /* int64_t ns, min..max (in ns), bare numbers in seconds */
+    KT_ACL,       /* struct acl */
 };
 
 struct config_key {
@@ -92,6 +96,11 @@ static const struct config_key iothread_keys[] = {
 
 static const struct config_key nbd_keys[] = {
     { "listen", KT_LISTEN, CFG(nbd_listen), 0, 0, "127.0.0.1:" CONFIG_NBD_DEFAULT_PORT },
+    { "default-export", KT_STRING, CFG(nbd_default_export), 0, 0, NULL },
+    { "max-connections", KT_UINT, CFG(nbd_max_connections), 1, 65536, "1024" },
+    { "max-payload", KT_SIZE, CFG(nbd_max_payload), 4096, 32 << 20, "32M" },
+    { "handshake-timeout", KT_DURATION, CFG(nbd_handshake_timeout_ns),
+      NS_PER_MS, 3600 * NS_PER_SEC, "10s" },
     { NULL },
 };
 
@@ -116,6 +125,7 @@ static const struct config_key export_keys[] = {
     { "direct", KT_BOOL, EXP(direct), 0, 0, "no" },
     { "description", KT_STRING, EXP(description), 0, 0, NULL },
     { "iothread", KT_INT, EXP(iothread), 0, CONFIG_MAX_IOTHREADS - 1, NULL },
+    { "allow", KT_ACL, EXP(allow), 0, 0, NULL },
     { NULL },
 };
 
@@ -127,7 +137,7 @@ static const char *const section_names[] = {
 };
 
 struct seen_key {
-    const void *section; /* identity of the section instance */
+    uint64_t section;    /* identity of the section instance */
     const char *key;     /* points into a key table */
     unsigned line;
 };
@@ -159,6 +169,7 @@ struct loader {
     size_t errors_len;
     unsigned nerrors;
     bool oom;
+    int read_errno;
 };
 
 static void loader_error(struct loader *ld, unsigned line, const char *fmt, ...)
@@ -229,7 +240,17 @@ xstrdup(struct loader *ld, const char *s)
     return r;
 }
 
-/* Make a relative path absolute against the working directory. */
+/* Where relative paths point: the directory polltgtd was started in,
+ * also after it has daemonised and moved to /. */
+static char config_base_dir[PATH_MAX];
+
+void
+config_set_base_dir(const char *dir)
+{
+    snprintf(config_base_dir, sizeof config_base_dir, "%s", dir);
+}
+
+/* Make a relative path absolute against the base (working) directory. */
 static char *
 absolute_path(struct loader *ld, const char *path)
 {
@@ -239,7 +260,9 @@ absolute_path(struct loader *ld, const char *path)
     if (path[0] == '/') {
         return xstrdup(ld, path);
     }
-    if (getcwd(cwd, sizeof cwd) == NULL) {
+    if (config_base_dir[0]) {
+        snprintf(cwd, sizeof cwd, "%s", config_base_dir);
+    } else if (getcwd(cwd, sizeof cwd) == NULL) {
         return xstrdup(ld, path);
     }
     if (asprintf(&r, "%s/%s", cwd, path) < 0) {
@@ -268,6 +291,9 @@ loader_read_line(char *str, int num, void *opaque)
 
     if (ld->fp) {
         if (fgets(buf, sizeof buf, ld->fp) == NULL) {
+            if (ferror(ld->fp)) {
+                ld->read_errno = errno ? errno : EIO;
+            }
             return NULL;
         }
         len = strlen(buf);
@@ -293,6 +319,9 @@ loader_read_line(char *str, int num, void *opaque)
     ld->line++;
 
     p = buf;
+    if (ld->line == 1 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) {
+        p += 3; /* a UTF-8 byte-order mark */
+    }
     while (*p == ' ' || *p == '\t') {
         p++;
     }
@@ -306,14 +335,36 @@ loader_read_line(char *str, int num, void *opaque)
     if (*p == '[') {
         char header[CONFIG_MAX_LINE];
         char *end = strchr(p, ']');
+        const char *rest;
 
-        if (end) {
-            size_t hl = (size_t)(end - p - 1);
-
-            memcpy(header, p + 1, hl);
-            header[hl] = '\0';
-            begin_section(ld, header, ld->line);
+        if (end == NULL) {
+            loader_error(ld, ld->line, "syntax error: section header without ']'");
+            snprintf(str, (size_t)num, ";\n");
+            ld->kind = SEC_INVALID;
+            return str;
         }
+        rest = end + 1 + strspn(end + 1, " \t\r\n");
+        if (*rest != '\0' && *rest != ';' && *rest != '#') {
+            loader_error(ld, ld->line,
+                         "syntax error: text after the section header; put "
+                         "each key = value on its own line");
+        }
+        size_t hl = (size_t)(end - p - 1);
+
+        memcpy(header, p + 1, hl);
+        header[hl] = '\0';
+        begin_section(ld, header, ld->line);
+        snprintf(str, (size_t)num, "[%s]\n", header);
+        return str;
+    }
+    if (*p != '\0' && *p != '\n' && *p != '\r' && *p != ';' && *p != '#' &&
+        strpbrk(p, "=:") == NULL) {
+        /* inih would report only the first such line, after the fact. */
+        loader_error(ld, ld->line,
+                     "syntax error: expected [section], key = value, or a "
+                     "comment starting with ; or #");
+        snprintf(str, (size_t)num, ";\n");
+        return str;
     }
     snprintf(str, (size_t)num, "%s", p);
     return str;
@@ -532,9 +583,12 @@ section_has_poll_params(enum section_kind kind)
 static bool
 mark_seen(struct loader *ld, const char *key, unsigned line)
 {
-    const void *section = ld->export ? (const void *)ld->export
-                        : ld->ovr    ? (const void *)ld->ovr
-                                     : (const void *)(uintptr_t)ld->kind;
+    /* Kind and index, not an address: the arrays behind ld->export and
+     * ld->ovr move when they grow. */
+    uint64_t index = ld->export ? (uint64_t)(ld->export - ld->cfg->exports)
+                   : ld->ovr    ? (uint64_t)(ld->ovr - ld->ovrs)
+                                : 0;
+    uint64_t section = (uint64_t)ld->kind << 32 | index;
 
     for (size_t i = 0; i < ld->nseen; i++) {
         if (ld->seen[i].section == section && ld->seen[i].key == key) {
@@ -590,6 +644,15 @@ apply_listen(struct loader *ld, const struct config_key *k,
     for (int i = 0; i < n; i++) {
         int r = parse_listen_addr(items[i], port, &a[i]);
 
+        if (r == 0 && a[i].kind == PARSE_ADDR_UNIX && a[i].path[0] != '/') {
+            CLEANUP_FREE char *abs = absolute_path(ld, a[i].path);
+
+            if (abs == NULL || strlen(abs) >= sizeof a[i].path) {
+                r = -ERANGE;
+            } else {
+                strcpy(a[i].path, abs);
+            }
+        }
         if (r < 0) {
             loader_error(ld, line,
                          "[%s] %s: invalid address '%s': expected %s",
@@ -613,7 +676,12 @@ iqn_valid(const char *s)
     if (!isdigit((unsigned char)s[4]) || !isdigit((unsigned char)s[5]) ||
         !isdigit((unsigned char)s[6]) || !isdigit((unsigned char)s[7]) ||
         s[8] != '-' || !isdigit((unsigned char)s[9]) ||
-        !isdigit((unsigned char)s[10]) || s[11] != '.') {
+        !isdigit((unsigned char)s[10]) || s[11] != '.' || s[12] == '\0' ||
+        s[12] == '.') {
+        return false;
+    }
+    int month = (s[9] - '0') * 10 + (s[10] - '0');
+    if (month < 1 || month > 12) {
         return false;
     }
     for (const char *p = s; *p; p++) {
@@ -704,15 +772,79 @@ apply_key(struct loader *ld, const struct config_key *k, void *base,
         }
         *(unsigned *)field = mode;
         return;
-    case KT_SIZE:
-        if (parse_size(value, &u64) < 0 || u64 == 0 || u64 > (UINT64_C(1) << 62)) {
+    case KT_SIZE: {
+        uint64_t lo = k->min ? (uint64_t)k->min : 1;
+        uint64_t hi = k->max ? (uint64_t)k->max : UINT64_C(1) << 62;
+        char los[32], his[32];
+
+        if (parse_size(value, &u64) < 0 || u64 < lo || u64 > hi) {
+            parse_format_size(lo, los, sizeof los);
+            parse_format_size(hi, his, sizeof his);
             loader_error(ld, line, "[%s] %s: invalid value '%s': expected %s, "
-                         "from 1 to 4E",
-                         ld->section, k->key, value, PARSE_SIZE_ACCEPTS);
+                         "from %s to %s",
+                         ld->section, k->key, value, PARSE_SIZE_ACCEPTS, los,
+                         his);
             return;
         }
         *(uint64_t *)field = u64;
         return;
+    }
+    case KT_UINT:
+        if (parse_int64(value, &i64) < 0 || i64 < k->min || i64 > k->max) {
+            loader_error(ld, line,
+                         "[%s] %s: invalid value '%s': expected a whole number "
+                         "from %" PRId64 " to %" PRId64,
+                         ld->section, k->key, value, k->min, k->max);
+            return;
+        }
+        *(unsigned *)field = (unsigned)i64;
+        return;
+    case KT_DURATION:
+        if (parse_duration(value, NS_PER_SEC, &i64) < 0 || i64 < k->min ||
+            i64 > k->max) {
+            loader_error(ld, line,
+                         "[%s] %s: invalid value '%s': expected %s (a bare "
+                         "number is in seconds), from %" PRId64 "ms to %" PRId64
+                         "s",
+                         ld->section, k->key, value, PARSE_DURATION_ACCEPTS,
+                         k->min / NS_PER_MS, k->max / NS_PER_SEC);
+            return;
+        }
+        *(int64_t *)field = i64;
+        return;
+    case KT_ACL: {
+        CLEANUP_FREE char **items = NULL;
+        struct acl *acl = field;
+        int n = parse_list(value, &items);
+        struct acl_entry *entries;
+
+        if (n < 0) {
+            ld->oom = true;
+            return;
+        }
+        if (n == 0) {
+            loader_error(ld, line, "[%s] %s: empty value: expected %s",
+                         ld->section, k->key, ACL_ACCEPTS);
+            return;
+        }
+        entries = calloc((size_t)n, sizeof *entries);
+        if (entries == NULL) {
+            ld->oom = true;
+            return;
+        }
+        for (int j = 0; j < n; j++) {
+            if (acl_parse_entry(items[j], &entries[j]) < 0) {
+                loader_error(ld, line, "[%s] %s: invalid entry '%s': expected %s",
+                             ld->section, k->key, items[j], ACL_ACCEPTS);
+                free(entries);
+                return;
+            }
+        }
+        free(acl->entries);
+        acl->entries = entries;
+        acl->n = (size_t)n;
+        return;
+    }
     case KT_BOOL:
         if (parse_bool(value, &b) < 0) {
             loader_error(ld, line, "[%s] %s: invalid value '%s': expected %s",
@@ -951,6 +1083,18 @@ loader_finish(struct loader *ld)
     if (ld->seen_iscsi && cfg->iscsi_listen.n == 0) {
         apply_listen(ld, &iscsi_keys[0], &cfg->iscsi_listen, iscsi_keys[0].dflt, 0);
     }
+    if (cfg->nbd_default_export &&
+        config_find_export(cfg, cfg->nbd_default_export) == NULL) {
+        unsigned line = 0;
+
+        for (size_t i = 0; i < ld->nseen; i++) {
+            if (strcmp(ld->seen[i].key, "default-export") == 0) {
+                line = ld->seen[i].line;
+            }
+        }
+        loader_error(ld, line, "[nbd] default-export: there is no [export %s]",
+                     cfg->nbd_default_export);
+    }
     if (cfg->iqn_prefix == NULL) {
         cfg->iqn_prefix = xstrdup(ld, CONFIG_DEFAULT_IQN_PREFIX);
     }
@@ -963,6 +1107,9 @@ config_defaults(struct config *cfg)
     cfg->log_level = LOG_LEVEL_INFO;
     policy_params_default(&cfg->poll);
     cfg->status_mode = 0600;
+    cfg->nbd_max_connections = 1024;
+    cfg->nbd_max_payload = 32 << 20;
+    cfg->nbd_handshake_timeout_ns = 10 * NS_PER_SEC;
 }
 
 static int
@@ -981,6 +1128,18 @@ config_parse(struct loader *ld, struct config **out, char **errmsg)
     cfg->status_socket = absolute_path(ld, CONFIG_DEFAULT_STATUS_SOCKET);
 
     r = ini_parse_stream(loader_read_line, ld, loader_handler, ld);
+    if (ld->read_errno) {
+        int e = ld->read_errno;
+
+        free(ld->ovrs);
+        free(ld->seen);
+        free(ld->errors);
+        config_free(cfg);
+        if (asprintf(errmsg, "%s: cannot read: %s\n", ld->name, strerror(e)) < 0) {
+            *errmsg = NULL;
+        }
+        return -e;
+    }
     if (r > 0) {
         loader_error(ld, (unsigned)r,
                      "syntax error: expected [section], key = value, or a "
@@ -1045,10 +1204,12 @@ config_free(struct config *cfg)
         free(e->backend);
         free(e->path);
         free(e->description);
+        free(e->allow.entries);
     }
     free(cfg->exports);
     free(cfg->iothread);
     free(cfg->nbd_listen.addr);
+    free(cfg->nbd_default_export);
     free(cfg->iscsi_listen.addr);
     free(cfg->iqn_prefix);
     free(cfg->status_socket);

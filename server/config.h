@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "acl.h"
 #include "log.h"
 #include "policy/policy.h"
 #include "util/compiler.h"
@@ -53,6 +54,7 @@ struct config_export {
     bool direct;          /* file: O_DIRECT */
     char *description;
     int iothread;         /* -1: any I/O thread */
+    struct acl allow;     /* clients allowed; empty: everyone */
 };
 
 struct config {
@@ -70,6 +72,10 @@ struct config {
 
     /* [nbd] and [iscsi] */
     struct config_addrs nbd_listen;
+    char *nbd_default_export;     /* for the empty name; NULL: the first */
+    unsigned nbd_max_connections;
+    uint64_t nbd_max_payload;     /* bytes */
+    int64_t nbd_handshake_timeout_ns;
     struct config_addrs iscsi_listen;
     char *iqn_prefix;
 
@@ -97,6 +103,10 @@ int config_load_string(const char *name, const char *text,
     ATTR_NONNULL(1, 2, 3, 4);
 
 void config_free(struct config *cfg);
+
+/* Resolve relative paths in later loads against dir (main calls this with
+ * the starting directory, before daemonising moves to /). */
+void config_set_base_dir(const char *dir) ATTR_NONNULL(1);
 
 const struct config_export *config_find_export(const struct config *cfg,
                                                const char *name)

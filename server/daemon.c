@@ -27,7 +27,7 @@ daemon_start(void)
 {
     int pipefd[2];
     pid_t pid;
-    char c;
+    char c = 0;
 
     if (pipe2(pipefd, O_CLOEXEC) < 0) {
         return -errno;
@@ -137,7 +137,7 @@ daemon_exit_with_parent(void)
     }
     /* The parent may have gone already, before prctl took effect. */
     if (getppid() == 1) {
-        raise(SIGTERM);
+        return -ESRCH;
     }
     return 0;
 }

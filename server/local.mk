@@ -1,11 +1,13 @@
 # server: the daemon.
 server_libpolltgt_a_SOURCES += \
 	server/log.c server/log.h \
+	server/acl.c server/acl.h \
 	server/config.c server/config.h \
 	server/config-reload.c server/config-reload.h \
 	server/daemon.c server/daemon.h \
 	server/mainloop.c server/mainloop.h \
-	server/server.c server/server.h
+	server/server.c server/server.h \
+	server/iothread.c server/iothread.h
 
 sbin_PROGRAMS += server/polltgtd
 server_polltgtd_SOURCES = server/main.c

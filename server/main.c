@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +126,23 @@ main(int argc, char **argv)
         return 2;
     }
 
+    if (exit_with_parent && !foreground && !check_only) {
+        fprintf(stderr, "polltgtd: --exit-with-parent needs --foreground\n");
+        return 2;
+    }
+    /* Relative paths, in argv and in the file, stay relative to where we
+     * were started, also for reloads after daemonising. */
+    char cwd[PATH_MAX] = "";
+    if (getcwd(cwd, sizeof cwd)) {
+        config_set_base_dir(cwd);
+    }
+    char abs_config[PATH_MAX];
+    if (config_path[0] != '/' && cwd[0] &&
+        snprintf(abs_config, sizeof abs_config, "%s/%s", cwd, config_path) <
+            (int)sizeof abs_config) {
+        config_path = abs_config;
+    }
+
     r = config_load(config_path, &cfg, &errmsg);
     if (r < 0) {
         print_config_errors(errmsg);
@@ -144,7 +162,8 @@ main(int argc, char **argv)
         log_pin_level(level);
     }
     if (exit_with_parent && daemon_exit_with_parent() < 0) {
-        fprintf(stderr, "polltgtd: --exit-with-parent: %s\n", strerror(errno));
+        fprintf(stderr, "polltgtd: --exit-with-parent: the parent has gone "
+                "already; not starting\n");
         config_free(cfg);
         return 1;
     }

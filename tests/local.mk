@@ -23,3 +23,4 @@ EXTRA_DIST += \
 # Build hygiene: symbol clashes with linked libraries, self-contained headers.
 TESTS += tests/build/test-symbols.sh tests/build/test-headers.sh
 EXTRA_DIST += tests/build/test-symbols.sh tests/build/test-headers.sh
+EXTRA_DIST += tests/README.tests

@@ -78,6 +78,12 @@ struct aio_handler *aio_handler_add(struct aio_ctx *ctx, int fd,
 /* Ask for (or stop asking for) write readiness. Returns 0 or -errno. */
 int aio_handler_want_write(struct aio_handler *h, bool want) ATTR_NONNULL(1);
 
+/* Stop (or resume) watching for readability: a connection that cannot
+ * take more requests pauses reading, so a level-triggered monitor does not
+ * report the same bytes again and again.  Its poll callback should report
+ * no work while paused.  Returns 0 or -errno. */
+int aio_handler_want_read(struct aio_handler *h, bool want) ATTR_NONNULL(1);
+
 /*
  * Unregister and free.  Safe from inside any callback of any handler,
  * including this one (freeing is deferred to the end of the iteration).

@@ -11,27 +11,21 @@
 #include "policy/policy-internal.h"
 
 void
-policy_classic_adjust(struct policy_state *st, const struct poll_params *p,
-                      int64_t *ns, int64_t block_ns)
+policy_classic_adjust(const struct poll_params *p, int64_t *ns,
+                      int64_t block_ns)
 {
     if (block_ns <= *ns) {
         return; /* the sweet spot: polling found the event */
     }
     if (block_ns > p->max_ns) {
-        int64_t old = *ns;
-
         /* We would have to poll for too long: poll less. */
         *ns = p->shrink ? *ns / p->shrink : 0;
-        if (*ns != old) {
-            st->shrinks++;
-        }
     } else if (*ns < p->max_ns && block_ns < p->max_ns) {
         /* There is room to grow: poll longer. */
         *ns = *ns ? *ns * policy_grow(p) : POLICY_CLASSIC_START_NS;
         if (*ns > p->max_ns) {
             *ns = p->max_ns;
         }
-        st->grows++;
     }
 }
 
@@ -48,7 +42,7 @@ classic_update(struct policy_state *st, const struct poll_params *p,
     for (size_t i = 0; i < n; i++) {
         set[i]->had_event = false;
     }
-    policy_classic_adjust(st, p, &st->ns, block_ns);
+    policy_classic_adjust(p, &st->ns, block_ns);
 }
 
 const struct policy_ops policy_classic_ops = {

@@ -16,10 +16,8 @@
  *   block_ns <= *ns                  sweet spot, no change
  *   block_ns >  max                  shrink: *ns /= shrink, or 0 if shrink 0
  *   *ns < max and block_ns < max     grow:   *ns *= grow (from 4 us), capped
- * Counts grows and shrinks in st.
  */
-void policy_classic_adjust(struct policy_state *st,
-                           const struct poll_params *p, int64_t *ns,
+void policy_classic_adjust(const struct poll_params *p, int64_t *ns,
                            int64_t block_ns);
 
 #endif /* POLLTGT_POLICY_POLICY_INTERNAL_H */

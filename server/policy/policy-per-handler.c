@@ -28,7 +28,7 @@ per_handler_update(struct policy_state *st, const struct poll_params *p,
         struct policy_handler *h = set[i];
 
         if (h->had_event) {
-            policy_classic_adjust(st, p, &h->ns, block_ns);
+            policy_classic_adjust(p, &h->ns, block_ns);
             h->had_event = false;
         }
         if (h->ns > window) {

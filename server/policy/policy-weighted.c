@@ -69,10 +69,8 @@ weighted_update(struct policy_state *st, const struct poll_params *p,
         int64_t next = max_active > st->ns * grow ? max_active : st->ns * grow;
 
         st->ns = next < p->max_ns ? next : p->max_ns;
-        st->grows++;
     } else if (max_active < st->ns / shrink) {
         st->ns /= shrink;
-        st->shrinks++;
     }
 }
 

@@ -71,9 +71,18 @@ void
 policy_update(struct policy_state *st, const struct poll_params *p,
               struct policy_handler *const *set, size_t n, int64_t block_ns)
 {
+    int64_t old = st->ns;
+
     p->policy->update(st, p, set, n, block_ns);
     if (p->max_ns == 0) {
         st->ns = 0;
+    }
+    /* Counted here, once, as changes of the loop's window: what an
+     * operator sees in the stats, whatever the policy does inside. */
+    if (st->ns > old) {
+        st->grows++;
+    } else if (st->ns < old) {
+        st->shrinks++;
     }
 }
 

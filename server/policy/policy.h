@@ -53,8 +53,8 @@ struct policy_handler {
 /* Per-loop state. */
 struct policy_state {
     int64_t ns;       /* the current window: what the loop polls for next */
-    uint64_t grows;   /* times the window grew (monotonic) */
-    uint64_t shrinks; /* times the window shrank (monotonic) */
+    uint64_t grows;   /* times policy_update grew the window (monotonic) */
+    uint64_t shrinks; /* times policy_update shrank it (monotonic) */
 };
 
 struct policy_ops {

@@ -18,7 +18,7 @@
 
 #define PARSE_INT_ACCEPTS "a whole number"
 #define PARSE_SIZE_ACCEPTS \
-    "a size in bytes with an optional suffix K, M, G, T, P (powers of 1024), e.g. 512K or 1G"
+    "a size in bytes with an optional suffix K, M, G, T, P, E (powers of 1024), e.g. 512K or 1G"
 #define PARSE_BOOL_ACCEPTS "yes/no, true/false, on/off or 1/0"
 #define PARSE_DURATION_ACCEPTS \
     "a duration: a number with an optional unit ns, us, ms, s, m or h"

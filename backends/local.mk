@@ -1,0 +1,1 @@
+# backends: storage backends (see backend.h).
