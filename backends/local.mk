@@ -1,1 +1,31 @@
 # backends: storage backends (see backend.h).
+server_libpolltgt_a_SOURCES += \
+	backends/backend.h backends/backend.c \
+	backends/memory.c backends/null.c backends/file.c
+
+BACKEND_TEST_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(INIH_CFLAGS) $(CHECK_CFLAGS)
+BACKEND_TEST_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += \
+	tests/unit/test-backend-memory \
+	tests/unit/test-backend-null \
+	tests/unit/test-backend-file
+TESTS += \
+	tests/unit/test-backend-memory \
+	tests/unit/test-backend-null \
+	tests/unit/test-backend-file
+
+tests_unit_test_backend_memory_SOURCES = \
+	tests/unit/test-backend-memory.c tests/unit/backend-test-helpers.h
+tests_unit_test_backend_memory_CFLAGS = $(BACKEND_TEST_CFLAGS)
+tests_unit_test_backend_memory_LDADD = $(BACKEND_TEST_LDADD)
+
+tests_unit_test_backend_null_SOURCES = \
+	tests/unit/test-backend-null.c tests/unit/backend-test-helpers.h
+tests_unit_test_backend_null_CFLAGS = $(BACKEND_TEST_CFLAGS)
+tests_unit_test_backend_null_LDADD = $(BACKEND_TEST_LDADD)
+
+tests_unit_test_backend_file_SOURCES = \
+	tests/unit/test-backend-file.c tests/unit/backend-test-helpers.h
+tests_unit_test_backend_file_CFLAGS = $(BACKEND_TEST_CFLAGS)
+tests_unit_test_backend_file_LDADD = $(BACKEND_TEST_LDADD)

@@ -6,6 +6,7 @@
  */
 #include <config.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -140,4 +141,58 @@ config_reload_apply(struct config *running, const struct config *next,
         restart_only("the [export] sections");
     }
     return changes;
+}
+
+int
+config_reload_set(struct config *running, int id, const char *key,
+                  const char *value, const struct config_reload_hooks *hooks,
+                  char *err, size_t errlen)
+{
+    const struct policy_param *param = policy_param_find(key);
+    unsigned first = id < 0 ? 0 : (unsigned)id;
+    unsigned last = id < 0 ? running->iothreads : (unsigned)id + 1;
+    char msg[256];
+
+    if (id >= 0 && (unsigned)id >= running->iothreads) {
+        snprintf(err, errlen,
+                 "there is no I/O thread %d: iothreads = %u gives threads 0 to %u",
+                 id, running->iothreads, running->iothreads - 1);
+        return -EINVAL;
+    }
+    if (param == NULL) {
+        size_t used = (size_t)snprintf(err, errlen,
+                                       "unknown poll key '%s': expected one of ",
+                                       key);
+        for (size_t i = 0; i < policy_nparams && used < errlen; i++) {
+            used += (size_t)snprintf(err + used, errlen - used, "%s%s",
+                                     i ? ", " : "", policy_params[i].key);
+        }
+        return -EINVAL;
+    }
+    /* Validate once, on a copy, before anything changes. */
+    struct poll_params probe = running->iothread[first].params;
+    if (policy_param_set(&probe, param, value, msg, sizeof msg) < 0) {
+        if (id < 0) {
+            snprintf(err, errlen, "[poll] %s: %s", key, msg);
+        } else {
+            snprintf(err, errlen, "[iothread %d] %s: %s", id, key, msg);
+        }
+        return -EINVAL;
+    }
+    for (unsigned t = first; t < last; t++) {
+        struct poll_params *cur = &running->iothread[t].params;
+        char a[64], b[64];
+
+        policy_param_format(cur, param, a, sizeof a);
+        (void)policy_param_set(cur, param, value, msg, sizeof msg);
+        policy_param_format(cur, param, b, sizeof b);
+        log_info("set: [iothread %u] %s: %s -> %s", t, key, a, b);
+        if (hooks->set_poll_params) {
+            hooks->set_poll_params(t, cur, hooks->opaque);
+        }
+    }
+    if (id < 0) {
+        (void)policy_param_set(&running->poll, param, value, msg, sizeof msg);
+    }
+    return 0;
 }

@@ -29,4 +29,15 @@ int config_reload_apply(struct config *running, const struct config *next,
                         const struct config_reload_hooks *hooks)
     ATTR_NONNULL(1, 2, 3);
 
+/*
+ * One poll tunable of one I/O thread (id), or of all (id < 0), as the
+ * status socket's `set` does: validated by the same code as the INI file,
+ * with the same message (written to err, prefixed "[iothread N] key: "),
+ * applied to running and delivered through hooks, logged with old and new
+ * values.  Returns 0, or -EINVAL (unknown key, bad value, no such thread).
+ */
+int config_reload_set(struct config *running, int id, const char *key,
+                      const char *value, const struct config_reload_hooks *hooks,
+                      char *err, size_t errlen) ATTR_NONNULL(1, 3, 4, 5, 6);
+
 #endif /* POLLTGT_SERVER_CONFIG_RELOAD_H */

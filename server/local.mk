@@ -7,7 +7,9 @@ server_libpolltgt_a_SOURCES += \
 	server/daemon.c server/daemon.h \
 	server/mainloop.c server/mainloop.h \
 	server/server.c server/server.h \
-	server/iothread.c server/iothread.h
+	server/iothread.c server/iothread.h \
+	server/listen.c server/listen.h \
+	server/export.c server/export.h
 
 sbin_PROGRAMS += server/polltgtd
 server_polltgtd_SOURCES = server/main.c

@@ -140,6 +140,13 @@ mainloop_reload(struct mainloop *ml, char **errmsg)
     return r;
 }
 
+int
+mainloop_set_param(struct mainloop *ml, int id, const char *key,
+                   const char *value, char *err, size_t errlen)
+{
+    return config_reload_set(ml->cfg, id, key, value, &ml->hooks, err, errlen);
+}
+
 void
 mainloop_run(struct mainloop *ml)
 {

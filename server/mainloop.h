@@ -32,6 +32,11 @@ struct ev_loop *mainloop_ev(struct mainloop *ml) ATTR_NONNULL(1);
  */
 int mainloop_reload(struct mainloop *ml, char **errmsg) ATTR_NONNULL(1);
 
+/* The status socket's `set`: see config_reload_set. */
+int mainloop_set_param(struct mainloop *ml, int id, const char *key,
+                       const char *value, char *err, size_t errlen)
+    ATTR_NONNULL(1, 3, 4, 5);
+
 /* Run until SIGTERM/SIGINT or mainloop_stop(). */
 void mainloop_run(struct mainloop *ml) ATTR_NONNULL(1);
 void mainloop_stop(struct mainloop *ml) ATTR_NONNULL(1);

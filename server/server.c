@@ -2,19 +2,50 @@
 /*
  * See server.h.  Front ends that the configuration names but this version
  * does not provide yet are reported at startup, loudly, rather than
- * silently ignored.
+ * silently ignored.  Start order: I/O threads, exports (their backends),
+ * front ends; stop in reverse, draining clients first.
  */
 #include <config.h>
 
 #include <errno.h>
 #include <stdlib.h>
 
+#include "control/control.h"
+#include "export.h"
+#include "iothread.h"
 #include "log.h"
+#include "nbd/nbd-server.h"
 #include "server.h"
+#include "util/clock.h"
+
+/* How long a graceful stop waits for clients to finish their requests. */
+#define SERVER_DRAIN_TIMEOUT_NS (30 * NS_PER_SEC)
 
 struct server {
     struct mainloop *ml;
+    struct iothread **iothreads;
+    unsigned niothreads;
+    struct export_set exports;
+    bool exports_open;
+    struct nbd_server nbd;
+    bool nbd_started;
+    struct control *control;
+    int64_t started_ns;
 };
+
+/* Reload hook: hand new tunables to one I/O thread. */
+static void
+server_set_poll_params(unsigned id, const struct poll_params *params,
+                       void *opaque)
+{
+    struct server *srv = opaque;
+
+    if (id < srv->niothreads &&
+        iothread_set_params(srv->iothreads[id], params) < 0) {
+        log_error("iothread %u: cannot deliver new poll tunables: out of memory",
+                  id);
+    }
+}
 
 int
 server_start(struct server **out, struct mainloop *ml)
@@ -27,9 +58,49 @@ server_start(struct server **out, struct mainloop *ml)
         return -ENOMEM;
     }
     srv->ml = ml;
+    srv->started_ns = clock_now_ns();
+    srv->iothreads = calloc(cfg->iothreads, sizeof *srv->iothreads);
+    if (srv->iothreads == NULL) {
+        free(srv);
+        return -ENOMEM;
+    }
+    for (unsigned id = 0; id < cfg->iothreads; id++) {
+        int r = iothread_start(&srv->iothreads[id], id,
+                               &cfg->iothread[id].params,
+                               cfg->iothread[id].cpu);
+
+        if (r < 0) {
+            server_stop(srv);
+            return r;
+        }
+        srv->niothreads++;
+    }
+    mainloop_set_reload_hooks(ml, &(struct config_reload_hooks){
+        .set_poll_params = server_set_poll_params,
+        .opaque = srv,
+    });
+    int r = export_set_open(&srv->exports, cfg);
+    if (r < 0) {
+        server_stop(srv);
+        return r;
+    }
+    srv->exports_open = true;
     if (cfg->nbd_listen.n) {
-        log_warn("[nbd] listen is set, but this version of polltgtd has no "
-                 "NBD front end yet: no NBD listener is opened");
+        r = nbd_server_start(&srv->nbd, mainloop_ev(ml), cfg, &srv->exports,
+                             srv->iothreads, srv->niothreads);
+        srv->nbd_started = true;
+        if (r < 0) {
+            server_stop(srv);
+            return r;
+        }
+    }
+    if (cfg->status_socket) {
+        r = control_start(&srv->control, mainloop_ev(ml), cfg->status_socket,
+                          cfg->status_mode, srv);
+        if (r < 0) {
+            server_stop(srv);
+            return r;
+        }
     }
     if (cfg->iscsi_listen.n) {
         log_warn("[iscsi] listen is set, but this version of polltgtd has no "
@@ -42,5 +113,63 @@ server_start(struct server **out, struct mainloop *ml)
 void
 server_stop(struct server *srv)
 {
+    if (srv == NULL) {
+        return;
+    }
+    mainloop_set_reload_hooks(srv->ml, &(struct config_reload_hooks){ 0 });
+    control_stop(srv->control);
+    srv->control = NULL;
+    /* Graceful order: stop accepting, let clients' requests finish and
+     * flush, then stop the threads, then close the backends. */
+    if (srv->nbd_started) {
+        nbd_server_stop_listening(&srv->nbd);
+        nbd_server_drain(&srv->nbd, SERVER_DRAIN_TIMEOUT_NS);
+    }
+    for (unsigned id = 0; id < srv->niothreads; id++) {
+        iothread_stop(srv->iothreads[id]);
+    }
+    free(srv->iothreads);
+    if (srv->nbd_started) {
+        free(srv->nbd.thread_conns);
+    }
+    if (srv->exports_open) {
+        export_set_close(&srv->exports);
+    }
     free(srv);
+}
+
+unsigned
+server_niothreads(const struct server *srv)
+{
+    return srv->niothreads;
+}
+
+struct iothread *
+server_iothread(const struct server *srv, unsigned id)
+{
+    return id < srv->niothreads ? srv->iothreads[id] : NULL;
+}
+
+const struct export_set *
+server_exports(const struct server *srv)
+{
+    return &srv->exports;
+}
+
+struct nbd_server *
+server_nbd(struct server *srv)
+{
+    return srv->nbd_started ? &srv->nbd : NULL;
+}
+
+struct mainloop *
+server_mainloop(const struct server *srv)
+{
+    return srv->ml;
+}
+
+int64_t
+server_started_ns(const struct server *srv)
+{
+    return srv->started_ns;
 }

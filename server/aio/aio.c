@@ -602,6 +602,7 @@ aio_ctx_stats_read(struct aio_ctx *ctx, struct aio_stats_snapshot *out)
     for (size_t i = 0; i < AIO_STATS_HIST_BUCKETS; i++) {
         out->block_ns_hist[i] = AIO_STAT_LOAD(block_ns_hist[i]);
     }
+    out->block_ns_sum = AIO_STAT_LOAD(block_ns_sum);
     out->cpu_ns = AIO_STAT_LOAD(cpu_ns);
 #undef AIO_STAT_LOAD
 }
@@ -821,6 +822,7 @@ aio_ctx_poll(struct aio_ctx *ctx, bool blocking)
 
     aio_stat_add(&ctx->stats.iterations, 1);
     aio_stat_add(&ctx->stats.block_ns_hist[aio_hist_bucket(block_ns)], 1);
+    aio_stat_add(&ctx->stats.block_ns_sum, (uint64_t)block_ns);
     aio_stats_policy(ctx);
     if (t_end >= ctx->next_cpu_sample_ns) {
         atomic_store_explicit(&ctx->stats.cpu_ns, clock_thread_cpu_ns(),
@@ -831,4 +833,10 @@ aio_ctx_poll(struct aio_ctx *ctx, bool blocking)
     aio_free_deleted(ctx);
     ctx->in_iteration = false;
     return ctx->progress;
+}
+
+int64_t
+aio_ctx_now(const struct aio_ctx *ctx)
+{
+    return ctx->now;
 }

@@ -132,6 +132,10 @@ void aio_ctx_set_params(struct aio_ctx *ctx, const struct poll_params *params)
 const struct poll_params *aio_ctx_params(const struct aio_ctx *ctx)
     ATTR_NONNULL(1);
 
+/* The time (CLOCK_MONOTONIC ns) at which this iteration found its work:
+ * a timestamp for callbacks that costs no clock read.  Owning thread. */
+int64_t aio_ctx_now(const struct aio_ctx *ctx) ATTR_NONNULL(1);
+
 /* --- Timers ----------------------------------------------------------- */
 
 struct aio_timer {
@@ -194,6 +198,7 @@ struct aio_stats {
     _Atomic uint64_t grows;
     _Atomic uint64_t shrinks;
     _Atomic uint64_t block_ns_hist[AIO_STATS_HIST_BUCKETS];
+    _Atomic uint64_t block_ns_sum;
     _Atomic int64_t cpu_ns;        /* thread CPU time, sampled each second */
 };
 
@@ -205,6 +210,7 @@ struct aio_stats_snapshot {
     uint64_t iterations, poll_hits, poll_misses, blocking_waits;
     uint64_t polling_ns, blocked_ns, dispatch_ns, grows, shrinks;
     uint64_t block_ns_hist[AIO_STATS_HIST_BUCKETS];
+    uint64_t block_ns_sum;
     int64_t cpu_ns;
 };
 

@@ -2,7 +2,8 @@
 server_libpolltgt_a_SOURCES += \
 	server/util/cleanup.c server/util/cleanup.h \
 	server/util/clock.h server/util/compiler.h server/util/minmax.h \
-	server/util/parse.c server/util/parse.h
+	server/util/parse.c server/util/parse.h \
+	server/util/strbuf.c server/util/strbuf.h
 
 check_PROGRAMS += tests/unit/test-parse
 TESTS += tests/unit/test-parse

@@ -7,7 +7,8 @@ set -e
 
 conf="$TMPDIR_TEST/polltgt.ini"
 pidfile="$TMPDIR_TEST/polltgtd.pid"
-sed "s|^; pidfile = .*|pidfile = $pidfile|; s|^socket = .*|socket = $TMPDIR_TEST/s.sock|" \
+# Unix sockets only: tests run in parallel and must not fight over a port.
+sed "s|^; pidfile = .*|pidfile = $pidfile|; s|^socket = .*|socket = $TMPDIR_TEST/s.sock|; s|^listen = .*|listen = unix:$TMPDIR_TEST/nbd.sock|" \
     "$abs_top_srcdir/conf/polltgt.ini" >"$conf"
 grep -q "^pidfile = $pidfile" "$conf" || fail "could not set pidfile"
 

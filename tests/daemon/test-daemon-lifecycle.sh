@@ -6,7 +6,9 @@ set -e
 
 cd "$TMPDIR_TEST"
 conf="$TMPDIR_TEST/polltgt.ini"
-cp "$abs_top_srcdir/conf/polltgt.ini" "$conf"
+# Unix sockets only: tests run in parallel and must not fight over a port.
+sed "s|^listen = .*|listen = unix:$TMPDIR_TEST/nbd.sock|" \
+    "$abs_top_srcdir/conf/polltgt.ini" >"$conf"
 start_polltgtd "$conf"
 log_has 'polltgt .* started: config' || fail "no start line"
 
@@ -26,8 +28,8 @@ log_has "polltgt.ini:[0-9]+: \[poll\] max-ns: (invalid value 'soon'|already set)
 kill -0 "$POLLTGTD_PID" || fail "server died on a broken reload"
 
 # A restart-only change is reported, not silently ignored.
-cp "$abs_top_srcdir/conf/polltgt.ini" "$conf"
-sed -i 's/^iothreads = 1/iothreads = 2/' "$conf"
+sed "s|^listen = .*|listen = unix:$TMPDIR_TEST/nbd.sock|; s/^iothreads = 1/iothreads = 2/" \
+    "$abs_top_srcdir/conf/polltgt.ini" >"$conf"
 kill -HUP "$POLLTGTD_PID"
 wait_for 10 log_has 'iothreads changed: takes effect on restart' ||
     { cat "$POLLTGTD_LOG"; fail "restart-only change not reported"; }

@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Transmission requests: parse the header, validate it in one place
+ * (nbd_req_validate, the only code that rejects a request), read a write's
+ * payload, and hand the request to the export's backend.  The backend's
+ * completion queues the reply.
+ *
+ * What cannot get an error reply gets a clean disconnect: a bad request
+ * magic (we have lost framing), and a write whose payload is larger than
+ * max-payload (reading it to throw it away would let a client make us
+ * read gigabytes).  Everything else is answered, and a write that is
+ * refused still has its payload consumed so the stream stays in sync.
+ */
+#include <config.h>
+
+#include <endian.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "nbd/nbd-internal.h"
+#include "nbd/nbd-names.h"
+#include "util/clock.h"
+
+/* Per connection, this many "invalid request" lines, then silence: a
+ * hostile client must not be able to flood the log. */
+#define NBD_REQ_LOG_LIMIT 10
+
+static void
+nbd_req_log_invalid(const struct nbd_conn *conn, const struct nbd_req *req,
+                    const char *why)
+{
+    static _Thread_local unsigned logged;
+
+    if (logged++ < NBD_REQ_LOG_LIMIT * 16) {
+        log_warn("nbd %s: invalid request: %s offset %" PRIu64 " count %" PRIu32
+                 " flags 0x%x: %s",
+                 conn->peer, nbd_name_cmd(req->type), req->offset, req->count,
+                 req->flags, why);
+    }
+}
+
+int
+nbd_req_validate(const struct nbd_conn *conn, const struct nbd_req *req)
+{
+    const struct export *e = conn->export;
+    uint16_t allowed = 0;
+    uint16_t tflags = conn->tflags;
+    bool ranged = true;
+
+    switch (req->type) {
+    case NBD_CMD_READ:
+        allowed = conn->structured ? NBD_CMD_FLAG_DF : 0;
+        break;
+    case NBD_CMD_WRITE:
+        break;
+    case NBD_CMD_FLUSH:
+        if (!(tflags & NBD_FLAG_SEND_FLUSH)) {
+            nbd_req_log_invalid(conn, req, "flush was not advertised");
+            return -EINVAL;
+        }
+        ranged = false;
+        break;
+    case NBD_CMD_TRIM:
+        if (!(tflags & NBD_FLAG_SEND_TRIM)) {
+            nbd_req_log_invalid(conn, req, "trim was not advertised");
+            return e->readonly ? -EPERM : -EINVAL;
+        }
+        break;
+    case NBD_CMD_CACHE:
+        if (!(tflags & NBD_FLAG_SEND_CACHE)) {
+            nbd_req_log_invalid(conn, req, "cache was not advertised");
+            return -EINVAL;
+        }
+        break;
+    case NBD_CMD_WRITE_ZEROES:
+        if (!(tflags & NBD_FLAG_SEND_WRITE_ZEROES)) {
+            nbd_req_log_invalid(conn, req, "write zeroes was not advertised");
+            return e->readonly ? -EPERM : -EINVAL;
+        }
+        allowed = NBD_CMD_FLAG_NO_HOLE;
+        if (tflags & NBD_FLAG_SEND_FAST_ZERO) {
+            allowed |= NBD_CMD_FLAG_FAST_ZERO;
+        }
+        break;
+    case NBD_CMD_BLOCK_STATUS:
+        if (!conn->meta_base_allocation) {
+            nbd_req_log_invalid(conn, req, "no metadata context was negotiated");
+            return -EINVAL;
+        }
+        allowed = NBD_CMD_FLAG_REQ_ONE;
+        if (req->count == 0) {
+            nbd_req_log_invalid(conn, req, "zero length");
+            return -EINVAL;
+        }
+        break;
+    default:
+        nbd_req_log_invalid(conn, req, "unknown command");
+        return -EINVAL;
+    }
+    /* FUA is valid on every command once advertised (the spec says so,
+     * and clients set it on flush). */
+    if (tflags & NBD_FLAG_SEND_FUA) {
+        allowed |= NBD_CMD_FLAG_FUA;
+    }
+    if (req->flags & ~allowed) {
+        nbd_req_log_invalid(conn, req, "flag not valid for this command");
+        return -EINVAL;
+    }
+    if ((req->type == NBD_CMD_WRITE || req->type == NBD_CMD_TRIM ||
+         req->type == NBD_CMD_WRITE_ZEROES) && e->readonly) {
+        nbd_req_log_invalid(conn, req, "the export is read-only");
+        return -EPERM;
+    }
+    if (req->type == NBD_CMD_READ &&
+        req->count > conn->srv->cfg->nbd_max_payload) {
+        nbd_req_log_invalid(conn, req, "longer than max-payload");
+        return req->flags & NBD_CMD_FLAG_DF ? -EOVERFLOW : -EINVAL;
+    }
+    if (!ranged) {
+        if (req->offset != 0 || req->count != 0) {
+            nbd_req_log_invalid(conn, req, "offset and length must be 0");
+            return -EINVAL;
+        }
+        return 0;
+    }
+    if (req->offset > e->size || req->count > e->size - req->offset) {
+        nbd_req_log_invalid(conn, req, "beyond the end of the export");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Make req->buf hold at least len bytes; buffers are kept between
+ * requests, so steady traffic allocates nothing. */
+static int
+nbd_req_buffer(struct nbd_req *req, size_t len)
+{
+    if (req->bufcap < len) {
+        size_t cap = req->bufcap ? req->bufcap : 4096;
+        uint8_t *n;
+
+        while (cap < len) {
+            cap *= 2;
+        }
+        n = realloc(req->buf, cap);
+        if (n == NULL) {
+            return -ENOMEM;
+        }
+        req->buf = n;
+        req->bufcap = cap;
+    }
+    return 0;
+}
+
+static int
+nbd_req_stats_op(uint16_t type)
+{
+    switch (type) {
+    case NBD_CMD_READ: return STATS_OP_READ;
+    case NBD_CMD_WRITE: return STATS_OP_WRITE;
+    case NBD_CMD_FLUSH: return STATS_OP_FLUSH;
+    case NBD_CMD_TRIM: return STATS_OP_TRIM;
+    case NBD_CMD_WRITE_ZEROES: return STATS_OP_ZERO;
+    case NBD_CMD_BLOCK_STATUS: return STATS_OP_BLOCK_STATUS;
+    case NBD_CMD_CACHE: return STATS_OP_CACHE;
+    default: return -1;
+    }
+}
+
+static void
+nbd_req_done(struct backend_req *breq, int err)
+{
+    struct nbd_req *req = (struct nbd_req *)breq;
+    struct nbd_conn *conn = req->conn;
+    int op = nbd_req_stats_op(req->type);
+    int64_t lat = aio_ctx_now(conn->ctx) - req->start_ns;
+
+    /* The loop's timestamps, not a clock read per request: latency at the
+     * granularity of loop iterations, which is what the server adds. */
+    if (op >= 0) {
+        stats_io_done(&conn->stats, (enum stats_op)op, req->count, err, lat);
+        stats_io_done(conn->export_stats, (enum stats_op)op, req->count, err,
+                      lat);
+    } else {
+        STATS_RELAXED_ADD(conn->stats.inflight, -1);
+        STATS_RELAXED_ADD(conn->export_stats->inflight, -1);
+    }
+
+    if (conn->state == NBD_STATE_DEAD) {
+        nbd_conn_release_req(conn, req); /* may free conn */
+        return;
+    }
+    nbd_reply_queue(conn, req, err);
+    nbd_conn_flush(conn);
+}
+
+static void
+nbd_req_submit(struct nbd_conn *conn, struct nbd_req *req)
+{
+    struct backend *b = conn->export->backend;
+    struct backend_req *breq = &req->breq;
+
+    if (req->error < 0) {
+        nbd_req_done(breq, req->error);
+        return;
+    }
+    memset(breq, 0, offsetof(struct backend_req, sqe));
+    breq->ctx = conn->ctx;
+    breq->offset = req->offset;
+    breq->count = req->count;
+    breq->done = nbd_req_done;
+    if (req->flags & NBD_CMD_FLAG_FUA) {
+        breq->flags |= BACKEND_FUA;
+    }
+    /* Zero-length data commands: nothing to do, and backends need not
+     * handle them. */
+    if (req->count == 0 && req->type != NBD_CMD_FLUSH &&
+        req->type != NBD_CMD_BLOCK_STATUS) {
+        nbd_req_done(breq, 0);
+        return;
+    }
+    switch (req->type) {
+    case NBD_CMD_READ:
+        if (nbd_req_buffer(req, req->count) < 0) {
+            nbd_req_done(breq, -ENOMEM);
+            return;
+        }
+        req->data_iov.iov_base = req->buf;
+        req->data_iov.iov_len = req->count;
+        breq->iov = &req->data_iov;
+        breq->iovcnt = 1;
+        backend_read(b, breq);
+        break;
+    case NBD_CMD_WRITE:
+        req->data_iov.iov_base = req->buf;
+        req->data_iov.iov_len = req->count;
+        breq->iov = &req->data_iov;
+        breq->iovcnt = 1;
+        backend_write(b, breq);
+        break;
+    case NBD_CMD_FLUSH:
+        breq->flags = 0;
+        backend_flush(b, breq);
+        break;
+    case NBD_CMD_TRIM:
+        backend_trim(b, breq);
+        break;
+    case NBD_CMD_WRITE_ZEROES:
+        if (!(req->flags & NBD_CMD_FLAG_NO_HOLE)) {
+            breq->flags |= BACKEND_MAY_TRIM;
+        }
+        if (req->flags & NBD_CMD_FLAG_FAST_ZERO) {
+            breq->flags |= BACKEND_FAST_ZERO;
+        }
+        backend_zero(b, breq);
+        break;
+    case NBD_CMD_CACHE:
+        breq->flags = 0;
+        backend_cache(b, breq);
+        break;
+    case NBD_CMD_BLOCK_STATUS:
+        if (req->extents == NULL) {
+            req->extents = malloc(NBD_MAX_EXTENTS * sizeof *req->extents);
+            req->bs_buf = malloc(4 + 8 * NBD_MAX_EXTENTS);
+            if (req->extents == NULL || req->bs_buf == NULL) {
+                free(req->extents);
+                free(req->bs_buf);
+                req->extents = NULL;
+                req->bs_buf = NULL;
+                nbd_req_done(breq, -ENOMEM);
+                return;
+            }
+        }
+        breq->flags = req->flags & NBD_CMD_FLAG_REQ_ONE ? BACKEND_REQ_ONE : 0;
+        breq->extents = req->extents;
+        breq->max_extents = req->flags & NBD_CMD_FLAG_REQ_ONE ? 1 : NBD_MAX_EXTENTS;
+        backend_block_status(b, breq);
+        break;
+    default:
+        nbd_req_done(breq, -EINVAL);
+        break;
+    }
+}
+
+void
+nbd_req_payload_done(struct nbd_conn *conn)
+{
+    struct nbd_req *req = conn->rx_req;
+
+    conn->rx_req = NULL;
+    conn->state = NBD_STATE_TX_HEADER;
+    nbd_req_submit(conn, req);
+}
+
+bool
+nbd_req_process(struct nbd_conn *conn)
+{
+    struct nbd_wire_request w;
+    struct nbd_req *req;
+    size_t avail = conn->rx_end - conn->rx_start;
+
+    if (avail < sizeof w) {
+        return false;
+    }
+    memcpy(&w, conn->rx + conn->rx_start, sizeof w);
+    if (be32toh(w.magic) != NBD_REQUEST_MAGIC) {
+        nbd_conn_close_soon(conn, "bad request magic");
+        return false;
+    }
+    if (be16toh(w.type) == NBD_CMD_DISC) {
+        conn->rx_start += sizeof w;
+        log_debug("nbd %s: NBD_CMD_DISC", conn->peer);
+        /* Answer what is in flight, then close. */
+        nbd_conn_close_soon(conn, NULL);
+        return false;
+    }
+    req = conn->free_reqs;
+    if (req == NULL) {
+        conn->rx_paused = true; /* resumed by nbd_conn_release_req */
+        return false;
+    }
+    conn->free_reqs = req->next_free;
+    conn->inflight++;
+    conn->rx_start += sizeof w;
+
+    req->type = be16toh(w.type);
+    req->flags = be16toh(w.flags);
+    req->cookie = w.cookie; /* opaque: echoed as received */
+    req->offset = be64toh(w.offset);
+    req->count = be32toh(w.count);
+    req->discard = false;
+    req->start_ns = aio_ctx_now(conn->ctx);
+    stats_io_start(&conn->stats);
+    stats_io_start(conn->export_stats);
+    req->error = nbd_req_validate(conn, req);
+
+    if (req->type != NBD_CMD_WRITE) {
+        nbd_req_submit(conn, req);
+        return conn->state < NBD_STATE_CLOSING;
+    }
+
+    /* A write: its payload follows the header whatever we think of it. */
+    if (req->count > conn->srv->cfg->nbd_max_payload) {
+        nbd_req_log_invalid(conn, req, "payload longer than max-payload");
+        nbd_conn_release_req(conn, req);
+        nbd_conn_close_soon(conn, "write payload too large to accept");
+        return false;
+    }
+    if (nbd_req_buffer(req, req->count ? req->count : 1) < 0) {
+        nbd_conn_release_req(conn, req);
+        nbd_conn_close_soon(conn, "out of memory for a write payload");
+        return false;
+    }
+    avail = conn->rx_end - conn->rx_start;
+    if (avail > req->count) {
+        avail = req->count;
+    }
+    memcpy(req->buf, conn->rx + conn->rx_start, avail);
+    conn->rx_start += avail;
+    conn->rx_req = req;
+    conn->rx_got = (uint32_t)avail;
+    conn->state = NBD_STATE_TX_PAYLOAD;
+    return true;
+}

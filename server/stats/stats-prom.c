@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Prometheus text exposition format 0.0.4.  Each metric family is written
+ * once with its HELP and TYPE lines and then every labelled sample, as the
+ * format requires (samples of one family must not be interleaved with
+ * another's).  Time is in seconds, sizes in bytes, per the Prometheus
+ * naming conventions; histograms are cumulative with _sum and _count.
+ */
+#include <config.h>
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+
+#include "policy/policy.h"
+#include "stats/report.h"
+
+static void
+prom_family(struct strbuf *b, const char *name, const char *type,
+            const char *help)
+{
+    strbuf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Per-thread loop metric, from an expression on the snapshot. */
+#define PROM_THREADS(b, r, name, type, help, fmt, expr)                    \
+    do {                                                                  \
+        prom_family(b, name, type, help);                                 \
+        for (size_t i_ = 0; i_ < (r)->nthreads; i_++) {                   \
+            const struct stats_report_thread *t = &(r)->threads[i_];      \
+            const struct aio_stats_snapshot *s = &t->loop;                \
+            (void)s;                                                      \
+            strbuf_printf(b, "%s{iothread=\"%u\"} " fmt "\n", name,       \
+                          t->id, (expr));                                 \
+        }                                                                 \
+    } while (0)
+
+static void
+prom_io_labels(struct strbuf *b, const char *kind, const void *obj)
+{
+    if (kind[0] == 'e') {
+        const struct stats_report_export *e = obj;
+
+        strbuf_puts(b, "export=\"");
+        strbuf_prom_label(b, e->name);
+        strbuf_puts(b, "\"");
+    } else {
+        const struct stats_report_conn *c = obj;
+
+        strbuf_puts(b, "connection=\"");
+        strbuf_prom_label(b, c->peer);
+        strbuf_printf(b, "\",protocol=\"%s\",iothread=\"%u\",export=\"",
+                      c->protocol, c->iothread);
+        strbuf_prom_label(b, c->export);
+        strbuf_puts(b, "\"");
+    }
+}
+
+/* The I/O metric families of exports ("export") or connections
+ * ("connection"). */
+static void
+prom_io(struct strbuf *b, const struct stats_report *r, const char *kind)
+{
+    bool exp = kind[0] == 'e';
+    size_t n = exp ? r->nexports : r->nconns;
+    char name[96];
+
+#define PROM_IO_OBJ(i) (exp ? (const void *)&r->exports[i] : (const void *)&r->conns[i])
+#define PROM_IO_IO(i) (exp ? &r->exports[i].io : &r->conns[i].io)
+
+    snprintf(name, sizeof name, "polltgt_%s_requests_total", kind);
+    prom_family(b, name, "counter", "Requests completed, by operation.");
+    for (size_t i = 0; i < n; i++) {
+        for (int op = 0; op < STATS_NOPS; op++) {
+            strbuf_printf(b, "%s{", name);
+            prom_io_labels(b, kind, PROM_IO_OBJ(i));
+            strbuf_printf(b, ",op=\"%s\"} %" PRIu64 "\n",
+                          stats_op_name((enum stats_op)op), PROM_IO_IO(i)->ops[op]);
+        }
+    }
+    snprintf(name, sizeof name, "polltgt_%s_errors_total", kind);
+    prom_family(b, name, "counter", "Requests that failed, by operation.");
+    for (size_t i = 0; i < n; i++) {
+        for (int op = 0; op < STATS_NOPS; op++) {
+            strbuf_printf(b, "%s{", name);
+            prom_io_labels(b, kind, PROM_IO_OBJ(i));
+            strbuf_printf(b, ",op=\"%s\"} %" PRIu64 "\n",
+                          stats_op_name((enum stats_op)op),
+                          PROM_IO_IO(i)->errors[op]);
+        }
+    }
+    snprintf(name, sizeof name, "polltgt_%s_read_bytes_total", kind);
+    prom_family(b, name, "counter", "Bytes read by clients.");
+    for (size_t i = 0; i < n; i++) {
+        strbuf_printf(b, "%s{", name);
+        prom_io_labels(b, kind, PROM_IO_OBJ(i));
+        strbuf_printf(b, "} %" PRIu64 "\n", PROM_IO_IO(i)->bytes_read);
+    }
+    snprintf(name, sizeof name, "polltgt_%s_written_bytes_total", kind);
+    prom_family(b, name, "counter", "Bytes written by clients.");
+    for (size_t i = 0; i < n; i++) {
+        strbuf_printf(b, "%s{", name);
+        prom_io_labels(b, kind, PROM_IO_OBJ(i));
+        strbuf_printf(b, "} %" PRIu64 "\n", PROM_IO_IO(i)->bytes_written);
+    }
+    snprintf(name, sizeof name, "polltgt_%s_inflight_requests", kind);
+    prom_family(b, name, "gauge", "Requests received and not yet answered.");
+    for (size_t i = 0; i < n; i++) {
+        strbuf_printf(b, "%s{", name);
+        prom_io_labels(b, kind, PROM_IO_OBJ(i));
+        strbuf_printf(b, "} %" PRId64 "\n", PROM_IO_IO(i)->inflight);
+    }
+    snprintf(name, sizeof name, "polltgt_%s_request_duration_seconds", kind);
+    prom_family(b, name, "histogram",
+                "Time from receiving a request to its completion in the server.");
+    for (size_t i = 0; i < n; i++) {
+        const struct stats_io_snapshot *io = PROM_IO_IO(i);
+
+        for (int op = 0; op < STATS_NOPS; op++) {
+            uint64_t cum = 0;
+
+            for (unsigned k = 0; k < STATS_LAT_BUCKETS; k++) {
+                double le = stats_lat_bucket_le(k);
+
+                cum += io->lat_hist[op][k];
+                strbuf_printf(b, "%s_bucket{", name);
+                prom_io_labels(b, kind, PROM_IO_OBJ(i));
+                if (isinf(le)) {
+                    strbuf_printf(b, ",op=\"%s\",le=\"+Inf\"} %" PRIu64 "\n",
+                                  stats_op_name((enum stats_op)op), cum);
+                } else {
+                    strbuf_printf(b, ",op=\"%s\",le=\"%g\"} %" PRIu64 "\n",
+                                  stats_op_name((enum stats_op)op), le, cum);
+                }
+            }
+            strbuf_printf(b, "%s_sum{", name);
+            prom_io_labels(b, kind, PROM_IO_OBJ(i));
+            strbuf_printf(b, ",op=\"%s\"} %.9f\n",
+                          stats_op_name((enum stats_op)op),
+                          io->lat_sum_ns[op] / 1e9);
+            strbuf_printf(b, "%s_count{", name);
+            prom_io_labels(b, kind, PROM_IO_OBJ(i));
+            strbuf_printf(b, ",op=\"%s\"} %" PRIu64 "\n",
+                          stats_op_name((enum stats_op)op), cum);
+        }
+    }
+#undef PROM_IO_OBJ
+#undef PROM_IO_IO
+}
+
+void
+stats_format_prom(const struct stats_report *r, struct strbuf *b)
+{
+    prom_family(b, "polltgt_info", "gauge", "Version of polltgtd (always 1).");
+    strbuf_printf(b, "polltgt_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
+    prom_family(b, "polltgt_uptime_seconds", "gauge",
+                "Seconds since polltgtd started.");
+    strbuf_printf(b, "polltgt_uptime_seconds %.3f\n", r->uptime_s);
+
+    prom_family(b, "polltgt_iothread_policy", "gauge",
+                "The poll policy in force (always 1, the policy is a label).");
+    for (size_t i = 0; i < r->nthreads; i++) {
+        strbuf_printf(b, "polltgt_iothread_policy{iothread=\"%u\",policy=\"%s\"} 1\n",
+                      r->threads[i].id, r->threads[i].loop.policy);
+    }
+    PROM_THREADS(b, r, "polltgt_iothread_poll_max_seconds", "gauge",
+                 "The max-ns tunable.", "%.9f", s->params.max_ns / 1e9);
+    prom_family(b, "polltgt_iothread_poll_window_seconds", "gauge",
+                "The current poll window (+Inf: busy polling).");
+    for (size_t i = 0; i < r->nthreads; i++) {
+        const struct stats_report_thread *t = &r->threads[i];
+
+        if (t->loop.poll_ns == POLICY_NS_UNBOUNDED) {
+            strbuf_printf(b, "polltgt_iothread_poll_window_seconds"
+                          "{iothread=\"%u\"} +Inf\n", t->id);
+        } else {
+            strbuf_printf(b, "polltgt_iothread_poll_window_seconds"
+                          "{iothread=\"%u\"} %.9f\n", t->id,
+                          t->loop.poll_ns / 1e9);
+        }
+    }
+    PROM_THREADS(b, r, "polltgt_iothread_iterations_total", "counter",
+                 "Loop iterations.", "%" PRIu64, s->iterations);
+    PROM_THREADS(b, r, "polltgt_iothread_poll_hits_total", "counter",
+                 "Iterations whose poll phase found work.", "%" PRIu64,
+                 s->poll_hits);
+    PROM_THREADS(b, r, "polltgt_iothread_poll_misses_total", "counter",
+                 "Iterations that polled, found nothing and blocked.",
+                 "%" PRIu64, s->poll_misses);
+    PROM_THREADS(b, r, "polltgt_iothread_blocking_waits_total", "counter",
+                 "Blocking waits in the kernel.", "%" PRIu64, s->blocking_waits);
+    PROM_THREADS(b, r, "polltgt_iothread_window_grows_total", "counter",
+                 "Times the policy grew the window.", "%" PRIu64, s->grows);
+    PROM_THREADS(b, r, "polltgt_iothread_window_shrinks_total", "counter",
+                 "Times the policy shrank the window.", "%" PRIu64, s->shrinks);
+    PROM_THREADS(b, r, "polltgt_iothread_polling_seconds_total", "counter",
+                 "Time spent in the poll phase.", "%.9f", s->polling_ns / 1e9);
+    PROM_THREADS(b, r, "polltgt_iothread_blocked_seconds_total", "counter",
+                 "Time spent blocked in the kernel.", "%.9f",
+                 s->blocked_ns / 1e9);
+    PROM_THREADS(b, r, "polltgt_iothread_dispatch_seconds_total", "counter",
+                 "Time spent running callbacks.", "%.9f", s->dispatch_ns / 1e9);
+    PROM_THREADS(b, r, "polltgt_iothread_cpu_seconds_total", "counter",
+                 "CPU time of the I/O thread.", "%.9f", s->cpu_ns / 1e9);
+    PROM_THREADS(b, r, "polltgt_iothread_connections", "gauge",
+                 "Client connections served by the I/O thread.", "%u",
+                 t->nconns);
+
+    prom_family(b, "polltgt_iothread_block_duration_seconds", "histogram",
+                "Time from the start of an iteration to the work it found.");
+    for (size_t i = 0; i < r->nthreads; i++) {
+        const struct stats_report_thread *t = &r->threads[i];
+        uint64_t cum = 0;
+
+        for (unsigned k = 0; k < AIO_STATS_HIST_BUCKETS; k++) {
+            cum += t->loop.block_ns_hist[k];
+            if (k + 1 == AIO_STATS_HIST_BUCKETS) {
+                strbuf_printf(b, "polltgt_iothread_block_duration_seconds_bucket"
+                              "{iothread=\"%u\",le=\"+Inf\"} %" PRIu64 "\n",
+                              t->id, cum);
+            } else {
+                strbuf_printf(b, "polltgt_iothread_block_duration_seconds_bucket"
+                              "{iothread=\"%u\",le=\"%.9g\"} %" PRIu64 "\n",
+                              t->id, ldexp(1.0, (int)k) * 1e-9, cum);
+            }
+        }
+        strbuf_printf(b, "polltgt_iothread_block_duration_seconds_sum"
+                      "{iothread=\"%u\"} %.9f\n",
+                      t->id, t->loop.block_ns_sum / 1e9);
+        strbuf_printf(b, "polltgt_iothread_block_duration_seconds_count"
+                      "{iothread=\"%u\"} %" PRIu64 "\n", t->id, cum);
+    }
+
+    prom_family(b, "polltgt_handler_window_seconds", "gauge",
+                "A handler's own poll window or interval estimate.");
+    for (size_t i = 0; i < r->nthreads; i++) {
+        for (size_t j = 0; j < r->threads[i].nhandlers; j++) {
+            const struct aio_handler_stats *h = &r->threads[i].handlers[j];
+
+            strbuf_printf(b, "polltgt_handler_window_seconds{iothread=\"%u\","
+                          "handler=\"", r->threads[i].id);
+            strbuf_prom_label(b, h->name);
+            strbuf_printf(b, "\",fd=\"%d\"} %.9f\n", h->fd, h->window_ns / 1e9);
+        }
+    }
+    prom_family(b, "polltgt_handler_events_total", "counter",
+                "Iterations in which a handler had an event.");
+    for (size_t i = 0; i < r->nthreads; i++) {
+        for (size_t j = 0; j < r->threads[i].nhandlers; j++) {
+            const struct aio_handler_stats *h = &r->threads[i].handlers[j];
+
+            strbuf_printf(b, "polltgt_handler_events_total{iothread=\"%u\","
+                          "handler=\"", r->threads[i].id);
+            strbuf_prom_label(b, h->name);
+            strbuf_printf(b, "\",fd=\"%d\"} %" PRIu64 "\n", h->fd, h->events);
+        }
+    }
+    prom_io(b, r, "export");
+    prom_io(b, r, "connection");
+}
