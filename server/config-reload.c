@@ -134,7 +134,9 @@ config_reload_apply(struct config *running, const struct config *next,
         restart_only("[iscsi]");
     }
     if (!str_eq(running->status_socket, next->status_socket) ||
-        running->status_mode != next->status_mode) {
+        running->status_mode != next->status_mode ||
+        running->status_uid != next->status_uid ||
+        running->status_gid != next->status_gid) {
         restart_only("[status]");
     }
     if (!exports_eq(running, next)) {

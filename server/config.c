@@ -22,6 +22,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <grp.h>
+#include <pwd.h>
+
 #include <ini.h>
 
 #include "config.h"
@@ -59,6 +62,8 @@ enum key_type {
     KT_UINT,      /* unsigned, min..max */
     KT_DURATION,  /* int64_t ns, min..max (in ns), bare numbers in seconds */
     KT_ACL,       /* struct acl */
+    KT_USER,      /* long uid, from a user name or number */
+    KT_GROUP,     /* long gid, from a group name or number */
 };
 
 struct config_key {
@@ -113,6 +118,8 @@ static const struct config_key iscsi_keys[] = {
 static const struct config_key status_keys[] = {
     { "socket", KT_SOCKET, CFG(status_socket), 0, 0, CONFIG_DEFAULT_STATUS_SOCKET },
     { "socket-mode", KT_MODE, CFG(status_mode), 0, 0, "0600" },
+    { "socket-owner", KT_USER, CFG(status_uid), 0, 0, NULL },
+    { "socket-group", KT_GROUP, CFG(status_gid), 0, 0, NULL },
     { NULL },
 };
 
@@ -812,6 +819,38 @@ apply_key(struct loader *ld, const struct config_key *k, void *base,
         }
         *(int64_t *)field = i64;
         return;
+    case KT_USER:
+    case KT_GROUP: {
+        char buf[4096];
+        long id = -1;
+
+        if (parse_int64(value, &i64) == 0 && i64 >= 0 && i64 < INT32_MAX) {
+            id = (long)i64;
+        } else if (k->type == KT_USER) {
+            struct passwd pw, *res = NULL;
+
+            if (getpwnam_r(value, &pw, buf, sizeof buf, &res) == 0 && res) {
+                id = (long)res->pw_uid;
+            }
+        } else {
+            struct group gr, *res = NULL;
+
+            if (getgrnam_r(value, &gr, buf, sizeof buf, &res) == 0 && res) {
+                id = (long)res->gr_gid;
+            }
+        }
+        if (id < 0) {
+            loader_error(ld, line,
+                         "[%s] %s: unknown %s '%s': expected a %s name or "
+                         "number that exists on this system",
+                         ld->section, k->key,
+                         k->type == KT_USER ? "user" : "group", value,
+                         k->type == KT_USER ? "user" : "group");
+            return;
+        }
+        *(long *)field = id;
+        return;
+    }
     case KT_ACL: {
         CLEANUP_FREE char **items = NULL;
         struct acl *acl = field;
@@ -1107,6 +1146,8 @@ config_defaults(struct config *cfg)
     cfg->log_level = LOG_LEVEL_INFO;
     policy_params_default(&cfg->poll);
     cfg->status_mode = 0600;
+    cfg->status_uid = -1;
+    cfg->status_gid = -1;
     cfg->nbd_max_connections = 1024;
     cfg->nbd_max_payload = 32 << 20;
     cfg->nbd_handshake_timeout_ns = 10 * NS_PER_SEC;

@@ -82,6 +82,8 @@ struct config {
     /* [status] */
     char *status_socket;      /* absolute, or NULL when disabled */
     unsigned status_mode;
+    long status_uid;          /* -1: leave as created */
+    long status_gid;          /* -1: leave as created */
 
     /* [export NAME] in file order */
     struct config_export *exports;

@@ -96,7 +96,8 @@ server_start(struct server **out, struct mainloop *ml)
     }
     if (cfg->status_socket) {
         r = control_start(&srv->control, mainloop_ev(ml), cfg->status_socket,
-                          cfg->status_mode, srv);
+                          cfg->status_mode, cfg->status_uid, cfg->status_gid,
+                          srv);
         if (r < 0) {
             server_stop(srv);
             return r;

@@ -34,6 +34,7 @@
 
 #include "aio/aio.h"
 #include "iothread.h"
+#include "log.h"
 #include "policy/policy.h"
 #include "util/clock.h"
 
@@ -205,6 +206,8 @@ struct result {
     double p50_us, p99_us, cpu_us_per_msg, msgs_per_s;
 };
 
+static int64_t bench_max_ns = -1; /* -m: max-ns for the adaptive policies */
+
 static struct result
 run_one(const struct policy_ops *policy, bool mixed, int messages,
         int server_cpu, int client_cpu)
@@ -222,6 +225,9 @@ run_one(const struct policy_ops *policy, bool mixed, int messages,
 
     policy_params_default(&params);
     params.policy = policy;
+    if (bench_max_ns >= 0) {
+        params.max_ns = bench_max_ns;
+    }
     if (iothread_start(&t, 0, &params, server_cpu) < 0) {
         exit(1);
     }
@@ -305,17 +311,19 @@ main(int argc, char **argv)
     const char *only = NULL;
     int c;
 
-    while ((c = getopt(argc, argv, "r:n:s:c:p:h")) != -1) {
+    log_set_level(LOG_LEVEL_WARN);
+    while ((c = getopt(argc, argv, "r:n:s:c:p:m:h")) != -1) {
         switch (c) {
         case 'r': rounds = atoi(optarg); break;
         case 'n': messages = atoi(optarg); break;
         case 's': server_cpu = atoi(optarg); break;
         case 'c': client_cpu = atoi(optarg); break;
         case 'p': only = optarg; break;
+        case 'm': bench_max_ns = atoll(optarg); break;
         default:
             fprintf(stderr,
                     "usage: pingpong [-r ROUNDS] [-n MESSAGES] [-s SERVER_CPU] "
-                    "[-c CLIENT_CPU] [-p POLICY]\n");
+                    "[-c CLIENT_CPU] [-p POLICY] [-m MAX_NS]\n");
             return c == 'h' ? 0 : 2;
         }
     }
@@ -329,8 +337,10 @@ main(int argc, char **argv)
         np++;
     }
     printf("pingpong: %d-byte messages over AF_UNIX socketpairs, %d messages "
-           "x %d rounds, I/O thread on CPU %d, clients on CPU %d\n",
-           MSG_SIZE, messages, rounds, server_cpu, client_cpu);
+           "x %d rounds, I/O thread on CPU %d, clients on CPU %d, max-ns %lld\n",
+           MSG_SIZE, messages, rounds, server_cpu, client_cpu,
+           bench_max_ns >= 0 ? (long long)bench_max_ns : 32768LL);
+    fflush(stdout);
     printf("%-7s %-12s %10s %10s %12s %12s %10s\n", "load", "policy",
            "p50 us", "p99 us", "cpu us/msg", "msgs/s", "p50 spread");
     for (int mixed = 0; mixed <= 1; mixed++) {

@@ -645,7 +645,7 @@ control_on_accept(struct ev_loop *loop, ev_io *w, int revents)
 
 int
 control_start(struct control **out, struct ev_loop *loop, const char *path,
-              unsigned mode, struct server *srv)
+              unsigned mode, long uid, long gid, struct server *srv)
 {
     struct control *ctl = calloc(1, sizeof *ctl);
     struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -678,7 +678,10 @@ control_start(struct control **out, struct ev_loop *loop, const char *path,
     strcpy(sun.sun_path, path);
     strcpy(ctl->path, path);
     if (bind(ctl->fd, (struct sockaddr *)&sun, sizeof sun) < 0 ||
-        chmod(path, mode) < 0 || listen(ctl->fd, 64) < 0) {
+        chmod(path, mode) < 0 ||
+        ((uid >= 0 || gid >= 0) &&
+         chown(path, (uid_t)uid, (gid_t)gid) < 0) ||
+        listen(ctl->fd, 64) < 0) {
         r = -errno;
         log_error("status socket %s: %m", path);
         close(ctl->fd);

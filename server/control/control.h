@@ -15,9 +15,11 @@ struct server;
 struct control;
 
 /* Bind path (a stale socket is replaced, any other file refused), chmod
- * it to mode, accept clients.  Returns 0 or -errno (logged). */
+ * it to mode and chown it to uid/gid (-1: unchanged), accept clients.
+ * Returns 0 or -errno (logged). */
 int control_start(struct control **out, struct ev_loop *loop, const char *path,
-                  unsigned mode, struct server *srv) ATTR_NONNULL(1, 2, 3, 5);
+                  unsigned mode, long uid, long gid, struct server *srv)
+    ATTR_NONNULL(1, 2, 3, 7);
 
 /* Close the socket and every client; NULL is fine. */
 void control_stop(struct control *ctl);

@@ -38,6 +38,7 @@ static void nbd_conn_on_readable(void *opaque);
 static void nbd_conn_on_writable(void *opaque);
 static bool nbd_conn_poll(void *opaque);
 static void nbd_conn_maybe_free(struct nbd_conn *conn);
+static void nbd_conn_release_blob(struct nbd_conn *conn, struct nbd_tx *tx);
 
 static const struct aio_handler_ops nbd_conn_ops = {
     .read = nbd_conn_on_readable,
@@ -114,16 +115,17 @@ nbd_conn_attach_on_thread(struct nbd_server *srv, struct iothread *t, int fd,
     nbd_conn_flush(conn);
 }
 
-/* Unlink and free once nothing refers to the connection any more. */
+/* The deferred free: runs as a message on the connection's own thread, so
+ * no caller up the stack is left holding a freed pointer. */
 static void
-nbd_conn_maybe_free(struct nbd_conn *conn)
+nbd_conn_free_on_thread(void *opaque)
 {
+    struct nbd_conn *conn = opaque;
     struct nbd_server *srv = conn->srv;
     unsigned id = iothread_id(conn->iothread);
 
-    if (conn->state != NBD_STATE_DEAD || conn->inflight > 0) {
-        return;
-    }
+    assert(conn->magic == NBD_CONN_MAGIC);
+    assert(conn->state == NBD_STATE_DEAD && conn->inflight == 0);
     if (conn->prev) {
         conn->prev->next = conn->next;
     } else {
@@ -136,8 +138,8 @@ nbd_conn_maybe_free(struct nbd_conn *conn)
         struct nbd_tx *tx = conn->tx_head;
 
         conn->tx_head = tx->next;
-        if (tx->release) {
-            tx->release(conn, tx);
+        if (tx->release == nbd_conn_release_blob) {
+            free(tx);
         }
     }
     for (int i = 0; i < NBD_MAX_INFLIGHT; i++) {
@@ -152,6 +154,22 @@ nbd_conn_maybe_free(struct nbd_conn *conn)
     atomic_fetch_sub(&srv->nconns, 1);
     conn->magic = 0;
     free(conn);
+}
+
+/* Free once nothing refers to the connection any more: dead, and no
+ * request still held by a backend. */
+static void
+nbd_conn_maybe_free(struct nbd_conn *conn)
+{
+    if (conn->state != NBD_STATE_DEAD || conn->inflight > 0 ||
+        conn->free_scheduled) {
+        return;
+    }
+    conn->free_scheduled = true;
+    if (aio_ctx_run(conn->ctx, nbd_conn_free_on_thread, conn) < 0) {
+        log_error("nbd %s: out of memory freeing a connection; leaking it",
+                  conn->peer);
+    }
 }
 
 /* Stop all socket I/O now (peer gone, protocol violation, done). */
@@ -173,6 +191,17 @@ nbd_conn_kill(struct nbd_conn *conn)
         close(conn->fd);
         conn->fd = -1;
     }
+    /* Nothing queued will be sent now: give back what it holds. */
+    while (conn->tx_head) {
+        struct nbd_tx *tx = conn->tx_head;
+
+        conn->tx_head = tx->next;
+        if (tx->release) {
+            tx->release(conn, tx);
+        }
+    }
+    conn->tx_tail = &conn->tx_head;
+    conn->tx_off = 0;
     nbd_conn_maybe_free(conn);
 }
 
@@ -307,7 +336,17 @@ nbd_conn_release_req(struct nbd_conn *conn, struct nbd_req *req)
     req->next_free = conn->free_reqs;
     conn->free_reqs = req;
     conn->inflight--;
-    if (conn->rx_paused && conn->state != NBD_STATE_DEAD) {
+    if (conn->state == NBD_STATE_DEAD) {
+        nbd_conn_maybe_free(conn); /* the last request frees the connection */
+        return;
+    }
+    if (conn->draining) {
+        if (!conn->in_flush) {
+            nbd_conn_drain_check(conn);
+        }
+        return;
+    }
+    if (conn->rx_paused) {
         /* A request is free again: parse what is buffered and read on. */
         conn->rx_paused = false;
         if (conn->h) {
@@ -345,9 +384,10 @@ nbd_conn_flush(struct nbd_conn *conn)
     struct iovec iov[64];
     struct msghdr msg = { .msg_iov = iov };
 
-    if (conn->in_rx || conn->state == NBD_STATE_DEAD) {
+    if (conn->in_rx || conn->in_flush || conn->state == NBD_STATE_DEAD) {
         return; /* the receive loop flushes when it is done */
     }
+    conn->in_flush = true;
     while (conn->tx_head) {
         struct nbd_tx *tx;
         size_t skip = conn->tx_off;
@@ -374,10 +414,12 @@ nbd_conn_flush(struct nbd_conn *conn)
                 continue;
             }
             if (errno == EAGAIN) {
+                conn->in_flush = false;
                 nbd_conn_set_want_write(conn, true);
                 return;
             }
             log_debug("nbd %s: send: %m", conn->peer);
+            conn->in_flush = false;
             nbd_conn_kill(conn);
             return;
         }
@@ -400,12 +442,13 @@ nbd_conn_flush(struct nbd_conn *conn)
             if (tx->release) {
                 tx->release(conn, tx);
             }
-            if (conn->state == NBD_STATE_DEAD) {
-                return; /* a release freed the last reference */
-            }
         }
     }
+    conn->in_flush = false;
     nbd_conn_set_want_write(conn, false);
+    if (conn->draining) {
+        nbd_conn_drain_check(conn);
+    }
     nbd_conn_check_closing(conn);
 }
 

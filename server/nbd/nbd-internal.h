@@ -117,6 +117,8 @@ struct nbd_conn {
     bool in_rx;               /* inside the receive loop: defer flushes */
     bool draining;            /* server shutdown: finish, flush, close */
     bool migrating;           /* move to the export's pinned I/O thread */
+    bool in_flush;            /* inside nbd_conn_flush: no nested flush */
+    bool free_scheduled;      /* dead; the free is queued on this thread */
     bool drain_flushing;      /* the final backend flush is in flight */
 
     /* transmit */
