@@ -182,6 +182,18 @@ nbd_conn_kill(struct nbd_conn *conn)
     log_debug("nbd %s: closed (%u request(s) still in flight)", conn->peer,
               conn->inflight);
     conn->state = NBD_STATE_DEAD;
+    if (conn->rx_req) {
+        /* A write whose payload will never arrive: never submitted, so
+         * nothing but us holds it. */
+        struct nbd_req *req = conn->rx_req;
+
+        conn->rx_req = NULL;
+        STATS_RELAXED_ADD(conn->stats.inflight, -1);
+        if (conn->export_stats) {
+            STATS_RELAXED_ADD(conn->export_stats->inflight, -1);
+        }
+        nbd_conn_release_req(conn, req);
+    }
     aio_timer_del(conn->ctx, &conn->hs_timer);
     if (conn->h) {
         aio_handler_del(conn->h);
@@ -521,6 +533,12 @@ nbd_conn_process(struct nbd_conn *conn)
             }
             break;
         case NBD_STATE_TX_HEADER:
+            if (conn->draining) {
+                /* Shutting down: no new requests (a payload in progress
+                 * was still read to the end). */
+                conn->rx_paused = true;
+                return;
+            }
             if (conn->migrating || conn->rx_paused || !nbd_req_process(conn)) {
                 return;
             }
@@ -634,10 +652,13 @@ nbd_conn_drain(struct nbd_conn *conn)
     if (conn->state == NBD_STATE_DEAD) {
         return;
     }
-    /* Stop reading; answer what is in flight; then flush and close. */
-    conn->rx_paused = true;
-    if (conn->h) {
-        aio_handler_want_read(conn->h, false);
+    /* Stop reading new requests (a write's payload being received is read
+     * to its end first); answer what is in flight; then flush and close. */
+    if (conn->state != NBD_STATE_TX_PAYLOAD) {
+        conn->rx_paused = true;
+        if (conn->h) {
+            aio_handler_want_read(conn->h, false);
+        }
     }
     nbd_conn_drain_check(conn);
 }
@@ -648,6 +669,7 @@ nbd_conn_drain_check(struct nbd_conn *conn)
     struct nbd_req *req;
 
     if (!conn->draining || conn->drain_flushing || conn->inflight > 0 ||
+        conn->state == NBD_STATE_TX_PAYLOAD ||
         conn->state == NBD_STATE_DEAD || conn->state == NBD_STATE_CLOSING) {
         return;
     }

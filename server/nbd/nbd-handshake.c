@@ -373,6 +373,11 @@ nbd_hs_opt_meta_context(struct nbd_conn *conn)
         nbd_hs_error(conn, opt, NBD_REP_ERR_UNKNOWN, "no such export");
         return;
     }
+    if (!nbd_hs_allowed(conn, e)) {
+        nbd_hs_error(conn, opt, NBD_REP_ERR_POLICY,
+                     "access to this export is not allowed from your address");
+        return;
+    }
     /* Validate every query before answering anything. */
     uint32_t p = pos;
     for (uint32_t i = 0; i < nqueries; i++) {
@@ -398,7 +403,8 @@ nbd_hs_opt_meta_context(struct nbd_conn *conn)
     if (match && (e->caps & BACKEND_CAN_BLOCK_STATUS)) {
         static const char ctx_name[] = "base:allocation";
         uint8_t buf[4 + sizeof ctx_name];
-        uint32_t id = htobe32(NBD_CONTEXT_BASE_ALLOCATION_ID);
+        /* LIST answers with id 0: ids mean something only after SET. */
+        uint32_t id = htobe32(set ? NBD_CONTEXT_BASE_ALLOCATION_ID : 0);
 
         memcpy(buf, &id, 4);
         memcpy(buf + 4, ctx_name, sizeof ctx_name - 1);
@@ -499,9 +505,12 @@ nbd_hs_process(struct nbd_conn *conn)
         }
         conn->opt = be32toh(opt.option);
         conn->optlen = be32toh(opt.optlen);
-        if (conn->optlen > NBD_MAX_OPTLEN ||
-            (conn->opt == NBD_OPT_EXPORT_NAME &&
-             conn->optlen > NBD_MAX_STRING)) {
+        if (conn->opt == NBD_OPT_EXPORT_NAME && conn->optlen > NBD_MAX_STRING) {
+            /* NBD_OPT_EXPORT_NAME has no error reply: hang up. */
+            nbd_conn_close_soon(conn, "export name longer than 4096 bytes");
+            return false;
+        }
+        if (conn->optlen > NBD_MAX_OPTLEN) {
             /* Refuse without reading the data, then hang up. */
             nbd_hs_error(conn, conn->opt, NBD_REP_ERR_TOO_BIG,
                          "option data too long");

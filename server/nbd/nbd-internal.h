@@ -36,6 +36,8 @@
 #define NBD_MAX_READ_CHUNKS 8
 /* Holes shorter than this are sent as data: a chunk header costs more. */
 #define NBD_MIN_HOLE 4096
+/* The longest write payload read only to be refused (see nbd-request.c). */
+#define NBD_MAX_DISCARD_PAYLOAD (32u << 20)
 /* The only metadata context we serve. */
 #define NBD_CONTEXT_BASE_ALLOCATION_ID 1
 
@@ -119,6 +121,7 @@ struct nbd_conn {
     bool migrating;           /* move to the export's pinned I/O thread */
     bool in_flush;            /* inside nbd_conn_flush: no nested flush */
     bool free_scheduled;      /* dead; the free is queued on this thread */
+    unsigned invalid_logged;  /* "invalid request" lines logged so far */
     bool drain_flushing;      /* the final backend flush is in flight */
 
     /* transmit */
@@ -169,7 +172,7 @@ bool nbd_req_process(struct nbd_conn *conn) ATTR_NONNULL(1);
 /* The payload of conn->rx_req is complete: submit it. */
 void nbd_req_payload_done(struct nbd_conn *conn) ATTR_NONNULL(1);
 /* Check a parsed request; logs "invalid request" and returns -errno. */
-int nbd_req_validate(const struct nbd_conn *conn, const struct nbd_req *req)
+int nbd_req_validate(struct nbd_conn *conn, const struct nbd_req *req)
     ATTR_NONNULL(1, 2);
 
 /* nbd-reply.c */

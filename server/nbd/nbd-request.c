@@ -29,12 +29,10 @@
 #define NBD_REQ_LOG_LIMIT 10
 
 static void
-nbd_req_log_invalid(const struct nbd_conn *conn, const struct nbd_req *req,
+nbd_req_log_invalid(struct nbd_conn *conn, const struct nbd_req *req,
                     const char *why)
 {
-    static _Thread_local unsigned logged;
-
-    if (logged++ < NBD_REQ_LOG_LIMIT * 16) {
+    if (conn->invalid_logged++ < NBD_REQ_LOG_LIMIT) {
         log_warn("nbd %s: invalid request: %s offset %" PRIu64 " count %" PRIu32
                  " flags 0x%x: %s",
                  conn->peer, nbd_name_cmd(req->type), req->offset, req->count,
@@ -43,7 +41,7 @@ nbd_req_log_invalid(const struct nbd_conn *conn, const struct nbd_req *req,
 }
 
 int
-nbd_req_validate(const struct nbd_conn *conn, const struct nbd_req *req)
+nbd_req_validate(struct nbd_conn *conn, const struct nbd_req *req)
 {
     const struct export *e = conn->export;
     uint16_t allowed = 0;
@@ -128,7 +126,9 @@ nbd_req_validate(const struct nbd_conn *conn, const struct nbd_req *req)
     }
     if (req->offset > e->size || req->count > e->size - req->offset) {
         nbd_req_log_invalid(conn, req, "beyond the end of the export");
-        return -EINVAL;
+        /* The protocol asks ENOSPC for writes past the end, EINVAL else. */
+        return req->type == NBD_CMD_WRITE || req->type == NBD_CMD_WRITE_ZEROES
+                   ? -ENOSPC : -EINVAL;
     }
     return 0;
 }
@@ -212,7 +212,11 @@ nbd_req_submit(struct nbd_conn *conn, struct nbd_req *req)
     breq->offset = req->offset;
     breq->count = req->count;
     breq->done = nbd_req_done;
-    if (req->flags & NBD_CMD_FLAG_FUA) {
+    /* FUA is accepted on every command but means something only where
+     * data is written. */
+    if ((req->flags & NBD_CMD_FLAG_FUA) &&
+        (req->type == NBD_CMD_WRITE || req->type == NBD_CMD_TRIM ||
+         req->type == NBD_CMD_WRITE_ZEROES)) {
         breq->flags |= BACKEND_FUA;
     }
     /* Zero-length data commands: nothing to do, and backends need not
@@ -342,12 +346,19 @@ nbd_req_process(struct nbd_conn *conn)
         return conn->state < NBD_STATE_CLOSING;
     }
 
-    /* A write: its payload follows the header whatever we think of it. */
+    /* A write: its payload follows the header whatever we think of it.
+     * Up to 32 MiB it is read and refused (the protocol says no payload
+     * that size is an attack); beyond that we hang up unread. */
     if (req->count > conn->srv->cfg->nbd_max_payload) {
         nbd_req_log_invalid(conn, req, "payload longer than max-payload");
-        nbd_conn_release_req(conn, req);
-        nbd_conn_close_soon(conn, "write payload too large to accept");
-        return false;
+        if (req->count > NBD_MAX_DISCARD_PAYLOAD) {
+            STATS_RELAXED_ADD(conn->stats.inflight, -1);
+            STATS_RELAXED_ADD(conn->export_stats->inflight, -1);
+            nbd_conn_release_req(conn, req);
+            nbd_conn_close_soon(conn, "write payload too large to accept");
+            return false;
+        }
+        req->error = -EINVAL;
     }
     if (nbd_req_buffer(req, req->count ? req->count : 1) < 0) {
         nbd_conn_release_req(conn, req);
