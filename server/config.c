@@ -700,6 +700,21 @@ iqn_valid(const char *s)
     return true;
 }
 
+/* A whole number in [k->min, k->max]; reports the error itself. */
+static bool
+ranged_int(struct loader *ld, const struct config_key *k, const char *value,
+           unsigned line, int64_t *out)
+{
+    if (parse_int64(value, out) < 0 || *out < k->min || *out > k->max) {
+        loader_error(ld, line,
+                     "[%s] %s: invalid value '%s': expected a whole number "
+                     "from %" PRId64 " to %" PRId64,
+                     ld->section, k->key, value, k->min, k->max);
+        return false;
+    }
+    return true;
+}
+
 static void
 apply_key(struct loader *ld, const struct config_key *k, void *base,
           const char *value, unsigned line)
@@ -797,14 +812,9 @@ apply_key(struct loader *ld, const struct config_key *k, void *base,
         return;
     }
     case KT_UINT:
-        if (parse_int64(value, &i64) < 0 || i64 < k->min || i64 > k->max) {
-            loader_error(ld, line,
-                         "[%s] %s: invalid value '%s': expected a whole number "
-                         "from %" PRId64 " to %" PRId64,
-                         ld->section, k->key, value, k->min, k->max);
-            return;
+        if (ranged_int(ld, k, value, line, &i64)) {
+            *(unsigned *)field = (unsigned)i64;
         }
-        *(unsigned *)field = (unsigned)i64;
         return;
     case KT_DURATION:
         if (parse_duration(value, NS_PER_SEC, &i64) < 0 || i64 < k->min ||
@@ -904,14 +914,9 @@ apply_key(struct loader *ld, const struct config_key *k, void *base,
                      ld->section, k->key, value);
         return;
     case KT_INT:
-        if (parse_int64(value, &i64) < 0 || i64 < k->min || i64 > k->max) {
-            loader_error(ld, line,
-                         "[%s] %s: invalid value '%s': expected a whole number "
-                         "from %" PRId64 " to %" PRId64,
-                         ld->section, k->key, value, k->min, k->max);
-            return;
+        if (ranged_int(ld, k, value, line, &i64)) {
+            *(int *)field = (int)i64;
         }
-        *(int *)field = (int)i64;
         return;
     case KT_IQN:
         if (!iqn_valid(value)) {

@@ -1913,6 +1913,7 @@ static const struct {
     { "nbd", "handshake-timeout" },
     { "iscsi", "listen" }, { "iscsi", "iqn-prefix" },
     { "status", "socket" }, { "status", "socket-mode" },
+    { "status", "socket-owner" }, { "status", "socket-group" },
     { "export NAME", "backend" }, { "export NAME", "size" },
     { "export NAME", "path" }, { "export NAME", "readonly" },
     { "export NAME", "create" }, { "export NAME", "direct" },
@@ -2005,6 +2006,27 @@ END_TEST
 /* --- The suite ------------------------------------------------------ */
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+START_TEST(test_status_socket_owner_and_group_resolve_names)
+{
+    struct config *cfg = load_ok("[status]\nsocket-owner = root\n"
+                                 "socket-group = 0\n");
+
+    ck_assert_int_eq(cfg->status_uid, 0);
+    ck_assert_int_eq(cfg->status_gid, 0);
+    config_free(cfg);
+    cfg = load_ok("");
+    ck_assert_int_eq(cfg->status_uid, -1);
+    ck_assert_int_eq(cfg->status_gid, -1);
+    config_free(cfg);
+    expect_error("[status]\nsocket-owner = no-such-user-here\n", 2,
+                 "[status] socket-owner", "no-such-user-here",
+                 "user name or number");
+    expect_error("[status]\nsocket-group = no-such-group-here\n", 2,
+                 "[status] socket-group", "no-such-group-here",
+                 "group name or number");
+}
+END_TEST
 
 static Suite *
 config_suite(void)
@@ -2134,6 +2156,7 @@ config_suite(void)
     tc = tcase_create("lookups");
     tcase_set_timeout(tc, TEST_TIMEOUT);
     tcase_add_test(tc, test_find_export_by_name);
+    tcase_add_test(tc, test_status_socket_owner_and_group_resolve_names);
     tcase_add_test(tc, test_foreach_key_lists_every_key_once_per_section);
     tcase_add_test(tc, test_foreach_key_includes_every_policy_param_with_default);
     tcase_add_test(tc, test_every_listed_key_is_known_to_the_loader);
