@@ -157,18 +157,13 @@ config_reload_set(struct config *running, int id, const char *key,
 
     if (id >= 0 && (unsigned)id >= running->iothreads) {
         snprintf(err, errlen,
-                 "there is no I/O thread %d: iothreads = %u gives threads 0 to %u",
-                 id, running->iothreads, running->iothreads - 1);
+                 "[iothread %d]: there is no I/O thread %d: iothreads = %u "
+                 "gives threads 0 to %u",
+                 id, id, running->iothreads, running->iothreads - 1);
         return -EINVAL;
     }
     if (param == NULL) {
-        size_t used = (size_t)snprintf(err, errlen,
-                                       "unknown poll key '%s': expected one of ",
-                                       key);
-        for (size_t i = 0; i < policy_nparams && used < errlen; i++) {
-            used += (size_t)snprintf(err + used, errlen - used, "%s%s",
-                                     i ? ", " : "", policy_params[i].key);
-        }
+        config_unknown_poll_key_message(id, key, err, errlen);
         return -EINVAL;
     }
     /* Validate once, on a copy, before anything changes. */

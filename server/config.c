@@ -932,14 +932,16 @@ apply_key(struct loader *ld, const struct config_key *k, void *base,
     }
 }
 
+/* "[section] unknown key ..." with the nearest valid key of kind. */
 static void
-unknown_key(struct loader *ld, const char *key, unsigned line)
+unknown_key_message(enum section_kind kind, const char *section,
+                    const char *key, char *buf, size_t len)
 {
-    const struct config_key *keys = section_keys(ld->kind);
+    const struct config_key *keys = section_keys(kind);
     const char *names[32];
     size_t n = 0;
 
-    if (section_has_poll_params(ld->kind)) {
+    if (section_has_poll_params(kind)) {
         for (size_t i = 0; i < policy_nparams && n < 32; i++) {
             names[n++] = policy_params[i].key;
         }
@@ -948,19 +950,41 @@ unknown_key(struct loader *ld, const char *key, unsigned line)
         names[n++] = keys[i].key;
     }
     const char *near = nearest(key, names, n);
-    char list[512] = "";
-    size_t used = 0;
-    for (size_t i = 0; i < n && used < sizeof list; i++) {
-        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
+    if (near) {
+        snprintf(buf, len, "[%s] unknown key '%s'; did you mean '%s'?",
+                 section, key, near);
+        return;
+    }
+    size_t used = (size_t)snprintf(buf, len,
+                                   "[%s] unknown key '%s': valid keys are ",
+                                   section, key);
+    for (size_t i = 0; i < n && used < len; i++) {
+        used += (size_t)snprintf(buf + used, len - used, "%s%s",
                                  i ? ", " : "", names[i]);
     }
-    if (near) {
-        loader_error(ld, line, "[%s] unknown key '%s'; did you mean '%s'?",
-                     ld->section, key, near);
+}
+
+void
+config_unknown_poll_key_message(int iothread, const char *key, char *buf,
+                                size_t len)
+{
+    char section[32];
+
+    if (iothread < 0) {
+        unknown_key_message(SEC_POLL, "poll", key, buf, len);
     } else {
-        loader_error(ld, line, "[%s] unknown key '%s': valid keys are %s",
-                     ld->section, key, list);
+        snprintf(section, sizeof section, "iothread %d", iothread);
+        unknown_key_message(SEC_IOTHREAD, section, key, buf, len);
     }
+}
+
+static void
+unknown_key(struct loader *ld, const char *key, unsigned line)
+{
+    char msg[640];
+
+    unknown_key_message(ld->kind, ld->section, key, msg, sizeof msg);
+    loader_error(ld, line, "%s", msg);
 }
 
 static int

@@ -114,6 +114,11 @@ const struct config_export *config_find_export(const struct config *cfg,
                                                const char *name)
     ATTR_NONNULL(1, 2);
 
+/* The loader's message for an unknown key in [poll] (iothread < 0) or
+ * [iothread N], for the status socket's `set`. */
+void config_unknown_poll_key_message(int iothread, const char *key, char *buf,
+                                     size_t len) ATTR_NONNULL(2, 3);
+
 /* Every key of every section, for documentation tests: "section key". */
 void config_foreach_key(void (*fn)(const char *section, const char *key,
                                    const char *dflt, void *opaque),

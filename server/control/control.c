@@ -94,6 +94,7 @@ struct control {
 };
 
 static void control_client_read(struct control_client *c);
+static void control_client_process(struct control_client *c);
 static void control_job_visit(struct control_job *job);
 static void control_job_done(struct control_job *job);
 static bool control_client_alive(const struct control *ctl,
@@ -272,8 +273,11 @@ control_job_done(struct control_job *job)
 
     control_job_finish(job);
     if (c && control_client_alive(ctl, c) && !c->closing) {
-        ev_io_start(ctl->loop, &c->rio);
-        control_client_read(c);
+        /* Requests pipelined behind this one are already buffered. */
+        control_client_process(c);
+        if (control_client_alive(ctl, c) && !c->closing) {
+            control_client_read(c);
+        }
     } else if (c && control_client_alive(ctl, c) && c->out.len <= c->out_off) {
         control_client_close(c); /* half-closed and answered */
     }
@@ -373,6 +377,9 @@ control_start_job(struct control_client *c, enum control_job_kind kind,
         re->readonly = e->readonly;
         for (unsigned t = 0; t < e->nstats; t++) {
             stats_io_accumulate(&e->stats[t], &re->io);
+            if (t < n) {
+                stats_io_accumulate(&e->stats[t], &job->report.threads[t].io);
+            }
         }
     }
     c->job = job;
@@ -534,6 +541,8 @@ control_client_process(struct control_client *c)
 static void
 control_client_read(struct control_client *c)
 {
+    struct control *ctl = c->ctl; /* c may be freed below; ctl is not */
+
     for (;;) {
         ssize_t n;
 
@@ -544,11 +553,14 @@ control_client_read(struct control_client *c)
             control_client_process(c);
             return;
         }
+        if (!ev_is_active(&c->rio)) {
+            ev_io_start(ctl->loop, &c->rio);
+        }
         n = recv(c->fd, c->in + c->inlen, sizeof c->in - c->inlen, MSG_DONTWAIT);
         if (n == 0) {
             /* Answer what was asked before the client half-closed. */
             control_client_process(c);
-            if (control_client_alive(c->ctl, c)) {
+            if (control_client_alive(ctl, c)) {
                 if (c->job || c->out.len > c->out_off) {
                     c->closing = true;
                     ev_io_stop(c->ctl->loop, &c->rio);
@@ -570,7 +582,7 @@ control_client_read(struct control_client *c)
         c->inlen += (size_t)n;
         ev_timer_again(c->ctl->loop, &c->idle);
         control_client_process(c);
-        if (!control_client_alive(c->ctl, c)) {
+        if (!control_client_alive(ctl, c)) {
             return;
         }
     }

@@ -32,6 +32,7 @@ struct stats_report_thread {
     struct aio_stats_snapshot loop;
     struct aio_handler_stats *handlers;
     size_t nhandlers;
+    struct stats_io_snapshot io; /* I/O of every export on this thread */
     bool collected;           /* the thread answered */
 };
 

@@ -109,7 +109,9 @@ json_thread(struct strbuf *b, const struct stats_report_thread *t)
                           k ? "," : "", (uint64_t)1 << k, s->block_ns_hist[k]);
         }
     }
-    strbuf_puts(b, "],\"handlers\":[");
+    strbuf_puts(b, "],\"io\":");
+    json_io(b, &t->io);
+    strbuf_puts(b, ",\"handlers\":[");
     for (size_t i = 0; i < t->nhandlers; i++) {
         const struct aio_handler_stats *h = &t->handlers[i];
 
