@@ -58,6 +58,14 @@ uring_reap(struct aio_ctx *ctx)
     if (n > 0) {
         ctx->progress = true;
     }
+    if (n == max && (io_uring_cq_ready(&u->ring) > 0 ||
+                     io_uring_cq_has_overflow(&u->ring))) {
+        /* We stopped at the bound with completions left (or still in the
+         * kernel's overflow list, which does not signal the eventfd when
+         * it is flushed): make sure the loop comes back for them instead
+         * of sleeping on an eventfd that will not fire. */
+        eventfd_write(u->efd, 1);
+    }
     return n;
 }
 
