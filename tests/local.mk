@@ -14,8 +14,10 @@ check_DATA = tests/functions.sh
 TESTS += \
 	tests/daemon/test-daemon-check-config.sh \
 	tests/daemon/test-daemon-lifecycle.sh \
-	tests/daemon/test-daemon-background.sh
+	tests/daemon/test-daemon-background.sh \
+	tests/daemon/test-daemon-pinning.sh
 EXTRA_DIST += \
+	tests/daemon/test-daemon-pinning.sh \
 	tests/daemon/test-daemon-check-config.sh \
 	tests/daemon/test-daemon-lifecycle.sh \
 	tests/daemon/test-daemon-background.sh
