@@ -14,6 +14,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -84,6 +85,17 @@ main(int argc, char **argv)
     struct server *srv = NULL;
     char *errmsg = NULL;
     int c, r, status = 1;
+
+    /* A process started with stdin/stdout/stderr closed would hand those
+     * numbers to its first sockets, and a later write to "stderr" would go
+     * to a client: make sure 0, 1 and 2 are open. */
+    for (int fd; (fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0;) {
+        if (fd > 2) {
+            close(fd);
+            break;
+        }
+        fcntl(fd, F_SETFD, 0);
+    }
 
     while ((c = getopt_long(argc, argv, "c:fVh", long_options, NULL)) != -1) {
         switch (c) {

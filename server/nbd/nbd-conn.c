@@ -635,10 +635,12 @@ nbd_conn_drain_flush_done(struct backend_req *breq, int err)
                   strerror(-err));
     }
     conn->drain_flushing = false;
-    nbd_conn_release_req(conn, req);
+    /* CLOSING before the request goes back: releasing it re-runs the drain
+     * check, which must see that the final flush is done, or a backend
+     * that completes flushes inline would flush again, recursively. */
     conn->state = NBD_STATE_CLOSING;
+    nbd_conn_release_req(conn, req);
     nbd_conn_flush(conn);
-    nbd_conn_check_closing(conn);
 }
 
 void

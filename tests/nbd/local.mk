@@ -42,3 +42,6 @@ tests_nbd_test_nbd_serving_LDADD = $(LIBNBD_LIBS)
 # Raw sockets only: no libnbd.
 tests_nbd_test_nbd_malformed_SOURCES = tests/nbd/test-nbd-malformed.c
 tests_nbd_test_nbd_malformed_CFLAGS = $(AM_CFLAGS)
+
+TESTS += tests/nbd/test-nbd-drain-idle.sh
+EXTRA_DIST += tests/nbd/test-nbd-drain-idle.sh
