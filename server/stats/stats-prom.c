@@ -10,7 +10,9 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "policy/policy.h"
 #include "stats/report.h"
@@ -56,6 +58,66 @@ prom_io_labels(struct strbuf *b, const char *kind, const void *obj)
     }
 }
 
+static const struct stats_io_snapshot *
+prom_io_of(const struct stats_report *r, const char *kind, size_t i)
+{
+    return kind[0] == 'e' ? &r->exports[i].io : &r->conns[i].io;
+}
+
+static const void *
+prom_obj_of(const struct stats_report *r, const char *kind, size_t i)
+{
+    return kind[0] == 'e' ? (const void *)&r->exports[i]
+                          : (const void *)&r->conns[i];
+}
+
+/* A per-operation counter family: the uint64_t[STATS_NOPS] at offset. */
+static void
+prom_io_per_op(struct strbuf *b, const struct stats_report *r, const char *kind,
+               size_t n, const char *suffix, const char *help, size_t offset)
+{
+    char name[96];
+
+    snprintf(name, sizeof name, "polltgt_%s_%s", kind, suffix);
+    prom_family(b, name, "counter", help);
+    for (size_t i = 0; i < n; i++) {
+        const uint64_t *v =
+            (const uint64_t *)((const char *)prom_io_of(r, kind, i) + offset);
+
+        for (int op = 0; op < STATS_NOPS; op++) {
+            strbuf_printf(b, "%s{", name);
+            prom_io_labels(b, kind, prom_obj_of(r, kind, i));
+            strbuf_printf(b, ",op=\"%s\"} %" PRIu64 "\n",
+                          stats_op_name((enum stats_op)op), v[op]);
+        }
+    }
+}
+
+/* A family with one sample per export or connection: the 64-bit value at
+ * offset (signed for gauges that a race may briefly take below zero). */
+static void
+prom_io_scalar(struct strbuf *b, const struct stats_report *r, const char *kind,
+               size_t n, const char *suffix, const char *type, const char *help,
+               size_t offset)
+{
+    char name[96];
+
+    snprintf(name, sizeof name, "polltgt_%s_%s", kind, suffix);
+    prom_family(b, name, type, help);
+    for (size_t i = 0; i < n; i++) {
+        int64_t v;
+
+        memcpy(&v, (const char *)prom_io_of(r, kind, i) + offset, sizeof v);
+        strbuf_printf(b, "%s{", name);
+        prom_io_labels(b, kind, prom_obj_of(r, kind, i));
+        if (type[0] == 'g') {
+            strbuf_printf(b, "} %" PRId64 "\n", v);
+        } else {
+            strbuf_printf(b, "} %" PRIu64 "\n", (uint64_t)v);
+        }
+    }
+}
+
 /* The I/O metric families of exports ("export") or connections
  * ("connection"). */
 static void
@@ -65,51 +127,24 @@ prom_io(struct strbuf *b, const struct stats_report *r, const char *kind)
     size_t n = exp ? r->nexports : r->nconns;
     char name[96];
 
-#define PROM_IO_OBJ(i) (exp ? (const void *)&r->exports[i] : (const void *)&r->conns[i])
-#define PROM_IO_IO(i) (exp ? &r->exports[i].io : &r->conns[i].io)
+#define PROM_IO_OBJ(i) prom_obj_of(r, kind, i)
+#define PROM_IO_IO(i) prom_io_of(r, kind, i)
 
-    snprintf(name, sizeof name, "polltgt_%s_requests_total", kind);
-    prom_family(b, name, "counter", "Requests completed, by operation.");
-    for (size_t i = 0; i < n; i++) {
-        for (int op = 0; op < STATS_NOPS; op++) {
-            strbuf_printf(b, "%s{", name);
-            prom_io_labels(b, kind, PROM_IO_OBJ(i));
-            strbuf_printf(b, ",op=\"%s\"} %" PRIu64 "\n",
-                          stats_op_name((enum stats_op)op), PROM_IO_IO(i)->ops[op]);
-        }
-    }
-    snprintf(name, sizeof name, "polltgt_%s_errors_total", kind);
-    prom_family(b, name, "counter", "Requests that failed, by operation.");
-    for (size_t i = 0; i < n; i++) {
-        for (int op = 0; op < STATS_NOPS; op++) {
-            strbuf_printf(b, "%s{", name);
-            prom_io_labels(b, kind, PROM_IO_OBJ(i));
-            strbuf_printf(b, ",op=\"%s\"} %" PRIu64 "\n",
-                          stats_op_name((enum stats_op)op),
-                          PROM_IO_IO(i)->errors[op]);
-        }
-    }
-    snprintf(name, sizeof name, "polltgt_%s_read_bytes_total", kind);
-    prom_family(b, name, "counter", "Bytes read by clients.");
-    for (size_t i = 0; i < n; i++) {
-        strbuf_printf(b, "%s{", name);
-        prom_io_labels(b, kind, PROM_IO_OBJ(i));
-        strbuf_printf(b, "} %" PRIu64 "\n", PROM_IO_IO(i)->bytes_read);
-    }
-    snprintf(name, sizeof name, "polltgt_%s_written_bytes_total", kind);
-    prom_family(b, name, "counter", "Bytes written by clients.");
-    for (size_t i = 0; i < n; i++) {
-        strbuf_printf(b, "%s{", name);
-        prom_io_labels(b, kind, PROM_IO_OBJ(i));
-        strbuf_printf(b, "} %" PRIu64 "\n", PROM_IO_IO(i)->bytes_written);
-    }
-    snprintf(name, sizeof name, "polltgt_%s_inflight_requests", kind);
-    prom_family(b, name, "gauge", "Requests received and not yet answered.");
-    for (size_t i = 0; i < n; i++) {
-        strbuf_printf(b, "%s{", name);
-        prom_io_labels(b, kind, PROM_IO_OBJ(i));
-        strbuf_printf(b, "} %" PRId64 "\n", PROM_IO_IO(i)->inflight);
-    }
+    prom_io_per_op(b, r, kind, n, "requests_total",
+                   "Requests completed, by operation.",
+                   offsetof(struct stats_io_snapshot, ops));
+    prom_io_per_op(b, r, kind, n, "errors_total",
+                   "Requests that failed, by operation.",
+                   offsetof(struct stats_io_snapshot, errors));
+    prom_io_scalar(b, r, kind, n, "read_bytes_total", "counter",
+                   "Bytes read by clients.",
+                   offsetof(struct stats_io_snapshot, bytes_read));
+    prom_io_scalar(b, r, kind, n, "written_bytes_total", "counter",
+                   "Bytes written by clients.",
+                   offsetof(struct stats_io_snapshot, bytes_written));
+    prom_io_scalar(b, r, kind, n, "inflight_requests", "gauge",
+                   "Requests received and not yet answered.",
+                   offsetof(struct stats_io_snapshot, inflight));
     snprintf(name, sizeof name, "polltgt_%s_request_duration_seconds", kind);
     prom_family(b, name, "histogram",
                 "Time from receiving a request to its completion in the server.");
