@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <grp.h>
@@ -64,6 +65,10 @@ enum key_type {
     KT_ACL,       /* struct acl */
     KT_USER,      /* long uid, from a user name or number */
     KT_GROUP,     /* long gid, from a group name or number */
+    KT_PROTOCOLS, /* unsigned CONFIG_PROTO_* mask */
+    KT_DIGEST,    /* char *, canonical iSCSI list ("CRC32C,None") */
+    KT_SECRET,    /* char *, a CHAP secret: 12 to 255 bytes */
+    KT_NAMES,     /* char ** list (count at offset + sizeof(char **)) */
 };
 
 struct config_key {
@@ -112,6 +117,26 @@ static const struct config_key nbd_keys[] = {
 static const struct config_key iscsi_keys[] = {
     { "listen", KT_LISTEN, CFG(iscsi_listen), 0, 0, "127.0.0.1:" CONFIG_ISCSI_DEFAULT_PORT },
     { "iqn-prefix", KT_IQN, CFG(iqn_prefix), 0, 0, CONFIG_DEFAULT_IQN_PREFIX },
+    { "max-connections", KT_UINT, CFG(iscsi_max_connections), 1, 65536, "1024" },
+    { "login-timeout", KT_DURATION, CFG(iscsi_login_timeout_ns),
+      NS_PER_MS, 3600 * NS_PER_SEC, "15s" },
+    { "nop-interval", KT_DURATION, CFG(iscsi_nop_interval_ns),
+      0, 3600 * NS_PER_SEC, "30s" },
+    { "nop-timeout", KT_DURATION, CFG(iscsi_nop_timeout_ns),
+      NS_PER_MS, 3600 * NS_PER_SEC, "15s" },
+    { "queue-depth", KT_UINT, CFG(iscsi_queue_depth), 1, 1024, "128" },
+    { "max-recv-data-segment-length", KT_SIZE,
+      CFG(iscsi_max_recv_data_segment_length), 512, (16 << 20) - 1, "256K" },
+    { "max-burst-length", KT_SIZE, CFG(iscsi_max_burst_length), 512,
+      (16 << 20) - 1, "1M" },
+    { "first-burst-length", KT_SIZE, CFG(iscsi_first_burst_length), 512,
+      (16 << 20) - 1, "256K" },
+    { "max-outstanding-r2t", KT_UINT, CFG(iscsi_max_outstanding_r2t), 1, 65535,
+      "1" },
+    { "immediate-data", KT_BOOL, CFG(iscsi_immediate_data), 0, 0, "yes" },
+    { "initial-r2t", KT_BOOL, CFG(iscsi_initial_r2t), 0, 0, "no" },
+    { "header-digest", KT_DIGEST, CFG(iscsi_header_digest), 0, 0, "none, crc32c" },
+    { "data-digest", KT_DIGEST, CFG(iscsi_data_digest), 0, 0, "none, crc32c" },
     { NULL },
 };
 
@@ -133,6 +158,14 @@ static const struct config_key export_keys[] = {
     { "description", KT_STRING, EXP(description), 0, 0, NULL },
     { "iothread", KT_INT, EXP(iothread), 0, CONFIG_MAX_IOTHREADS - 1, NULL },
     { "allow", KT_ACL, EXP(allow), 0, 0, NULL },
+    { "protocols", KT_PROTOCOLS, EXP(protocols), 0, 0, "nbd, iscsi" },
+    { "iqn", KT_IQN, EXP(iqn), 0, 0, NULL },
+    { "block-size", KT_UINT, EXP(block_size), 512, 4096, "512" },
+    { "chap-username", KT_STRING, EXP(chap_username), 0, 0, NULL },
+    { "chap-secret", KT_SECRET, EXP(chap_secret), 0, 0, NULL },
+    { "chap-mutual-username", KT_STRING, EXP(chap_mutual_username), 0, 0, NULL },
+    { "chap-mutual-secret", KT_SECRET, EXP(chap_mutual_secret), 0, 0, NULL },
+    { "initiators", KT_NAMES, EXP(initiators), 0, 0, NULL },
     { NULL },
 };
 
@@ -429,6 +462,8 @@ begin_export(struct loader *ld, const char *name, unsigned line)
     ld->export->name = xstrdup(ld, name);
     ld->export->line = line;
     ld->export->iothread = -1;
+    ld->export->protocols = CONFIG_PROTO_ALL;
+    ld->export->block_size = 512;
 }
 
 static void
@@ -700,6 +735,15 @@ iqn_valid(const char *s)
     return true;
 }
 
+static void
+config_free_names(char **names)
+{
+    for (size_t i = 0; names && names[i]; i++) {
+        free(names[i]);
+    }
+    free(names);
+}
+
 /* A whole number in [k->min, k->max]; reports the error itself. */
 static bool
 ranged_int(struct loader *ld, const struct config_key *k, const char *value,
@@ -713,6 +757,78 @@ ranged_int(struct loader *ld, const struct config_key *k, const char *value,
         return false;
     }
     return true;
+}
+
+/* The list-valued keys: protocols, digests, names. */
+static void
+apply_list_key(struct loader *ld, const struct config_key *k, void *field,
+               const char *value, unsigned line)
+{
+    CLEANUP_FREE char **items = NULL;
+    int n = parse_list(value, &items);
+    unsigned mask = 0;
+    char canon[32] = "";
+
+    if (n < 0) {
+        ld->oom = true;
+        return;
+    }
+    if (n == 0) {
+        loader_error(ld, line, "[%s] %s: empty value", ld->section, k->key);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        if (k->type == KT_PROTOCOLS) {
+            unsigned bit = strcmp(items[i], "nbd") == 0     ? CONFIG_PROTO_NBD
+                         : strcmp(items[i], "iscsi") == 0   ? CONFIG_PROTO_ISCSI
+                                                            : 0;
+            if (bit == 0) {
+                loader_error(ld, line,
+                             "[%s] %s: unknown protocol '%s': expected nbd, "
+                             "iscsi or both",
+                             ld->section, k->key, items[i]);
+                return;
+            }
+            mask |= bit;
+        } else if (k->type == KT_DIGEST) {
+            unsigned bit = strcasecmp(items[i], "none") == 0     ? 1
+                         : strcasecmp(items[i], "crc32c") == 0   ? 2
+                                                                 : 0;
+            if (bit == 0 || (mask & bit)) {
+                loader_error(ld, line, "[%s] %s: invalid value '%s': expected %s",
+                             ld->section, k->key, value, CONFIG_DIGEST_ACCEPTS);
+                return;
+            }
+            mask |= bit;
+            snprintf(canon + strlen(canon), sizeof canon - strlen(canon), "%s%s",
+                     i ? "," : "", bit == 1 ? "None" : "CRC32C");
+        } else if (strlen(items[i]) > 223) {
+            /* RFC 7143 6.1: iSCSI names are at most 223 bytes. */
+            loader_error(ld, line, "[%s] %s: name '%s' is longer than 223 bytes",
+                         ld->section, k->key, items[i]);
+            return;
+        }
+    }
+    if (k->type == KT_PROTOCOLS) {
+        *(unsigned *)field = mask;
+    } else if (k->type == KT_DIGEST) {
+        set_string(ld, field, xstrdup(ld, canon));
+    } else {
+        char ***names = field;
+        size_t *count = (size_t *)((char *)field + sizeof(char **));
+        char **copy = calloc((size_t)n + 1, sizeof *copy);
+
+        if (copy == NULL) {
+            ld->oom = true;
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            copy[i] = xstrdup(ld, items[i]);
+        }
+        config_free_names(*names);
+        *names = copy;
+        *count = (size_t)n;
+    }
 }
 
 static void
@@ -929,6 +1045,24 @@ apply_key(struct loader *ld, const struct config_key *k, void *base,
         }
         set_string(ld, field, xstrdup(ld, value));
         return;
+    case KT_PROTOCOLS:
+    case KT_DIGEST:
+    case KT_NAMES:
+        apply_list_key(ld, k, field, value, line);
+        return;
+    case KT_SECRET: {
+        size_t len = strlen(value);
+
+        if (len < 12 || len > 255) {
+            loader_error(ld, line,
+                         "[%s] %s: a secret of %zu bytes: expected 12 to 255 "
+                         "bytes (RFC 7143 asks for at least 96 bits)",
+                         ld->section, k->key, len);
+            return;
+        }
+        set_string(ld, field, xstrdup(ld, value));
+        return;
+    }
     }
 }
 
@@ -1086,12 +1220,57 @@ finish_export(struct loader *ld, struct config_export *e)
                          where, e->backend);
         }
     }
+    if (e->block_size != 512 && e->block_size != 4096) {
+        loader_error(ld, e->line, "%s: block-size = %u: expected 512 or 4096",
+                     where, e->block_size);
+    }
+    if (e->size % e->block_size) {
+        loader_error(ld, e->line,
+                     "%s: size is not a multiple of block-size (%u)", where,
+                     e->block_size);
+    }
+    if (!e->chap_username != !e->chap_secret) {
+        loader_error(ld, e->line,
+                     "%s: chap-username and chap-secret go together: set both "
+                     "or neither", where);
+    }
+    if (!e->chap_mutual_username != !e->chap_mutual_secret) {
+        loader_error(ld, e->line,
+                     "%s: chap-mutual-username and chap-mutual-secret go "
+                     "together: set both or neither", where);
+    }
+    if (e->chap_mutual_username && !e->chap_username) {
+        loader_error(ld, e->line,
+                     "%s: mutual CHAP needs chap-username and chap-secret too",
+                     where);
+    }
+    if (e->chap_secret && e->chap_mutual_secret &&
+        strcmp(e->chap_secret, e->chap_mutual_secret) == 0) {
+        /* RFC 7143 12.1.3: the two directions must not share a secret. */
+        loader_error(ld, e->line,
+                     "%s: chap-secret and chap-mutual-secret must differ",
+                     where);
+    }
     if (e->iothread >= 0 && (unsigned)e->iothread >= ld->cfg->iothreads) {
         loader_error(ld, e->line,
                      "%s: iothread = %d, but iothreads = %u gives threads 0 to %u",
                      where, e->iothread, ld->cfg->iothreads,
                      ld->cfg->iothreads - 1);
     }
+}
+
+/* The line of a key given once in the file (0 if it was not). */
+static unsigned
+key_line(const struct loader *ld, const char *key)
+{
+    unsigned line = 0;
+
+    for (size_t i = 0; i < ld->nseen; i++) {
+        if (strcmp(ld->seen[i].key, key) == 0) {
+            line = ld->seen[i].line;
+        }
+    }
+    return line;
 }
 
 static void
@@ -1153,18 +1332,46 @@ loader_finish(struct loader *ld)
     }
     if (cfg->nbd_default_export &&
         config_find_export(cfg, cfg->nbd_default_export) == NULL) {
-        unsigned line = 0;
-
-        for (size_t i = 0; i < ld->nseen; i++) {
-            if (strcmp(ld->seen[i].key, "default-export") == 0) {
-                line = ld->seen[i].line;
-            }
-        }
-        loader_error(ld, line, "[nbd] default-export: there is no [export %s]",
+        loader_error(ld, key_line(ld, "default-export"),
+                     "[nbd] default-export: there is no [export %s]",
                      cfg->nbd_default_export);
     }
     if (cfg->iqn_prefix == NULL) {
         cfg->iqn_prefix = xstrdup(ld, CONFIG_DEFAULT_IQN_PREFIX);
+    }
+    if (cfg->iscsi_header_digest == NULL) {
+        cfg->iscsi_header_digest = xstrdup(ld, "None,CRC32C");
+    }
+    if (cfg->iscsi_data_digest == NULL) {
+        cfg->iscsi_data_digest = xstrdup(ld, "None,CRC32C");
+    }
+    if (cfg->iscsi_first_burst_length > cfg->iscsi_max_burst_length) {
+        loader_error(ld, key_line(ld, "first-burst-length"),
+                     "[iscsi] first-burst-length (%" PRIu64 ") is larger than "
+                     "max-burst-length (%" PRIu64 "): RFC 7143 forbids it",
+                     cfg->iscsi_first_burst_length, cfg->iscsi_max_burst_length);
+    }
+    for (size_t i = 0; i < cfg->nexports && cfg->iqn_prefix; i++) {
+        struct config_export *e = &cfg->exports[i];
+
+        if (e->iqn == NULL) {
+            char *iqn;
+
+            if (asprintf(&iqn, "%s:%s", cfg->iqn_prefix, e->name) < 0) {
+                ld->oom = true;
+                return;
+            }
+            e->iqn = iqn;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if ((e->protocols & cfg->exports[j].protocols & CONFIG_PROTO_ISCSI) &&
+                strcmp(e->iqn, cfg->exports[j].iqn) == 0) {
+                loader_error(ld, e->line,
+                             "[export %s]: iSCSI target name %s is already "
+                             "used by [export %s]",
+                             e->name, e->iqn, cfg->exports[j].name);
+            }
+        }
     }
 }
 
@@ -1180,6 +1387,17 @@ config_defaults(struct config *cfg)
     cfg->nbd_max_connections = 1024;
     cfg->nbd_max_payload = 32 << 20;
     cfg->nbd_handshake_timeout_ns = 10 * NS_PER_SEC;
+    cfg->iscsi_max_connections = 1024;
+    cfg->iscsi_login_timeout_ns = 15 * NS_PER_SEC;
+    cfg->iscsi_nop_interval_ns = 30 * NS_PER_SEC;
+    cfg->iscsi_nop_timeout_ns = 15 * NS_PER_SEC;
+    cfg->iscsi_queue_depth = 128;
+    cfg->iscsi_max_recv_data_segment_length = 256 << 10;
+    cfg->iscsi_max_burst_length = 1 << 20;
+    cfg->iscsi_first_burst_length = 256 << 10;
+    cfg->iscsi_max_outstanding_r2t = 1;
+    cfg->iscsi_immediate_data = true;
+    cfg->iscsi_initial_r2t = false;
 }
 
 static int
@@ -1275,6 +1493,12 @@ config_free(struct config *cfg)
         free(e->path);
         free(e->description);
         free(e->allow.entries);
+        free(e->iqn);
+        free(e->chap_username);
+        free(e->chap_secret);
+        free(e->chap_mutual_username);
+        free(e->chap_mutual_secret);
+        config_free_names(e->initiators);
     }
     free(cfg->exports);
     free(cfg->iothread);
@@ -1282,6 +1506,8 @@ config_free(struct config *cfg)
     free(cfg->nbd_default_export);
     free(cfg->iscsi_listen.addr);
     free(cfg->iqn_prefix);
+    free(cfg->iscsi_header_digest);
+    free(cfg->iscsi_data_digest);
     free(cfg->status_socket);
     free(cfg->pidfile);
     free(cfg->file);

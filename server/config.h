@@ -32,6 +32,14 @@
 #define CONFIG_DEFAULT_STATUS_SOCKET "polltgt.sock"
 #define CONFIG_DEFAULT_IQN_PREFIX "iqn.2026-11.org.polltgt"
 
+/* config_export.protocols */
+#define CONFIG_PROTO_NBD   (1u << 0)
+#define CONFIG_PROTO_ISCSI (1u << 1)
+#define CONFIG_PROTO_ALL   (CONFIG_PROTO_NBD | CONFIG_PROTO_ISCSI)
+
+/* Digest preference lists as iSCSI writes them ("CRC32C,None"). */
+#define CONFIG_DIGEST_ACCEPTS "a list of none and crc32c, in order of preference"
+
 struct config_addrs {
     struct parse_addr *addr;
     size_t n;
@@ -55,6 +63,17 @@ struct config_export {
     char *description;
     int iothread;         /* -1: any I/O thread */
     struct acl allow;     /* clients allowed; empty: everyone */
+    unsigned protocols;   /* CONFIG_PROTO_*: which front ends serve it */
+
+    /* iSCSI: the export is LUN 0 of target `iqn` */
+    char *iqn;            /* explicit, or iqn-prefix:name (always set) */
+    unsigned block_size;  /* logical block size: 512 or 4096 */
+    char *chap_username;  /* CHAP required when set (with chap_secret) */
+    char *chap_secret;
+    char *chap_mutual_username; /* the target's own name and secret ... */
+    char *chap_mutual_secret;   /* ... for mutual CHAP */
+    char **initiators;    /* initiator names allowed; none: every one */
+    size_t ninitiators;
 };
 
 struct config {
@@ -78,6 +97,20 @@ struct config {
     int64_t nbd_handshake_timeout_ns;
     struct config_addrs iscsi_listen;
     char *iqn_prefix;
+    unsigned iscsi_max_connections;
+    int64_t iscsi_login_timeout_ns;
+    int64_t iscsi_nop_interval_ns;  /* 0: never ping idle initiators */
+    int64_t iscsi_nop_timeout_ns;
+    unsigned iscsi_queue_depth;     /* commands per session (CmdSN window) */
+    /* What the target offers and accepts in operational negotiation. */
+    uint64_t iscsi_max_recv_data_segment_length;
+    uint64_t iscsi_max_burst_length;
+    uint64_t iscsi_first_burst_length;
+    unsigned iscsi_max_outstanding_r2t;
+    bool iscsi_immediate_data;
+    bool iscsi_initial_r2t;
+    char *iscsi_header_digest;      /* "None,CRC32C": preference order */
+    char *iscsi_data_digest;
 
     /* [status] */
     char *status_socket;      /* absolute, or NULL when disabled */

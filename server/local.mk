@@ -9,7 +9,8 @@ server_libpolltgt_a_SOURCES += \
 	server/server.c server/server.h \
 	server/iothread.c server/iothread.h \
 	server/listen.c server/listen.h \
-	server/export.c server/export.h
+	server/export.c server/export.h \
+	server/frontend.c server/frontend.h
 
 sbin_PROGRAMS += server/polltgtd
 server_polltgtd_SOURCES = server/main.c

@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * See server.h.  Front ends that the configuration names but this version
- * does not provide yet are reported at startup, loudly, rather than
- * silently ignored.  Start order: I/O threads, exports (their backends),
+ * See server.h.  Start order: I/O threads, exports (their backends),
  * front ends; stop in reverse, draining clients first.
  */
 #include <config.h>
@@ -14,6 +12,7 @@
 #include "export.h"
 #include "iothread.h"
 #include "log.h"
+#include "iscsi/iscsi-server.h"
 #include "nbd/nbd-server.h"
 #include "server.h"
 #include "util/clock.h"
@@ -29,6 +28,8 @@ struct server {
     bool exports_open;
     struct nbd_server nbd;
     bool nbd_started;
+    struct iscsi_server iscsi;
+    bool iscsi_started;
     struct control *control;
     int64_t started_ns;
 };
@@ -94,6 +95,15 @@ server_start(struct server **out, struct mainloop *ml)
             return r;
         }
     }
+    if (cfg->iscsi_listen.n) {
+        r = iscsi_server_start(&srv->iscsi, mainloop_ev(ml), cfg,
+                               &srv->exports, srv->iothreads, srv->niothreads);
+        srv->iscsi_started = true;
+        if (r < 0) {
+            server_stop(srv);
+            return r;
+        }
+    }
     if (cfg->status_socket) {
         r = control_start(&srv->control, mainloop_ev(ml), cfg->status_socket,
                           cfg->status_mode, cfg->status_uid, cfg->status_gid,
@@ -102,10 +112,6 @@ server_start(struct server **out, struct mainloop *ml)
             server_stop(srv);
             return r;
         }
-    }
-    if (cfg->iscsi_listen.n) {
-        log_warn("[iscsi] listen is set, but this version of polltgtd has no "
-                 "iSCSI front end yet: no iSCSI listener is opened");
     }
     *out = srv;
     return 0;
@@ -124,7 +130,15 @@ server_stop(struct server *srv)
      * flush, then stop the threads, then close the backends. */
     if (srv->nbd_started) {
         nbd_server_stop_listening(&srv->nbd);
+    }
+    if (srv->iscsi_started) {
+        iscsi_server_stop_listening(&srv->iscsi);
+    }
+    if (srv->nbd_started) {
         nbd_server_drain(&srv->nbd, SERVER_DRAIN_TIMEOUT_NS);
+    }
+    if (srv->iscsi_started) {
+        iscsi_server_drain(&srv->iscsi, SERVER_DRAIN_TIMEOUT_NS);
     }
     for (unsigned id = 0; id < srv->niothreads; id++) {
         iothread_stop(srv->iothreads[id]);
@@ -132,6 +146,9 @@ server_stop(struct server *srv)
     free(srv->iothreads);
     if (srv->nbd_started) {
         free(srv->nbd.thread_conns);
+    }
+    if (srv->iscsi_started) {
+        iscsi_server_free(&srv->iscsi);
     }
     if (srv->exports_open) {
         export_set_close(&srv->exports);
@@ -161,6 +178,12 @@ struct nbd_server *
 server_nbd(struct server *srv)
 {
     return srv->nbd_started ? &srv->nbd : NULL;
+}
+
+struct iscsi_server *
+server_iscsi(struct server *srv)
+{
+    return srv->iscsi_started ? &srv->iscsi : NULL;
 }
 
 struct mainloop *

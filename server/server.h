@@ -24,6 +24,7 @@ void server_stop(struct server *srv);
 struct iothread;
 struct export_set;
 struct nbd_server;
+struct iscsi_server;
 unsigned server_niothreads(const struct server *srv) ATTR_NONNULL(1);
 struct iothread *server_iothread(const struct server *srv, unsigned id)
     ATTR_NONNULL(1);
@@ -31,6 +32,8 @@ const struct export_set *server_exports(const struct server *srv)
     ATTR_NONNULL(1);
 /* NULL when no NBD listener is configured. */
 struct nbd_server *server_nbd(struct server *srv) ATTR_NONNULL(1);
+/* NULL when no iSCSI listener is configured. */
+struct iscsi_server *server_iscsi(struct server *srv) ATTR_NONNULL(1);
 struct mainloop *server_mainloop(const struct server *srv) ATTR_NONNULL(1);
 /* CLOCK_MONOTONIC time of the start. */
 int64_t server_started_ns(const struct server *srv) ATTR_NONNULL(1);

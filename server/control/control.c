@@ -38,6 +38,7 @@
 #include "iothread.h"
 #include "log.h"
 #include "mainloop.h"
+#include "iscsi/iscsi-server.h"
 #include "nbd/nbd-server.h"
 #include "server.h"
 #include "stats/report.h"
@@ -202,6 +203,7 @@ control_job_on_thread(void *opaque)
     struct stats_report_thread *rt = &job->report.threads[id];
     struct aio_ctx *ctx = iothread_ctx(t);
     struct nbd_server *nbd = server_nbd(ctl->srv);
+    struct iscsi_server *iscsi = server_iscsi(ctl->srv);
     size_t n = aio_ctx_handler_stats(ctx, NULL, 0);
 
     rt->handlers = calloc(n ? n : 1, sizeof *rt->handlers);
@@ -213,6 +215,9 @@ control_job_on_thread(void *opaque)
     }
     if (nbd) {
         nbd_server_collect(nbd, id, &job->report);
+    }
+    if (iscsi) {
+        iscsi_server_collect(iscsi, id, &job->report);
     }
     /* The loop samples its CPU time at most once a second; this thread
      * can read its own clock exactly. */

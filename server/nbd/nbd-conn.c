@@ -71,8 +71,7 @@ nbd_conn_attach_on_thread(struct nbd_server *srv, struct iothread *t, int fd,
         log_error("nbd: cannot set up a connection: out of memory");
         free(conn);
         close(fd);
-        iothread_conn_removed(t);
-        atomic_fetch_sub(&srv->nconns, 1);
+        frontend_conn_gone(&srv->fe, t);
         return;
     }
     conn->magic = NBD_CONN_MAGIC;
@@ -150,8 +149,7 @@ nbd_conn_free_on_thread(void *opaque)
     free(conn->optbuf);
     free(conn->meta_export);
     free(conn->rx);
-    iothread_conn_removed(conn->iothread);
-    atomic_fetch_sub(&srv->nconns, 1);
+    frontend_conn_gone(&srv->fe, conn->iothread);
     conn->magic = 0;
     free(conn);
 }

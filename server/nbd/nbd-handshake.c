@@ -112,17 +112,22 @@ static struct export *
 nbd_hs_lookup(struct nbd_conn *conn, const char *name)
 {
     const struct nbd_server *srv = conn->srv;
+    struct export *e = NULL;
 
-    if (name[0] == '\0') {
-        if (srv->cfg->nbd_default_export) {
-            name = srv->cfg->nbd_default_export;
-        } else if (srv->exports->n > 0) {
-            return &srv->exports->exports[0];
-        } else {
-            return NULL;
+    if (name[0] != '\0') {
+        e = export_find(srv->exports, name);
+    } else if (srv->cfg->nbd_default_export) {
+        e = export_find(srv->exports, srv->cfg->nbd_default_export);
+    } else {
+        /* The first export served over NBD. */
+        for (size_t i = 0; i < srv->exports->n && e == NULL; i++) {
+            if (srv->exports->exports[i].cfg->protocols & CONFIG_PROTO_NBD) {
+                e = &srv->exports->exports[i];
+            }
         }
     }
-    return export_find(srv->exports, name);
+    /* `protocols = iscsi`: not an NBD export at all. */
+    return e && (e->cfg->protocols & CONFIG_PROTO_NBD) ? e : NULL;
 }
 
 static bool
@@ -207,7 +212,7 @@ nbd_hs_opt_list(struct nbd_conn *conn)
         size_t nl = strlen(e->name), dl = strlen(e->description);
         uint32_t be = htobe32((uint32_t)nl);
 
-        if (!nbd_hs_allowed(conn, e)) {
+        if (!nbd_hs_allowed(conn, e) || !(e->cfg->protocols & CONFIG_PROTO_NBD)) {
             continue; /* do not reveal exports the client may not use */
         }
         if (dl > NBD_MAX_STRING) {

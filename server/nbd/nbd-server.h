@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "export.h"
+#include "frontend.h"
 #include "iothread.h"
 #include "util/compiler.h"
 
@@ -21,15 +22,12 @@ struct listener;
 struct nbd_conn;
 
 struct nbd_server {
+    struct frontend fe;             /* listeners, limits, drain */
     const struct config *cfg;
     const struct export_set *exports;
     struct iothread **iothreads;
     unsigned niothreads;
-    struct listener **listeners;
-    size_t nlisteners;
     struct nbd_conn **thread_conns; /* per I/O thread, owned by it */
-    _Atomic unsigned nconns;
-    _Atomic bool stopping;
 };
 
 /* Open the listeners; connections start arriving on the main loop. */
@@ -47,11 +45,6 @@ void nbd_server_stop_listening(struct nbd_server *srv) ATTR_NONNULL(1);
  * by timeout_ns) until every connection is gone.  Main thread. */
 void nbd_server_drain(struct nbd_server *srv, int64_t timeout_ns)
     ATTR_NONNULL(1);
-
-/* Attach an accepted socket to I/O thread t (main thread). */
-void nbd_server_attach(struct nbd_server *srv, struct iothread *t, int fd,
-                       const struct sockaddr_storage *peer, socklen_t peerlen)
-    ATTR_NONNULL(1, 2, 4);
 
 /* On I/O thread id: add its NBD connections to the report. */
 struct stats_report;

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to server/iscsi/: the connection, task and transmit objects
+ * shared by the PDU, login, task and discovery code.
+ *
+ * Sessions have one connection (MaxConnections=1, ErrorRecoveryLevel=0),
+ * so the session state (ISID, TSIH, CmdSN window, tasks) lives in the
+ * connection.  A connection lives on one I/O thread from attach to free;
+ * nothing here is touched by another thread except the server's atomics.
+ */
+#ifndef POLLTGT_ISCSI_ISCSI_INTERNAL_H
+#define POLLTGT_ISCSI_ISCSI_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "aio/aio.h"
+#include "export.h"
+#include "iscsi/iscsi-auth.h"
+#include "iscsi/iscsi-param.h"
+#include "iscsi/iscsi-protocol.h"
+#include "iscsi/iscsi-server.h"
+#include "scsi/scsi-cmd.h"
+#include "stats/stats.h"
+#include "util/strbuf.h"
+
+#define ISCSI_CONN_MAGIC 0x15c51c0u
+/* Commands beyond the CmdSN window: immediate ones (TMF, NOP) may come
+ * while the window is full. */
+#define ISCSI_EXTRA_TASKS 4
+/* Text (login, SendTargets) collected across continued PDUs, at most. */
+#define ISCSI_MAX_TEXT (64 * 1024)
+#define ISCSI_MAX_AHS_LEN (255 * 4)
+/* Sense data travels with a 2-byte length in front. */
+#define ISCSI_SENSE_SEGMENT (2 + SCSI_SENSE_LEN)
+
+enum iscsi_conn_state {
+    ISCSI_STATE_LOGIN,   /* login phase */
+    ISCSI_STATE_FULL,    /* full feature phase */
+    ISCSI_STATE_CLOSING, /* send what is queued, then close */
+    ISCSI_STATE_DEAD,    /* socket gone; waiting for in-flight tasks */
+};
+
+struct iscsi_conn;
+struct iscsi_task;
+
+/* One PDU queued for sending: BHS (+ header digest), data segment by
+ * reference, padding and data digest. */
+struct iscsi_tx {
+    struct iscsi_tx *next;
+    struct iovec iov[4];
+    int iovcnt;
+    struct iscsi_task *task; /* holds a reference on task's buffer */
+    uint8_t hdr[ISCSI_BHS_LEN + ISCSI_DIGEST_LEN];
+    uint8_t trailer[3 + ISCSI_DIGEST_LEN]; /* padding, data digest */
+    /* copied data (small segments: text, sense, ping data) follows */
+};
+
+enum iscsi_task_state {
+    ISCSI_TASK_FREE,
+    ISCSI_TASK_DATA_OUT, /* collecting write data */
+    ISCSI_TASK_EXEC,     /* in the SCSI core / backend */
+    ISCSI_TASK_SENDING,  /* answered; Data-In PDUs still hold the buffer */
+};
+
+struct iscsi_task {
+    struct scsi_cmd cmd;   /* first: the SCSI core hands this back */
+    struct iscsi_conn *conn;
+    struct iscsi_task *next_free;
+    struct iscsi_task *prev, *next; /* conn->active */
+    enum iscsi_task_state state;
+    uint16_t index, gen;   /* pool slot; TTT = gen << 12 | index */
+    uint32_t itt;
+    uint32_t cmdsn;
+    uint32_t edtl;         /* expected data transfer length */
+    uint32_t xfer;         /* bytes actually moved: min(edtl, CDB's) */
+    bool immediate;
+    bool aborted;          /* by a TMF: no response */
+    uint8_t *buf;          /* kept between tasks */
+    size_t bufcap;
+    /* write data */
+    uint32_t data_got;     /* bytes received */
+    uint32_t data_sn;      /* DataSN the next Data-Out must carry */
+    uint32_t unsol_len;    /* unsolicited bytes allowed (immediate + out) */
+    bool unsol_done;       /* the unsolicited burst has ended */
+    uint32_t r2t_next;     /* next offset to solicit */
+    uint32_t r2t_outstanding;
+    uint32_t r2tsn;
+    uint32_t datasn;       /* Data-In PDUs sent (or R2Ts: ExpDataSN) */
+    unsigned refs;         /* queued PDUs using buf */
+    int64_t start_ns;
+};
+
+struct iscsi_login;
+
+struct iscsi_conn {
+    uint32_t magic;
+    struct iscsi_conn *prev, *next; /* srv->thread_conns[thread id] */
+    struct iscsi_server *srv;
+    struct iothread *iothread;
+    struct aio_ctx *ctx;
+    struct aio_handler *h;
+    int fd;
+    char peer[64];
+    struct sockaddr_storage peer_addr;
+    socklen_t peer_len;
+    char portal[80];           /* our address as the initiator reached it */
+    enum iscsi_conn_state state;
+
+    /* receive: whole PDUs are parsed out of rx */
+    uint8_t *rx;
+    size_t rx_cap, rx_start, rx_end;
+    bool rx_eof;
+    bool rx_paused;            /* no free task: stop reading */
+    bool hdigest, ddigest;     /* in effect (after login) */
+    uint32_t max_recv_dsl;     /* what we accept per PDU now */
+
+    /* login, then the session */
+    struct iscsi_login *login; /* during the login phase only */
+    struct iscsi_param_set params;
+    char initiator_name[224];
+    uint8_t isid[6];
+    uint16_t tsih;
+    uint16_t cid;
+    bool discovery;
+    struct iscsi_target *target; /* NULL for discovery sessions */
+    uint32_t statsn;           /* next StatSN to send */
+    uint32_t exp_cmdsn;
+
+    /* tasks */
+    struct iscsi_task *tasks;
+    unsigned ntasks;           /* pool size */
+    unsigned window;           /* CmdSN window (queue-depth) */
+    struct iscsi_task *free_tasks;
+    struct iscsi_task *active; /* newest first */
+    unsigned inflight;         /* tasks taken from the pool */
+    unsigned in_core;          /* tasks inside the SCSI core/backend */
+
+    /* a task management request waiting for aborted tasks to finish */
+    bool tmf_pending;
+    uint32_t tmf_itt;
+    uint8_t tmf_response;
+
+    /* logout requested: answered once every task is done */
+    bool logout_pending;
+    uint32_t logout_itt;
+
+    /* text responses longer than one PDU, sent in pieces (C bit) */
+    struct strbuf text_out;
+    size_t text_off;
+    uint32_t text_ttt, text_itt;
+
+    /* transmit */
+    struct iscsi_tx *tx_head, **tx_tail;
+    size_t tx_off;
+    bool want_write;
+    bool in_rx;                /* inside the receive loop: defer sends */
+    bool in_flush;
+    bool draining;
+    bool free_scheduled;
+
+    /* timers */
+    struct aio_timer login_timer;
+    struct aio_timer nop_timer;
+    bool nop_outstanding;      /* our ping awaits its answer */
+    uint32_t nop_ttt;
+    int64_t last_rx_ns;
+
+    unsigned reject_logged;
+    struct stats_io stats;
+    struct stats_io *export_stats;
+    int64_t connected_ns;
+};
+
+/* iscsi-conn.c */
+void iscsi_conn_attach_on_thread(struct iscsi_server *srv, struct iothread *t,
+                                 int fd, const struct sockaddr_storage *peer,
+                                 socklen_t peerlen) ATTR_NONNULL(1, 2, 4);
+void iscsi_conn_flush(struct iscsi_conn *conn) ATTR_NONNULL(1);
+/* Stop reading; close once everything queued is sent.  why (may be NULL)
+ * is logged as a warning. */
+void iscsi_conn_close_soon(struct iscsi_conn *conn, const char *why)
+    ATTR_NONNULL(1);
+void iscsi_conn_drain(struct iscsi_conn *conn) ATTR_NONNULL(1);
+/* Login done: digests and limits take effect, the session starts. */
+int iscsi_conn_enter_full(struct iscsi_conn *conn) ATTR_NONNULL(1);
+/* A task went back to the pool (the conn may resume reading or close). */
+void iscsi_conn_task_released(struct iscsi_conn *conn) ATTR_NONNULL(1);
+
+/* iscsi-session.c: NOP-Out, Text and Logout in the full feature phase. */
+void iscsi_conn_session_pdu(struct iscsi_conn *conn, const uint8_t *bhs,
+                            const uint8_t *data, uint32_t dlen)
+    ATTR_NONNULL(1, 2);
+/* Send our NOP-In ping (idle initiator). */
+void iscsi_session_ping(struct iscsi_conn *conn) ATTR_NONNULL(1);
+/* Every task is done: answer a pending Logout or TMF. */
+void iscsi_session_tasks_idle(struct iscsi_conn *conn) ATTR_NONNULL(1);
+
+/* iscsi-pdu.c */
+/* Start a target PDU: a zeroed BHS with opcode and flags in tx->hdr, room
+ * for dlen bytes of copied data when copy is set.  NULL: out of memory. */
+struct iscsi_tx *iscsi_pdu_new(uint8_t opcode, uint8_t flags, size_t copy_len);
+/* The copied-data area of a tx made with copy_len > 0. */
+uint8_t *iscsi_pdu_copy_area(struct iscsi_tx *tx) ATTR_NONNULL(1);
+/* Finish and queue: data segment (len bytes at data; for copy PDUs pass
+ * iscsi_pdu_copy_area), padding, digests as negotiated, StatSN fields set
+ * by the caller. */
+void iscsi_pdu_queue(struct iscsi_conn *conn, struct iscsi_tx *tx,
+                     const void *data, uint32_t len) ATTR_NONNULL(1, 2);
+void iscsi_pdu_release(struct iscsi_conn *conn, struct iscsi_tx *tx)
+    ATTR_NONNULL(1, 2);
+/* Fill StatSN (advancing it when advance), ExpCmdSN and MaxCmdSN. */
+void iscsi_pdu_set_sn(struct iscsi_conn *conn, uint8_t *bhs, bool advance)
+    ATTR_NONNULL(1, 2);
+/* Reject a PDU (its BHS goes back as the data segment). */
+void iscsi_pdu_reject(struct iscsi_conn *conn, const uint8_t *bhs,
+                      uint8_t reason, const char *why) ATTR_NONNULL(1, 2, 4);
+/* Parse whole PDUs out of the receive buffer and dispatch them.  Returns
+ * false when it needs more bytes (or the connection stopped). */
+bool iscsi_pdu_process(struct iscsi_conn *conn) ATTR_NONNULL(1);
+/* The room a whole PDU needs in the receive buffer, given the limits. */
+size_t iscsi_pdu_max_len(uint32_t max_dsl);
+
+/* iscsi-login.c */
+void iscsi_login_pdu(struct iscsi_conn *conn, const uint8_t *bhs,
+                     const uint8_t *data, uint32_t dlen) ATTR_NONNULL(1, 2);
+void iscsi_login_free(struct iscsi_conn *conn) ATTR_NONNULL(1);
+
+/* iscsi-discovery.c */
+/* Whether this connection's initiator may see and use target t (the
+ * export's allow and initiators lists). */
+bool iscsi_discovery_allowed(const struct iscsi_conn *conn,
+                             const struct iscsi_target *t) ATTR_NONNULL(1, 2);
+/* SendTargets=value answer for this connection's initiator. */
+void iscsi_discovery_send_targets(struct iscsi_conn *conn, const char *value,
+                                  struct strbuf *out) ATTR_NONNULL(1, 2, 3);
+
+/* iscsi-task.c */
+int iscsi_task_pool_init(struct iscsi_conn *conn, unsigned depth)
+    ATTR_NONNULL(1);
+void iscsi_task_pool_free(struct iscsi_conn *conn) ATTR_NONNULL(1);
+void iscsi_task_scsi_cmd(struct iscsi_conn *conn, const uint8_t *bhs,
+                         const uint8_t *data, uint32_t dlen) ATTR_NONNULL(1, 2);
+void iscsi_task_data_out(struct iscsi_conn *conn, const uint8_t *bhs,
+                         const uint8_t *data, uint32_t dlen) ATTR_NONNULL(1, 2);
+void iscsi_task_tmf(struct iscsi_conn *conn, const uint8_t *bhs)
+    ATTR_NONNULL(1, 2);
+/* Answer a task management request once its aborted tasks are gone. */
+void iscsi_task_tmf_check(struct iscsi_conn *conn) ATTR_NONNULL(1);
+/* Drop a reference a queued PDU held. */
+void iscsi_task_put(struct iscsi_task *task) ATTR_NONNULL(1);
+/* The connection died: forget tasks not in the backend. */
+void iscsi_task_abort_all(struct iscsi_conn *conn) ATTR_NONNULL(1);
+/* Whether a CmdSN may be accepted now (and advance ExpCmdSN). */
+bool iscsi_task_check_cmdsn(struct iscsi_conn *conn, const uint8_t *bhs)
+    ATTR_NONNULL(1, 2);
+uint32_t iscsi_task_max_cmdsn(const struct iscsi_conn *conn) ATTR_NONNULL(1);
+
+#endif /* POLLTGT_ISCSI_ISCSI_INTERNAL_H */

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * See iscsi-server.h.  Targets are built once at start from the exports
+ * whose `protocols` include iscsi; they are read-only afterwards and
+ * shared by every I/O thread.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "iscsi/iscsi-internal.h"
+#include "iscsi/iscsi-server.h"
+#include "log.h"
+#include "stats/report.h"
+#include "util/clock.h"
+
+static void
+iscsi_server_attach_on_thread(struct frontend *fe, struct iothread *t, int fd,
+                              const struct sockaddr_storage *peer,
+                              socklen_t peerlen)
+{
+    iscsi_conn_attach_on_thread((struct iscsi_server *)fe, t, fd, peer,
+                                peerlen);
+}
+
+static void
+iscsi_server_drain_on_thread(struct frontend *fe, unsigned id)
+{
+    struct iscsi_server *srv = (struct iscsi_server *)fe;
+    struct iscsi_conn *conn = srv->thread_conns[id];
+
+    while (conn) {
+        struct iscsi_conn *next = conn->next;
+
+        iscsi_conn_drain(conn); /* may free conn */
+        conn = next;
+    }
+}
+
+static const struct frontend_ops iscsi_frontend_ops = {
+    .name = "iscsi",
+    .attach = iscsi_server_attach_on_thread,
+    .drain = iscsi_server_drain_on_thread,
+};
+
+static int
+iscsi_server_build_targets(struct iscsi_server *srv,
+                           const struct export_set *exports)
+{
+    srv->targets = calloc(exports->n ? exports->n : 1, sizeof *srv->targets);
+    if (srv->targets == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < exports->n; i++) {
+        struct export *e = &exports->exports[i];
+        struct iscsi_target *t = &srv->targets[srv->ntargets];
+
+        if (!(e->cfg->protocols & CONFIG_PROTO_ISCSI)) {
+            continue;
+        }
+        t->export = e;
+        t->cfg = e->cfg;
+        t->scsi.name = e->cfg->iqn;
+        t->scsi.tpgt = ISCSI_TPGT;
+        t->scsi.luns = calloc(1, sizeof *t->scsi.luns);
+        if (t->scsi.luns == NULL) {
+            return -ENOMEM;
+        }
+        t->scsi.nluns = 1;
+        scsi_lu_init(&t->scsi.luns[0], e, 0, t->scsi.name);
+        srv->ntargets++;
+        log_info("iscsi: target %s: export %s as LUN 0, %u-byte blocks%s",
+                 t->scsi.name, e->name, e->cfg->block_size,
+                 e->cfg->chap_username ? ", CHAP required" : "");
+    }
+    return 0;
+}
+
+int
+iscsi_server_start(struct iscsi_server *srv, struct ev_loop *loop,
+                   const struct config *cfg, const struct export_set *exports,
+                   struct iothread **iothreads, unsigned niothreads)
+{
+    int r;
+
+    memset(srv, 0, sizeof *srv);
+    srv->cfg = cfg;
+    srv->niothreads = niothreads;
+    atomic_store(&srv->next_tsih, 1);
+    srv->thread_conns = calloc(niothreads, sizeof *srv->thread_conns);
+    if (srv->thread_conns == NULL) {
+        return -ENOMEM;
+    }
+    r = iscsi_server_build_targets(srv, exports);
+    if (r < 0) {
+        log_error("iscsi: cannot set up targets: %s", strerror(-r));
+        return r;
+    }
+    return frontend_start(&srv->fe, &iscsi_frontend_ops, loop, cfg,
+                          &cfg->iscsi_listen, cfg->iscsi_max_connections,
+                          iothreads, niothreads);
+}
+
+void
+iscsi_server_stop_listening(struct iscsi_server *srv)
+{
+    frontend_stop_listening(&srv->fe);
+}
+
+void
+iscsi_server_drain(struct iscsi_server *srv, int64_t timeout_ns)
+{
+    frontend_drain(&srv->fe, timeout_ns);
+}
+
+void
+iscsi_server_free(struct iscsi_server *srv)
+{
+    for (size_t i = 0; i < srv->ntargets; i++) {
+        free(srv->targets[i].scsi.luns);
+    }
+    free(srv->targets);
+    free(srv->thread_conns);
+    srv->targets = NULL;
+    srv->thread_conns = NULL;
+    srv->ntargets = 0;
+}
+
+struct iscsi_target *
+iscsi_server_find_target(struct iscsi_server *srv, const char *name)
+{
+    /* iSCSI names compare case-insensitively once normalised (RFC 3722);
+     * ours are lower case by configuration, so fold the initiator's. */
+    for (size_t i = 0; i < srv->ntargets; i++) {
+        if (strcasecmp(srv->targets[i].scsi.name, name) == 0) {
+            return &srv->targets[i];
+        }
+    }
+    return NULL;
+}
+
+void
+iscsi_server_collect(struct iscsi_server *srv, unsigned id,
+                     struct stats_report *r)
+{
+    int64_t now = clock_now_ns();
+
+    for (struct iscsi_conn *conn = srv->thread_conns[id]; conn;
+         conn = conn->next) {
+        struct stats_report_conn c = { .iothread = id };
+
+        if (conn->state == ISCSI_STATE_DEAD) {
+            continue;
+        }
+        snprintf(c.protocol, sizeof c.protocol, "iscsi");
+        snprintf(c.peer, sizeof c.peer, "%s", conn->peer);
+        snprintf(c.export, sizeof c.export, "%s",
+                 conn->target ? conn->target->export->name : "");
+        c.connected_s = (double)(now - conn->connected_ns) / 1e9;
+        stats_io_accumulate(&conn->stats, &c.io);
+        if (!stats_report_add_conn(r, &c)) {
+            return;
+        }
+    }
+}

@@ -1,0 +1,23 @@
+# server/scsi: the SCSI target core (SPC/SBC), transport-independent.
+server_libpolltgt_a_SOURCES += \
+	server/scsi/scsi-protocol.h server/scsi/scsi-internal.h \
+	server/scsi/scsi-cmd.c server/scsi/scsi-cmd.h \
+	server/scsi/scsi-sense.c \
+	server/scsi/scsi-spc.c \
+	server/scsi/scsi-sbc.c
+
+check_PROGRAMS += tests/unit/test-scsi-cmd tests/unit/test-scsi-spc \
+	tests/unit/test-scsi-sbc
+TESTS += tests/unit/test-scsi-cmd tests/unit/test-scsi-spc \
+	tests/unit/test-scsi-sbc
+tests_unit_test_scsi_cmd_SOURCES = tests/unit/test-scsi-cmd.c
+tests_unit_test_scsi_cmd_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_scsi_cmd_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
+tests_unit_test_scsi_spc_SOURCES = tests/unit/test-scsi-spc.c
+tests_unit_test_scsi_spc_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_scsi_spc_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
+tests_unit_test_scsi_sbc_SOURCES = tests/unit/test-scsi-sbc.c
+tests_unit_test_scsi_sbc_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_scsi_sbc_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
+# Shared by the three: included, not compiled on its own.
+EXTRA_DIST += tests/unit/scsi-test-helpers.h

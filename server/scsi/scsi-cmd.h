@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The SCSI target core: the SPC/SBC commands a block device needs, executed
+ * against an export's backend.  Transport-independent: the iSCSI front end
+ * (and any later SCSI transport) hands in a CDB, moves the data, and sends
+ * back status and sense.
+ *
+ * A command goes through three steps, all on one I/O thread:
+ *
+ *   1. scsi_cmd_decode(): the CDB is checked and classified.  It sets the
+ *      data direction and the number of bytes the command itself wants to
+ *      move (xfer_len).  When the CDB is bad the command already carries CHECK
+ *      CONDITION and sense, and decode returns false: the transport skips
+ *      the data phase and answers at once.
+ *   2. The transport provides t->buf with room for xfer_len bytes (buf_len
+ *      is enough: see there) and, for a data-out command, fills it with
+ *      the initiator's data.
+ *   3. scsi_cmd_exec(): the command runs; t->done is called exactly once,
+ *      possibly before exec returns (memory backend), with status, sense
+ *      and, for a data-in command, t->data_len bytes of data in t->buf.
+ *
+ * Sense data is fixed format (SPC-4 4.5.3), 18 bytes.
+ *
+ * libiscsi owns scsi_task_* (and struct scsi_task), hence scsi_cmd_.
+ */
+#ifndef POLLTGT_SCSI_SCSI_CMD_H
+#define POLLTGT_SCSI_SCSI_CMD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aio/aio.h"
+#include "backends/backend.h"
+#include "export.h"
+#include "scsi/scsi-protocol.h"
+#include "util/compiler.h"
+
+#define SCSI_SENSE_LEN 18
+#define SCSI_CDB_MAX 16
+
+/*
+ * The longest READ/WRITE the core accepts, in bytes (reported as MAXIMUM
+ * TRANSFER LENGTH in VPD B0h, in blocks; longer ones fail INVALID FIELD IN
+ * CDB).  It bounds the buffer a transport needs per command: 4 MiB is
+ * above Linux's default max_sectors_kb (1280 KiB), so the initiator's own
+ * limit is what splits I/O, and small enough that a full CmdSN window of
+ * 128 writes holds 512 MiB at worst, not gigabytes.
+ */
+#define SCSI_MAX_XFER_BYTES (UINT32_C(4) << 20)
+
+/* The most LUNs a target may have: single-level LUNs, peripheral (0-255)
+ * or flat space (256-16383) addressing. */
+#define SCSI_MAX_LUN 16383
+
+enum scsi_dir {
+    SCSI_DIR_NONE,
+    SCSI_DIR_READ,  /* data-in: target to initiator */
+    SCSI_DIR_WRITE, /* data-out: initiator to target */
+};
+
+/*
+ * A logical unit: one export seen as a SCSI direct-access block device.
+ * Built by the transport from the configuration, read-only afterwards and
+ * shared by every I/O thread.
+ */
+struct scsi_lu {
+    struct export *export;
+    uint64_t lun;
+    uint32_t block_size;       /* 512 or 4096 */
+    unsigned block_shift;      /* log2(block_size) */
+    uint64_t nblocks;          /* export size / block_size, rounded down */
+    bool readonly;
+    char serial[33];           /* VPD 80h, NUL-terminated */
+    uint8_t naa[16];           /* VPD 83h NAA IEEE Registered Extended (6h) */
+    uint32_t max_xfer_blocks;  /* VPD B0h: SCSI_MAX_XFER_BYTES in blocks;
+                                * a transport may lower it after init */
+    uint16_t opt_xfer_gran;    /* VPD B0h: blocks per backend min_block */
+};
+
+/* A target: its name and its logical units, for REPORT LUNS and VPD 83h. */
+struct scsi_target {
+    const char *name;          /* iSCSI name, for the SCSI name designator */
+    uint16_t tpgt;             /* target portal group tag */
+    struct scsi_lu *luns;
+    size_t nluns;
+};
+
+struct scsi_cmd;
+typedef void scsi_done_fn(struct scsi_cmd *t);
+
+struct scsi_cmd {
+    struct backend_req breq;   /* first: backend completions hand it back */
+
+    /* set by the transport before decode */
+    const struct scsi_target *target;
+    const struct scsi_lu *lu;  /* NULL: no such LUN (only INQUIRY, REPORT
+                                * LUNS and REQUEST SENSE succeed) */
+    uint64_t lun;              /* as addressed, for REPORT LUNS / sense */
+    uint8_t cdb[SCSI_CDB_MAX];
+    uint8_t cdb_len;
+    struct aio_ctx *ctx;       /* the I/O thread running it */
+    scsi_done_fn *done;
+    void *opaque;
+
+    /* set by decode */
+    enum scsi_dir dir;
+    uint32_t xfer_len;         /* bytes the CDB asks to move */
+    uint32_t buf_len;          /* bytes of buf the command can use, <=
+                                * xfer_len: a data-in command other than
+                                * READ produces at most this much whatever
+                                * its allocation length, so a transport
+                                * may allocate buf_len, not xfer_len */
+    int stats_op;              /* enum stats_op, or -1: not counted as I/O
+                                * (set for READ/WRITE/SYNCHRONIZE CACHE
+                                * even when decode fails: a refused read
+                                * counts as a read error, as in NBD) */
+
+    /* data: owned by the transport, at least xfer_len bytes */
+    uint8_t *buf;
+    uint32_t data_len;         /* data-in bytes produced (<= xfer_len) */
+
+    /* result, valid in done (and after a false decode) */
+    uint8_t status;
+    uint8_t sense[SCSI_SENSE_LEN];
+    uint8_t sense_len;         /* 0 or SCSI_SENSE_LEN */
+    int err;                   /* the backend's -errno, 0 otherwise */
+
+    /* private to server/scsi while executing */
+    struct iovec iov;
+    uint32_t stage;
+};
+
+/*
+ * Fill in lu for export e as LUN `lun` of a target: block size from the
+ * export's configuration, serial number and NAA designator derived from
+ * the target and export names (stable across restarts).
+ */
+void scsi_lu_init(struct scsi_lu *lu, struct export *e, uint64_t lun,
+                  const char *target_name) ATTR_NONNULL(1, 2, 4);
+
+/* Step 1: classify the CDB.  Returns true when the command should proceed to
+ * the data phase and exec; false when it has already failed (status and
+ * sense set, dir NONE, xfer_len 0). */
+bool scsi_cmd_decode(struct scsi_cmd *t) ATTR_NONNULL(1);
+
+/* Step 3: run the command; t->done is called exactly once. */
+void scsi_cmd_exec(struct scsi_cmd *t) ATTR_NONNULL(1);
+
+/* Set CHECK CONDITION with fixed-format sense (key, ASC << 8 | ASCQ). */
+void scsi_cmd_set_sense(struct scsi_cmd *t, uint8_t key, uint16_t asc)
+    ATTR_NONNULL(1);
+
+/* Write fixed-format sense into buf (SCSI_SENSE_LEN bytes). */
+void scsi_sense_build(uint8_t *buf, uint8_t key, uint16_t asc);
+
+/* The length of a CDB from its operation code (group code), 0 if the
+ * group is reserved. */
+unsigned scsi_cmd_length(uint8_t opcode);
+
+/* Opcode name for logs ("READ(10)"), or NULL if unknown. */
+const char *scsi_cmd_name(uint8_t opcode);
+
+/*
+ * LUN encoding (SAM-5 4.7): the 8-byte LUN field of a transport's header
+ * to a LUN number and back.  Single-level only: peripheral device
+ * addressing (bus 0) for LUNs up to 255, flat space addressing up to
+ * SCSI_MAX_LUN.  from_wire returns UINT64_MAX for anything else (other
+ * methods, a second level), which the transport maps to "no such LUN".
+ */
+void scsi_lu_lun_to_wire(uint64_t lun, uint8_t out[8]) ATTR_NONNULL(2);
+uint64_t scsi_lu_lun_from_wire(const uint8_t in[8]) ATTR_NONNULL(1);
+
+/* The LU of target t addressed as lun, or NULL. */
+const struct scsi_lu *scsi_lu_find(const struct scsi_target *t, uint64_t lun)
+    ATTR_NONNULL(1);
+
+#endif /* POLLTGT_SCSI_SCSI_CMD_H */
