@@ -22,6 +22,7 @@
 #include "export.h"
 #include "iscsi/iscsi-auth.h"
 #include "iscsi/iscsi-param.h"
+#include "iscsi/iscsi-pdu.h"
 #include "iscsi/iscsi-protocol.h"
 #include "iscsi/iscsi-server.h"
 #include "scsi/scsi-cmd.h"
@@ -34,7 +35,6 @@
 #define ISCSI_EXTRA_TASKS 4
 /* Text (login, SendTargets) collected across continued PDUs, at most. */
 #define ISCSI_MAX_TEXT (64 * 1024)
-#define ISCSI_MAX_AHS_LEN (255 * 4)
 /* Sense data travels with a 2-byte length in front. */
 #define ISCSI_SENSE_SEGMENT (2 + SCSI_SENSE_LEN)
 
@@ -47,18 +47,6 @@ enum iscsi_conn_state {
 
 struct iscsi_conn;
 struct iscsi_task;
-
-/* One PDU queued for sending: BHS (+ header digest), data segment by
- * reference, padding and data digest. */
-struct iscsi_tx {
-    struct iscsi_tx *next;
-    struct iovec iov[4];
-    int iovcnt;
-    struct iscsi_task *task; /* holds a reference on task's buffer */
-    uint8_t hdr[ISCSI_BHS_LEN + ISCSI_DIGEST_LEN];
-    uint8_t trailer[3 + ISCSI_DIGEST_LEN]; /* padding, data digest */
-    /* copied data (small segments: text, sense, ping data) follows */
-};
 
 enum iscsi_task_state {
     ISCSI_TASK_FREE,
@@ -201,11 +189,6 @@ void iscsi_session_ping(struct iscsi_conn *conn) ATTR_NONNULL(1);
 void iscsi_session_tasks_idle(struct iscsi_conn *conn) ATTR_NONNULL(1);
 
 /* iscsi-pdu.c */
-/* Start a target PDU: a zeroed BHS with opcode and flags in tx->hdr, room
- * for dlen bytes of copied data when copy is set.  NULL: out of memory. */
-struct iscsi_tx *iscsi_pdu_new(uint8_t opcode, uint8_t flags, size_t copy_len);
-/* The copied-data area of a tx made with copy_len > 0. */
-uint8_t *iscsi_pdu_copy_area(struct iscsi_tx *tx) ATTR_NONNULL(1);
 /* Finish and queue: data segment (len bytes at data; for copy PDUs pass
  * iscsi_pdu_copy_area), padding, digests as negotiated, StatSN fields set
  * by the caller. */
@@ -222,8 +205,6 @@ void iscsi_pdu_reject(struct iscsi_conn *conn, const uint8_t *bhs,
 /* Parse whole PDUs out of the receive buffer and dispatch them.  Returns
  * false when it needs more bytes (or the connection stopped). */
 bool iscsi_pdu_process(struct iscsi_conn *conn) ATTR_NONNULL(1);
-/* The room a whole PDU needs in the receive buffer, given the limits. */
-size_t iscsi_pdu_max_len(uint32_t max_dsl);
 
 /* iscsi-login.c */
 void iscsi_login_pdu(struct iscsi_conn *conn, const uint8_t *bhs,

@@ -63,20 +63,21 @@ iscsi_pdu_release(struct iscsi_conn *conn, struct iscsi_tx *tx)
 }
 
 void
-iscsi_pdu_queue(struct iscsi_conn *conn, struct iscsi_tx *tx,
-                const void *data, uint32_t len)
+iscsi_pdu_seal(struct iscsi_tx *tx, const void *data, uint32_t len, bool hd,
+               bool dd)
 {
     size_t hlen = ISCSI_BHS_LEN;
     uint32_t pad = (4 - (len & 3)) & 3;
     size_t tlen = pad;
 
     iscsi_put24(tx->hdr + ISCSI_BHS_DSL, len);
-    if (conn->hdigest) {
-        uint32_t d = iscsi_digest_crc32c(0, tx->hdr, ISCSI_BHS_LEN);
+    if (hd) {
+        /* Digests go on the wire little-endian: the CRC's bytes in the
+         * order the algorithm produces them (RFC 7143 11.1, and the
+         * B.4 vectors of RFC 3720). */
+        uint32_t d = htole32(iscsi_digest_crc32c(0, tx->hdr, ISCSI_BHS_LEN));
 
-        /* Digests go on the wire little-endian (RFC 7143 11.1: the CRC's
-         * bytes in the order the algorithm produces them). */
-        memcpy(tx->hdr + ISCSI_BHS_LEN, &(uint32_t){ htole32(d) }, 4);
+        memcpy(tx->hdr + ISCSI_BHS_LEN, &d, 4);
         hlen += ISCSI_DIGEST_LEN;
     }
     tx->iov[0] = (struct iovec){ tx->hdr, hlen };
@@ -84,17 +85,25 @@ iscsi_pdu_queue(struct iscsi_conn *conn, struct iscsi_tx *tx,
     if (len) {
         tx->iov[tx->iovcnt++] = (struct iovec){ (void *)data, len };
         memset(tx->trailer, 0, 3);
-        if (conn->ddigest) {
+        if (dd) {
+            /* The data digest covers the padding too. */
             uint32_t d = iscsi_digest_crc32c(0, data, len);
 
-            d = iscsi_digest_crc32c(d, tx->trailer, pad);
-            memcpy(tx->trailer + pad, &(uint32_t){ htole32(d) }, 4);
+            d = htole32(iscsi_digest_crc32c(d, tx->trailer, pad));
+            memcpy(tx->trailer + pad, &d, 4);
             tlen += ISCSI_DIGEST_LEN;
         }
         if (tlen) {
             tx->iov[tx->iovcnt++] = (struct iovec){ tx->trailer, tlen };
         }
     }
+}
+
+void
+iscsi_pdu_queue(struct iscsi_conn *conn, struct iscsi_tx *tx,
+                const void *data, uint32_t len)
+{
+    iscsi_pdu_seal(tx, data, len, conn->hdigest, conn->ddigest);
     tx->next = NULL;
     *conn->tx_tail = tx;
     conn->tx_tail = &tx->next;
@@ -198,50 +207,70 @@ iscsi_pdu_dispatch_full(struct iscsi_conn *conn, const uint8_t *bhs,
     }
 }
 
+int
+iscsi_pdu_parse(const uint8_t *buf, size_t have, bool hd, bool dd,
+                uint32_t max_dsl, struct iscsi_pdu_frame *f)
+{
+    uint32_t padded;
+    size_t hdlen, ddlen;
+
+    if (have < ISCSI_BHS_LEN) {
+        return -EAGAIN;
+    }
+    f->ahs_len = (uint32_t)buf[ISCSI_BHS_TOTAHSLEN] * 4;
+    f->dlen = iscsi_get24(buf + ISCSI_BHS_DSL);
+    if (f->dlen > max_dsl) {
+        return -EMSGSIZE;
+    }
+    padded = (f->dlen + 3) & ~3u;
+    hdlen = hd ? ISCSI_DIGEST_LEN : 0;
+    ddlen = dd && f->dlen ? ISCSI_DIGEST_LEN : 0;
+    f->total = ISCSI_BHS_LEN + f->ahs_len + hdlen + padded + ddlen;
+    f->data = buf + ISCSI_BHS_LEN + f->ahs_len + hdlen;
+    if (have < f->total) {
+        return -EAGAIN;
+    }
+    if (hd && iscsi_pdu_get_digest(buf + ISCSI_BHS_LEN + f->ahs_len) !=
+                  iscsi_digest_crc32c(0, buf, ISCSI_BHS_LEN + f->ahs_len)) {
+        return -EBADMSG;
+    }
+    if (ddlen && iscsi_pdu_get_digest(f->data + padded) !=
+                     iscsi_digest_crc32c(0, f->data, padded)) {
+        return -EILSEQ;
+    }
+    return 0;
+}
+
 bool
 iscsi_pdu_process(struct iscsi_conn *conn)
 {
     const uint8_t *bhs = conn->rx + conn->rx_start;
-    size_t have = conn->rx_end - conn->rx_start;
-    uint32_t ahslen, dlen, padded;
-    size_t need, hd, dd;
-    const uint8_t *data;
+    struct iscsi_pdu_frame f;
+    int r = iscsi_pdu_parse(bhs, conn->rx_end - conn->rx_start, conn->hdigest,
+                            conn->ddigest, conn->max_recv_dsl, &f);
 
-    if (have < ISCSI_BHS_LEN) {
+    switch (r) {
+    case -EAGAIN:
         return false;
-    }
-    ahslen = (uint32_t)bhs[ISCSI_BHS_TOTAHSLEN] * 4;
-    dlen = iscsi_get24(bhs + ISCSI_BHS_DSL);
-    padded = (dlen + 3) & ~3u;
-    hd = conn->hdigest ? ISCSI_DIGEST_LEN : 0;
-    dd = conn->ddigest && dlen ? ISCSI_DIGEST_LEN : 0;
-    if (dlen > conn->max_recv_dsl) {
+    case -EMSGSIZE: {
         char why[128];
 
         snprintf(why, sizeof why,
                  "PDU with a %u-byte data segment, over the %u negotiated",
-                 dlen, conn->max_recv_dsl);
+                 f.dlen, conn->max_recv_dsl);
         /* Nothing after it can be framed: the connection ends. */
         iscsi_conn_close_soon(conn, why);
         return false;
     }
-    need = ISCSI_BHS_LEN + ahslen + hd + padded + dd;
-    if (have < need) {
-        return false;
-    }
-    if (hd && iscsi_pdu_get_digest(bhs + ISCSI_BHS_LEN + ahslen) !=
-                  iscsi_digest_crc32c(0, bhs, ISCSI_BHS_LEN + ahslen)) {
+    case -EBADMSG:
         /* RFC 7143 7.8: a header digest error cannot be trusted to frame
          * anything; at ErrorRecoveryLevel 0 the connection is dropped. */
         iscsi_conn_close_soon(conn, "header digest error");
         return false;
-    }
-    data = bhs + ISCSI_BHS_LEN + ahslen + hd;
-    conn->rx_start += need;
-    if (dd && iscsi_pdu_get_digest(data + padded) !=
-                  iscsi_digest_crc32c(0, data, padded)) {
+    case -EILSEQ: {
         uint8_t op = bhs[0] & ISCSI_OPCODE_MASK;
 
+        conn->rx_start += f.total;
         iscsi_pdu_reject(conn, bhs, ISCSI_REJECT_DATA_DIGEST,
                          "data digest error");
         if (op == ISCSI_OP_SCSI_CMD || op == ISCSI_OP_DATA_OUT) {
@@ -252,6 +281,10 @@ iscsi_pdu_process(struct iscsi_conn *conn)
         }
         return true;
     }
+    default:
+        break;
+    }
+    conn->rx_start += f.total;
     conn->last_rx_ns = aio_ctx_now(conn->ctx);
     if (conn->state == ISCSI_STATE_LOGIN) {
         if ((bhs[0] & ISCSI_OPCODE_MASK) != ISCSI_OP_LOGIN_REQ) {
@@ -259,9 +292,9 @@ iscsi_pdu_process(struct iscsi_conn *conn)
             iscsi_conn_close_soon(conn, "a non-login PDU during login");
             return false;
         }
-        iscsi_login_pdu(conn, bhs, data, dlen);
+        iscsi_login_pdu(conn, bhs, f.data, f.dlen);
     } else if (conn->state == ISCSI_STATE_FULL) {
-        iscsi_pdu_dispatch_full(conn, bhs, data, dlen);
+        iscsi_pdu_dispatch_full(conn, bhs, f.data, f.dlen);
     }
     return conn->state <= ISCSI_STATE_FULL;
 }

@@ -5,7 +5,7 @@ server_libpolltgt_a_SOURCES += \
 	server/iscsi/iscsi-internal.h \
 	server/iscsi/iscsi-server.c server/iscsi/iscsi-server.h \
 	server/iscsi/iscsi-conn.c \
-	server/iscsi/iscsi-pdu.c \
+	server/iscsi/iscsi-pdu.c server/iscsi/iscsi-pdu.h \
 	server/iscsi/iscsi-login.c \
 	server/iscsi/iscsi-session.c \
 	server/iscsi/iscsi-discovery.c \
@@ -38,3 +38,9 @@ TESTS += tests/unit/test-iscsi-auth
 tests_unit_test_iscsi_auth_SOURCES = tests/unit/test-iscsi-auth.c
 tests_unit_test_iscsi_auth_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_iscsi_auth_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/test-iscsi-pdu
+TESTS += tests/unit/test-iscsi-pdu
+tests_unit_test_iscsi_pdu_SOURCES = tests/unit/test-iscsi-pdu.c
+tests_unit_test_iscsi_pdu_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_iscsi_pdu_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
