@@ -160,6 +160,7 @@ static const struct config_key export_keys[] = {
     { "allow", KT_ACL, EXP(allow), 0, 0, NULL },
     { "protocols", KT_PROTOCOLS, EXP(protocols), 0, 0, "nbd, iscsi" },
     { "iqn", KT_IQN, EXP(iqn), 0, 0, NULL },
+    { "lun", KT_UINT, EXP(lun), 0, 16383, "0" },
     { "block-size", KT_UINT, EXP(block_size), 512, 4096, "512" },
     { "chap-username", KT_STRING, EXP(chap_username), 0, 0, NULL },
     { "chap-secret", KT_SECRET, EXP(chap_secret), 0, 0, NULL },
@@ -1259,6 +1260,52 @@ finish_export(struct loader *ld, struct config_export *e)
     }
 }
 
+/* An export served over iSCSI as a LUN of a target shared with others:
+ * LUN numbers unique, LUN 0 present, target settings on LUN 0 only. */
+static void
+finish_target_lun(struct loader *ld, const struct config_export *e)
+{
+    const struct config *cfg = ld->cfg;
+    const struct config_export *lun0 = NULL;
+
+    if (!(e->protocols & CONFIG_PROTO_ISCSI) || e->iqn == NULL) {
+        return;
+    }
+    for (size_t j = 0; j < cfg->nexports; j++) {
+        const struct config_export *o = &cfg->exports[j];
+
+        if (o == e || !(o->protocols & CONFIG_PROTO_ISCSI) || o->iqn == NULL ||
+            strcmp(o->iqn, e->iqn) != 0) {
+            continue;
+        }
+        if (o->lun == 0) {
+            lun0 = o;
+        }
+        if (o->lun == e->lun && o < e) {
+            loader_error(ld, e->line,
+                         "[export %s]: LUN %u of iSCSI target %s is already "
+                         "[export %s]: give each export of the target its own "
+                         "lun",
+                         e->name, e->lun, e->iqn, o->name);
+        }
+    }
+    if (e->lun == 0) {
+        return;
+    }
+    if (lun0 == NULL) {
+        loader_error(ld, e->line,
+                     "[export %s]: lun = %u, but iSCSI target %s has no "
+                     "export with lun = 0 (initiators need LUN 0)",
+                     e->name, e->lun, e->iqn);
+    } else if (e->chap_username || e->chap_mutual_username ||
+               e->ninitiators) {
+        loader_error(ld, e->line,
+                     "[export %s]: CHAP and initiators of iSCSI target %s are "
+                     "set on its LUN 0, [export %s]",
+                     e->name, e->iqn, lun0->name);
+    }
+}
+
 /* The line of a key given once in the file (0 if it was not). */
 static unsigned
 key_line(const struct loader *ld, const char *key)
@@ -1363,15 +1410,9 @@ loader_finish(struct loader *ld)
             }
             e->iqn = iqn;
         }
-        for (size_t j = 0; j < i; j++) {
-            if ((e->protocols & cfg->exports[j].protocols & CONFIG_PROTO_ISCSI) &&
-                strcmp(e->iqn, cfg->exports[j].iqn) == 0) {
-                loader_error(ld, e->line,
-                             "[export %s]: iSCSI target name %s is already "
-                             "used by [export %s]",
-                             e->name, e->iqn, cfg->exports[j].name);
-            }
-        }
+    }
+    for (size_t i = 0; i < cfg->nexports; i++) {
+        finish_target_lun(ld, &cfg->exports[i]);
     }
 }
 

@@ -65,8 +65,11 @@ struct config_export {
     struct acl allow;     /* clients allowed; empty: everyone */
     unsigned protocols;   /* CONFIG_PROTO_*: which front ends serve it */
 
-    /* iSCSI: the export is LUN 0 of target `iqn` */
+    /* iSCSI: the export is LUN `lun` of target `iqn`; exports naming the
+     * same iqn are the LUNs of one target, whose LUN 0 export holds the
+     * target's CHAP, initiators and allow settings */
     char *iqn;            /* explicit, or iqn-prefix:name (always set) */
+    unsigned lun;
     unsigned block_size;  /* logical block size: 512 or 4096 */
     char *chap_username;  /* CHAP required when set (with chap_secret) */
     char *chap_secret;

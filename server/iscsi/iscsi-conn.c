@@ -198,6 +198,7 @@ iscsi_conn_free_on_thread(void *opaque)
     }
     iscsi_task_pool_free(conn);
     iscsi_login_free(conn);
+    free(conn->reset_seen);
     strbuf_free(&conn->text_out);
     free(conn->rx);
     frontend_conn_gone(&srv->fe, conn->iothread);
@@ -477,8 +478,15 @@ iscsi_conn_enter_full(struct iscsi_conn *conn)
     conn->ddigest = conn->params.data_digest;
     conn->state = ISCSI_STATE_FULL;
     if (conn->target) {
-        conn->export_stats =
-            &conn->target->export->stats[iothread_id(conn->iothread)];
+        const struct iscsi_target *t = conn->target;
+
+        conn->reset_seen = calloc(t->scsi.nluns, sizeof *conn->reset_seen);
+        if (conn->reset_seen == NULL) {
+            return -ENOMEM;
+        }
+        for (size_t i = 0; i < t->scsi.nluns; i++) {
+            conn->reset_seen[i] = atomic_load(&t->reset_gen[i]);
+        }
     }
     aio_timer_del(conn->ctx, &conn->login_timer);
     if (cfg->iscsi_nop_interval_ns > 0) {
@@ -552,28 +560,33 @@ iscsi_conn_drain_req(struct iscsi_conn *conn)
     return breq;
 }
 
-/* Draining: once no task is in the backend, flush the export and close. */
+/* Draining: once no task is in the backend, flush the target's exports
+ * and close (when the last flush is done and everything is sent). */
 static void
 iscsi_conn_drain_check(struct iscsi_conn *conn)
 {
-    struct backend_req *breq;
-    struct backend *b;
+    const struct iscsi_target *t = conn->target;
 
     if (!conn->draining || conn->in_core > 0 ||
         conn->state != ISCSI_STATE_FULL) {
         return;
     }
     conn->state = ISCSI_STATE_CLOSING; /* no second flush */
-    if (conn->target == NULL ||
-        !(backend_caps(conn->target->export->backend) & BACKEND_CAN_FLUSH) ||
-        (breq = iscsi_conn_drain_req(conn)) == NULL) {
-        iscsi_conn_flush(conn);
-        return;
+    conn->in_core++; /* not closed under the loop by an inline flush */
+    for (size_t i = 0; t && i < t->scsi.nluns; i++) {
+        struct backend *b = t->scsi.luns[i].export->backend;
+        struct backend_req *breq;
+
+        if (!(backend_caps(b) & BACKEND_CAN_FLUSH) ||
+            (breq = iscsi_conn_drain_req(conn)) == NULL) {
+            continue;
+        }
+        conn->in_core++;
+        conn->inflight++;
+        backend_flush(b, breq);
     }
-    b = conn->target->export->backend;
-    conn->in_core++;
-    conn->inflight++;
-    backend_flush(b, breq);
+    conn->in_core--;
+    iscsi_conn_flush(conn);
 }
 
 void

@@ -116,6 +116,7 @@ struct iscsi_conn {
     uint16_t cid;
     bool discovery;
     struct iscsi_target *target; /* NULL for discovery sessions */
+    uint32_t *reset_seen;      /* per LU: the reset_gen last reported */
     uint32_t statsn;           /* next StatSN to send */
     uint32_t exp_cmdsn;
 
@@ -160,7 +161,6 @@ struct iscsi_conn {
 
     unsigned reject_logged;
     struct stats_io stats;
-    struct stats_io *export_stats;
     int64_t connected_ns;
 };
 

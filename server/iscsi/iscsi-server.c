@@ -47,6 +47,49 @@ static const struct frontend_ops iscsi_frontend_ops = {
     .drain = iscsi_server_drain_on_thread,
 };
 
+static bool
+iscsi_server_serves(const struct export *e)
+{
+    return e->cfg->protocols & CONFIG_PROTO_ISCSI;
+}
+
+/* One target per LUN 0 export; the exports naming the same iqn are its
+ * other LUNs (the configuration guarantees LUN 0 and unique numbers). */
+static int
+iscsi_server_build_target(struct iscsi_target *t, struct export *lun0,
+                          const struct export_set *exports)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < exports->n; i++) {
+        const struct export *e = &exports->exports[i];
+
+        n += iscsi_server_serves(e) && strcmp(e->cfg->iqn, lun0->cfg->iqn) == 0;
+    }
+    t->export = lun0;
+    t->cfg = lun0->cfg;
+    t->scsi.name = lun0->cfg->iqn;
+    t->scsi.tpgt = ISCSI_TPGT;
+    t->scsi.luns = calloc(n, sizeof *t->scsi.luns);
+    t->reset_gen = calloc(n, sizeof *t->reset_gen);
+    if (t->scsi.luns == NULL || t->reset_gen == NULL) {
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < exports->n; i++) {
+        struct export *e = &exports->exports[i];
+
+        if (!iscsi_server_serves(e) || strcmp(e->cfg->iqn, t->scsi.name) != 0) {
+            continue;
+        }
+        scsi_lu_init(&t->scsi.luns[t->scsi.nluns++], e, e->cfg->lun,
+                     t->scsi.name);
+        log_info("iscsi: target %s: export %s as LUN %u, %u-byte blocks%s",
+                 t->scsi.name, e->name, e->cfg->lun, e->cfg->block_size,
+                 e == lun0 && e->cfg->chap_username ? ", CHAP required" : "");
+    }
+    return 0;
+}
+
 static int
 iscsi_server_build_targets(struct iscsi_server *srv,
                            const struct export_set *exports)
@@ -57,25 +100,16 @@ iscsi_server_build_targets(struct iscsi_server *srv,
     }
     for (size_t i = 0; i < exports->n; i++) {
         struct export *e = &exports->exports[i];
-        struct iscsi_target *t = &srv->targets[srv->ntargets];
+        int r;
 
-        if (!(e->cfg->protocols & CONFIG_PROTO_ISCSI)) {
+        if (!iscsi_server_serves(e) || e->cfg->lun != 0) {
             continue;
         }
-        t->export = e;
-        t->cfg = e->cfg;
-        t->scsi.name = e->cfg->iqn;
-        t->scsi.tpgt = ISCSI_TPGT;
-        t->scsi.luns = calloc(1, sizeof *t->scsi.luns);
-        if (t->scsi.luns == NULL) {
-            return -ENOMEM;
+        r = iscsi_server_build_target(&srv->targets[srv->ntargets], e, exports);
+        srv->ntargets++; /* freed by iscsi_server_free even half built */
+        if (r < 0) {
+            return r;
         }
-        t->scsi.nluns = 1;
-        scsi_lu_init(&t->scsi.luns[0], e, 0, t->scsi.name);
-        srv->ntargets++;
-        log_info("iscsi: target %s: export %s as LUN 0, %u-byte blocks%s",
-                 t->scsi.name, e->name, e->cfg->block_size,
-                 e->cfg->chap_username ? ", CHAP required" : "");
     }
     return 0;
 }
@@ -122,6 +156,7 @@ iscsi_server_free(struct iscsi_server *srv)
 {
     for (size_t i = 0; i < srv->ntargets; i++) {
         free(srv->targets[i].scsi.luns);
+        free((void *)srv->targets[i].reset_gen);
     }
     free(srv->targets);
     free(srv->thread_conns);

@@ -24,7 +24,10 @@ struct stats_report;
 struct iscsi_target {
     struct scsi_target scsi;           /* name, LUNs */
     struct export *export;             /* LUN 0's export */
-    const struct config_export *cfg;   /* CHAP, initiators, allow */
+    const struct config_export *cfg;   /* LUN 0's: CHAP, initiators, allow */
+    /* Per LU (index into scsi.luns): bumped by a LUN or target reset, so
+     * every other session reports a unit attention once (SAM-5 6.3). */
+    _Atomic uint32_t *reset_gen;
 };
 
 struct iscsi_server {

@@ -15,6 +15,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,8 @@
 #define ISCSI_TTT(task) ((uint32_t)(task)->gen << 12 | (task)->index)
 
 static void iscsi_task_respond(struct iscsi_task *task);
+static bool iscsi_task_unit_attention(struct iscsi_conn *conn,
+                                      struct scsi_cmd *cmd);
 
 int
 iscsi_task_pool_init(struct iscsi_conn *conn, unsigned depth)
@@ -267,6 +270,13 @@ iscsi_task_respond(struct iscsi_task *task)
     iscsi_task_release(task);
 }
 
+/* The statistics of the export behind the task's LU, this thread's. */
+static struct stats_io *
+iscsi_task_export_stats(const struct iscsi_task *task)
+{
+    return &task->cmd.lu->export->stats[iothread_id(task->conn->iothread)];
+}
+
 static void
 iscsi_task_done(struct scsi_cmd *cmd)
 {
@@ -282,10 +292,8 @@ iscsi_task_done(struct scsi_cmd *cmd)
 
         stats_io_done(&conn->stats, (enum stats_op)cmd->stats_op, bytes, err,
                       lat);
-        if (conn->export_stats) {
-            stats_io_done(conn->export_stats, (enum stats_op)cmd->stats_op,
-                          bytes, err, lat);
-        }
+        stats_io_done(iscsi_task_export_stats(task),
+                      (enum stats_op)cmd->stats_op, bytes, err, lat);
     }
     if (conn->state == ISCSI_STATE_DEAD || task->aborted) {
         /* Nobody to answer (an aborted task gets no response). */
@@ -305,9 +313,7 @@ iscsi_task_exec(struct iscsi_task *task)
     conn->in_core++;
     if (task->cmd.stats_op >= 0) {
         stats_io_start(&conn->stats);
-        if (conn->export_stats) {
-            stats_io_start(conn->export_stats);
-        }
+        stats_io_start(iscsi_task_export_stats(task));
     }
     scsi_cmd_exec(&task->cmd);
 }
@@ -436,7 +442,7 @@ iscsi_task_scsi_cmd(struct iscsi_conn *conn, const uint8_t *bhs,
     cmd = &task->cmd;
     memset(cmd, 0, sizeof *cmd);
     cmd->target = &t->scsi;
-    cmd->lu = lun < t->scsi.nluns ? &t->scsi.luns[lun] : NULL;
+    cmd->lu = scsi_lu_find(&t->scsi, lun);
     cmd->lun = lun;
     memcpy(cmd->cdb, bhs + ISCSI_BHS_CDB, SCSI_CDB_MAX);
     cmd->cdb_len = SCSI_CDB_MAX;
@@ -445,7 +451,7 @@ iscsi_task_scsi_cmd(struct iscsi_conn *conn, const uint8_t *bhs,
     cmd->opaque = task;
     task->state = ISCSI_TASK_EXEC;
 
-    if (!scsi_cmd_decode(cmd)) {
+    if (iscsi_task_unit_attention(conn, cmd) || !scsi_cmd_decode(cmd)) {
         iscsi_task_respond(task);
         return;
     }
@@ -487,6 +493,47 @@ iscsi_task_scsi_cmd(struct iscsi_conn *conn, const uint8_t *bhs,
     iscsi_task_take_data(task, 0, data, dlen);
     task->unsol_done = (flags & ISCSI_CMD_F) || task->data_got >= task->unsol_len;
     iscsi_task_write_progress(task);
+}
+
+/*
+ * A LUN or target reset from another session since this one last
+ * looked: report it once as a unit attention (SAM-5 6.3), except to the
+ * commands that must work through one (INQUIRY, REPORT LUNS, REQUEST
+ * SENSE).  Returns true when cmd now carries it.
+ */
+static bool
+iscsi_task_unit_attention(struct iscsi_conn *conn, struct scsi_cmd *cmd)
+{
+    const struct iscsi_target *t = conn->target;
+    size_t i;
+    uint32_t gen;
+
+    if (cmd->lu == NULL) {
+        return false;
+    }
+    i = (size_t)(cmd->lu - t->scsi.luns);
+    gen = atomic_load_explicit(&t->reset_gen[i], memory_order_relaxed);
+    if (gen == conn->reset_seen[i] || cmd->cdb[0] == 0x12 ||
+        cmd->cdb[0] == 0xa0 || cmd->cdb[0] == 0x03) {
+        return false;
+    }
+    conn->reset_seen[i] = gen;
+    scsi_cmd_set_sense(cmd, SCSI_SENSE_UNIT_ATTENTION, SCSI_ASC_POWER_ON_RESET);
+    return true;
+}
+
+/* A reset of LU index i (SIZE_MAX: all) by this session. */
+static void
+iscsi_task_reset_lus(struct iscsi_conn *conn, size_t which)
+{
+    struct iscsi_target *t = conn->target;
+
+    for (size_t i = 0; t && i < t->scsi.nluns; i++) {
+        if (which == SIZE_MAX || which == i) {
+            /* The resetting session itself gets no unit attention. */
+            conn->reset_seen[i] = atomic_fetch_add(&t->reset_gen[i], 1) + 1;
+        }
+    }
 }
 
 static struct iscsi_task *
@@ -650,7 +697,9 @@ iscsi_task_tmf(struct iscsi_conn *conn, const uint8_t *bhs)
     uint32_t refcmdsn = iscsi_get32(bhs + ISCSI_TMF_REFCMDSN);
     uint32_t cmdsn = iscsi_get32(bhs + ISCSI_BHS_CMDSN);
     uint64_t lun = iscsi_lun_decode(bhs + ISCSI_BHS_LUN);
-    bool lun_ok = conn->target && lun < conn->target->scsi.nluns;
+    const struct scsi_lu *lu =
+        conn->target ? scsi_lu_find(&conn->target->scsi, lun) : NULL;
+    bool lun_ok = lu != NULL;
     uint8_t response = ISCSI_TMF_RSP_COMPLETE;
     struct iscsi_task *task;
 
@@ -684,10 +733,14 @@ iscsi_task_tmf(struct iscsi_conn *conn, const uint8_t *bhs)
             break;
         }
         iscsi_task_abort_lun(conn, lun, ISCSI_RSVD_TAG);
+        if (function == ISCSI_TMF_LUN_RESET) {
+            iscsi_task_reset_lus(conn, (size_t)(lu - conn->target->scsi.luns));
+        }
         break;
     case ISCSI_TMF_TARGET_WARM_RESET:
     case ISCSI_TMF_TARGET_COLD_RESET:
         iscsi_task_abort_all(conn);
+        iscsi_task_reset_lus(conn, SIZE_MAX);
         break;
     case ISCSI_TMF_CLEAR_ACA:
         response = ISCSI_TMF_RSP_NOT_SUPPORTED; /* no ACA (NACA bit refused) */

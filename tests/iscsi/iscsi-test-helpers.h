@@ -83,6 +83,15 @@ test_iscsi_export_target(const struct test_server *s, const char *name,
     t->lun = 0;
 }
 
+/* LUN lun of target <prefix>:name, on the portal already in t. */
+static inline void
+test_iscsi_export_target_lun(struct iscsi_test_target *t, const char *name,
+                             int lun)
+{
+    snprintf(t->iqn, sizeof t->iqn, "%s:%s", ISCSI_TEST_IQN_PREFIX, name);
+    t->lun = lun;
+}
+
 /*
  * Start polltgtd on conf_text (which must have "[iscsi]\nlisten =
  * 127.0.0.1:@PORT@") and wait for the iSCSI listener's log line.

@@ -52,7 +52,17 @@ static const char conf[] =
     "backend = file\n"
     "path = @DIR@/file.img\n"
     "create = yes\n"
-    "size = 4M\n";
+    "size = 4M\n"
+    "[export multi0]\n"
+    "backend = memory\n"
+    "size = 8M\n"
+    "iqn = " ISCSI_TEST_IQN_PREFIX ":multi\n"
+    "[export multi5]\n"
+    "backend = memory\n"
+    "size = 4M\n"
+    "block-size = 4096\n"
+    "iqn = " ISCSI_TEST_IQN_PREFIX ":multi\n"
+    "lun = 5\n";
 
 static bool url_mode;
 
@@ -528,6 +538,45 @@ check_readonly(const struct iscsi_test_target *t)
     printf("ok: readonly export: reads work, writes get DATA PROTECT\n");
 }
 
+/* Two exports named by one iqn are LUNs 0 and 5 of one target: REPORT
+ * LUNS lists both, each has its own geometry and data, and a LUN that is
+ * not there is refused. */
+static void
+check_multi_lun(struct iscsi_test_target *t)
+{
+    struct iscsi_context *ctx;
+    struct scsi_task *task;
+    struct scsi_reportluns_list *l;
+    uint8_t buf[4096];
+
+    test_iscsi_export_target_lun(t, "multi", 0);
+    ctx = test_iscsi_login(t, NULL, "multi-LUN target");
+    test_iscsi_clear_ua(ctx, 0, "multi-LUN target");
+    task = iscsi_reportluns_sync(ctx, 0, 512);
+    CHECK_TASK_GOOD(ctx, task, "multi-LUN target: REPORT LUNS");
+    l = scsi_datain_unmarshall(task);
+    CHECK(l != NULL && l->num == 2 &&
+          ((l->luns[0] == 0 && l->luns[1] == 5) ||
+           (l->luns[0] == 5 && l->luns[1] == 0)),
+          "multi-LUN target: REPORT LUNS should list LUNs 0 and 5");
+    scsi_free_scsi_task(task);
+    check_capacity(ctx, 0, 8 * MIB / 512, 512, "multi-LUN target, LUN 0");
+    check_capacity(ctx, 5, 4 * MIB / 4096, 4096, "multi-LUN target, LUN 5");
+    test_iscsi_roundtrip(ctx, 5, 3, 4096, 4096, 55, false, "LUN 5");
+    task = iscsi_read16_sync(ctx, 0, 24, 4096, 512, 0, 0, 0, 0, 0);
+    CHECK_TASK_GOOD(ctx, task, "multi-LUN target: READ(16) of LUN 0");
+    memset(buf, 0, sizeof buf);
+    CHECK(task->datain.size == 4096 &&
+          memcmp(task->datain.data, buf, sizeof buf) == 0,
+          "a write to LUN 5 changed LUN 0");
+    scsi_free_scsi_task(task);
+    task = iscsi_testunitready_sync(ctx, 1);
+    CHECK_TASK_SENSE(ctx, task, SCSI_SENSE_ILLEGAL_REQUEST, 0x2500, 0xffff,
+                     "multi-LUN target: TEST UNIT READY of LUN 1");
+    test_iscsi_logout(ctx, "multi-LUN target");
+    printf("ok: one target with LUNs 0 and 5, separate geometry and data\n");
+}
+
 int
 main(void)
 {
@@ -571,6 +620,9 @@ main(void)
         test_iscsi_logout(ctx, "filedisk");
         printf("ok: filedisk: a FUA write is in the backing file\n");
     }
+
+    test_iscsi_export_target(&s, "multi0", &t);
+    check_multi_lun(&t);
 
     for (int i = 0; i < 2; i++) {
         free(serial[i]);

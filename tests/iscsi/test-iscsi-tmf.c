@@ -461,6 +461,34 @@ check_logout(struct iscsi_context *ctx, const struct iscsi_test_target *t)
     printf("ok: logout answered, connection closed, new login works\n");
 }
 
+/* A LUN reset from one session is reported once to every other session
+ * of the LU as a unit attention (POWER ON, RESET, OR BUS DEVICE RESET
+ * OCCURRED), and not to the session that asked for it. */
+static void
+check_reset_unit_attention(const struct iscsi_test_target *t)
+{
+    struct iscsi_context *a = test_iscsi_login(t, NULL, "session A");
+    struct iscsi_context *b = test_iscsi_login(t, NULL, "session B");
+    struct scsi_task *task;
+
+    test_iscsi_clear_ua(a, t->lun, "session A");
+    test_iscsi_clear_ua(b, t->lun, "session B");
+    CHECK(iscsi_task_mgmt_lun_reset_sync(a, (uint32_t)t->lun) == 0,
+          "LUN RESET: %s", iscsi_get_error(a));
+    task = iscsi_testunitready_sync(b, t->lun);
+    CHECK_TASK_SENSE(b, task, SCSI_SENSE_UNIT_ATTENTION, 0x2900, 0xffff,
+                     "session B after session A's LUN RESET");
+    task = iscsi_testunitready_sync(b, t->lun);
+    CHECK_TASK_GOOD(b, task, "session B: the unit attention is reported once");
+    scsi_free_scsi_task(task);
+    task = iscsi_testunitready_sync(a, t->lun);
+    CHECK_TASK_GOOD(a, task, "session A: no unit attention for its own reset");
+    scsi_free_scsi_task(task);
+    test_iscsi_logout(a, "session A");
+    test_iscsi_logout(b, "session B");
+    printf("ok: LUN RESET gives the other session one unit attention\n");
+}
+
 int
 main(void)
 {
@@ -485,6 +513,9 @@ main(void)
     check_reset(ctx, t.lun, false, true);
     check_nop(ctx);
     if (!url) {
+        check_reset_unit_attention(&t);
+        /* That reset reaches this session too, as a unit attention. */
+        test_iscsi_clear_ua(ctx, t.lun, "first session after the reset");
         check_idle_libiscsi_kept(ctx, t.lun);
         check_idle_raw_dropped(&t, s.port);
     }

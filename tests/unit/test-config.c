@@ -778,6 +778,14 @@ START_TEST(test_export_iscsi_keys_defaults_and_read_back)
     ck_assert_str_eq(b->chap_mutual_secret, "ba9876543210");
     ck_assert_uint_eq(b->ninitiators, 2);
     ck_assert_str_eq(b->initiators[1], "iqn.1994-05.com.redhat:b");
+    ck_assert_uint_eq(b->lun, 0);
+    config_free(cfg);
+
+    cfg = load_ok("[export a]\nbackend = null\nsize = 1M\n"
+                  "iqn = iqn.2001-04.com.example:t\n"
+                  "[export b]\nbackend = null\nsize = 1M\n"
+                  "iqn = iqn.2001-04.com.example:t\nlun = 7\n");
+    ck_assert_uint_eq(cfg->exports[1].lun, 7);
     config_free(cfg);
 }
 END_TEST
@@ -812,7 +820,17 @@ START_TEST(test_iscsi_key_errors_name_line_key_and_accepted_values)
                  "iqn = iqn.2001-04.com.example:t\n"
                  "[export b]\nbackend = null\nsize = 1M\n"
                  "iqn = iqn.2001-04.com.example:t\n",
-                 5, "already used by [export a]");
+                 5, "LUN 0 of iSCSI target iqn.2001-04.com.example:t",
+                 "[export a]");
+    expect_error("[export b]\nbackend = null\nsize = 1M\n"
+                 "iqn = iqn.2001-04.com.example:t\nlun = 1\n",
+                 1, "has no export with lun = 0");
+    expect_error("[export a]\nbackend = null\nsize = 1M\n"
+                 "iqn = iqn.2001-04.com.example:t\n"
+                 "[export b]\nbackend = null\nsize = 1M\n"
+                 "iqn = iqn.2001-04.com.example:t\nlun = 3\n"
+                 "initiators = iqn.1994-05.com.redhat:a\n",
+                 5, "set on its LUN 0, [export a]");
 }
 END_TEST
 
@@ -2039,6 +2057,7 @@ static const struct {
     { "export NAME", "chap-username" }, { "export NAME", "chap-secret" },
     { "export NAME", "chap-mutual-username" },
     { "export NAME", "chap-mutual-secret" }, { "export NAME", "initiators" },
+    { "export NAME", "lun" },
 };
 
 START_TEST(test_foreach_key_lists_every_key_once_per_section)
