@@ -196,6 +196,7 @@ iscsi_conn_free_on_thread(void *opaque)
     if (conn->next) {
         conn->next->prev = conn->prev;
     }
+    iscsi_server_session_remove(srv, conn);
     iscsi_task_pool_free(conn);
     iscsi_login_free(conn);
     free(conn->reset_seen);
@@ -230,6 +231,7 @@ iscsi_conn_kill(struct iscsi_conn *conn)
     log_debug("iscsi %s: closed (%u task(s) still in the backend)", conn->peer,
               conn->in_core);
     conn->state = ISCSI_STATE_DEAD;
+    iscsi_server_session_remove(conn->srv, conn);
     aio_timer_del(conn->ctx, &conn->login_timer);
     aio_timer_del(conn->ctx, &conn->nop_timer);
     if (conn->h) {

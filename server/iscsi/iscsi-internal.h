@@ -116,6 +116,8 @@ struct iscsi_conn {
     uint16_t cid;
     bool discovery;
     struct iscsi_target *target; /* NULL for discovery sessions */
+    struct iscsi_conn *sess_prev, *sess_next; /* srv->sessions */
+    bool sess_linked;
     uint32_t *reset_seen;      /* per LU: the reset_gen last reported */
     uint32_t statsn;           /* next StatSN to send */
     uint32_t exp_cmdsn;
@@ -210,6 +212,14 @@ bool iscsi_pdu_process(struct iscsi_conn *conn) ATTR_NONNULL(1);
 void iscsi_login_pdu(struct iscsi_conn *conn, const uint8_t *bhs,
                      const uint8_t *data, uint32_t dlen) ATTR_NONNULL(1, 2);
 void iscsi_login_free(struct iscsi_conn *conn) ATTR_NONNULL(1);
+
+/* iscsi-server.c: the registry of normal sessions. */
+/* Add conn (logged in); an older session of the same initiator, ISID and
+ * target is ended: session reinstatement (RFC 7143 6.3.5). */
+void iscsi_server_session_add(struct iscsi_server *srv, struct iscsi_conn *conn)
+    ATTR_NONNULL(1, 2);
+void iscsi_server_session_remove(struct iscsi_server *srv,
+                                 struct iscsi_conn *conn) ATTR_NONNULL(1, 2);
 
 /* iscsi-discovery.c */
 /* Whether this connection's initiator may see and use target t (the

@@ -423,6 +423,9 @@ iscsi_login_pdu(struct iscsi_conn *conn, const uint8_t *req,
         iscsi_login_respond(conn, bhs, rflags, ISCSI_LOGIN_SUCCESS, &out);
         conn->hdigest = conn->params.header_digest;
         conn->ddigest = conn->params.data_digest;
+        if (conn->target) {
+            iscsi_server_session_add(conn->srv, conn);
+        }
         log_info("iscsi %s: %s session %u of %s%s%s, digests %s/%s", conn->peer,
                  conn->discovery ? "discovery" : "normal", conn->tsih,
                  conn->initiator_name, conn->target ? " to " : "",

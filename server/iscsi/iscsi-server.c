@@ -18,6 +18,24 @@
 #include "stats/report.h"
 #include "util/clock.h"
 
+/* Under sessions_lock. */
+static void
+iscsi_server_session_unlink(struct iscsi_server *srv, struct iscsi_conn *conn)
+{
+    if (!conn->sess_linked) {
+        return;
+    }
+    if (conn->sess_prev) {
+        conn->sess_prev->sess_next = conn->sess_next;
+    } else {
+        srv->sessions = conn->sess_next;
+    }
+    if (conn->sess_next) {
+        conn->sess_next->sess_prev = conn->sess_prev;
+    }
+    conn->sess_linked = false;
+}
+
 static void
 iscsi_server_attach_on_thread(struct frontend *fe, struct iothread *t, int fd,
                               const struct sockaddr_storage *peer,
@@ -124,6 +142,7 @@ iscsi_server_start(struct iscsi_server *srv, struct ev_loop *loop,
     memset(srv, 0, sizeof *srv);
     srv->cfg = cfg;
     srv->niothreads = niothreads;
+    pthread_mutex_init(&srv->sessions_lock, NULL);
     atomic_store(&srv->next_tsih, 1);
     srv->thread_conns = calloc(niothreads, sizeof *srv->thread_conns);
     if (srv->thread_conns == NULL) {
@@ -160,9 +179,78 @@ iscsi_server_free(struct iscsi_server *srv)
     }
     free(srv->targets);
     free(srv->thread_conns);
+    pthread_mutex_destroy(&srv->sessions_lock);
     srv->targets = NULL;
     srv->thread_conns = NULL;
     srv->ntargets = 0;
+}
+
+struct iscsi_reinstate_msg {
+    struct iscsi_server *srv;
+    unsigned id;
+    uint16_t tsih;
+};
+
+/* On the old session's thread: end it, if it is still there. */
+static void
+iscsi_server_reinstate_on_thread(void *opaque)
+{
+    struct iscsi_reinstate_msg *m = opaque;
+
+    for (struct iscsi_conn *c = m->srv->thread_conns[m->id]; c; c = c->next) {
+        if (c->tsih == m->tsih && c->state == ISCSI_STATE_FULL) {
+            log_info("iscsi %s: session %u reinstated by a new login of %s",
+                     c->peer, c->tsih, c->initiator_name);
+            iscsi_conn_close_soon(c, NULL);
+            iscsi_task_abort_all(c);
+            break;
+        }
+    }
+    free(m);
+}
+
+void
+iscsi_server_session_add(struct iscsi_server *srv, struct iscsi_conn *conn)
+{
+    struct iscsi_reinstate_msg *m = NULL;
+    struct iscsi_conn *old;
+
+    pthread_mutex_lock(&srv->sessions_lock);
+    for (old = srv->sessions; old; old = old->sess_next) {
+        if (old->target == conn->target &&
+            memcmp(old->isid, conn->isid, sizeof old->isid) == 0 &&
+            strcasecmp(old->initiator_name, conn->initiator_name) == 0) {
+            break;
+        }
+    }
+    if (old && (m = malloc(sizeof *m)) != NULL) {
+        m->srv = srv;
+        m->id = iothread_id(old->iothread);
+        m->tsih = old->tsih;
+    }
+    if (old) {
+        iscsi_server_session_unlink(srv, old); /* one reinstatement only */
+    }
+    conn->sess_prev = NULL;
+    conn->sess_next = srv->sessions;
+    if (srv->sessions) {
+        srv->sessions->sess_prev = conn;
+    }
+    srv->sessions = conn;
+    conn->sess_linked = true;
+    pthread_mutex_unlock(&srv->sessions_lock);
+    if (m && iothread_run(srv->fe.iothreads[m->id],
+                          iscsi_server_reinstate_on_thread, m) < 0) {
+        free(m);
+    }
+}
+
+void
+iscsi_server_session_remove(struct iscsi_server *srv, struct iscsi_conn *conn)
+{
+    pthread_mutex_lock(&srv->sessions_lock);
+    iscsi_server_session_unlink(srv, conn);
+    pthread_mutex_unlock(&srv->sessions_lock);
 }
 
 struct iscsi_target *

@@ -7,6 +7,7 @@
 #ifndef POLLTGT_ISCSI_ISCSI_SERVER_H
 #define POLLTGT_ISCSI_ISCSI_SERVER_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -38,6 +39,11 @@ struct iscsi_server {
     struct iscsi_conn **thread_conns;  /* per I/O thread, owned by it */
     _Atomic uint32_t next_tsih;
     unsigned niothreads;
+    /* Normal sessions in the full feature phase, every thread's, for
+     * session reinstatement.  Only their immutable identity (initiator,
+     * ISID, target, TSIH, thread) is read under the lock. */
+    pthread_mutex_t sessions_lock;
+    struct iscsi_conn *sessions;
 };
 
 int iscsi_server_start(struct iscsi_server *srv, struct ev_loop *loop,

@@ -241,6 +241,33 @@ check_data_digest(const struct iscsi_test_target *t, int port)
            "negotiated, write and read intact\n");
 }
 
+/* A second login with the same initiator name, ISID and target while the
+ * first session lives reinstates it (RFC 7143 6.3.5): the target closes
+ * the old connection, and the new session works. */
+static void
+check_reinstatement(const struct iscsi_test_target *t, int port)
+{
+    struct raw_iscsi old, new;
+    uint8_t buf[512];
+    size_t extra;
+    const char *keys[] = { "HeaderDigest=None", "DataDigest=None", NULL };
+
+    CHECK(raw_iscsi_connect(&old, port) >= 0, "connect: %s", strerror(errno));
+    CHECK(raw_iscsi_login(&old, ISCSI_TEST_INITIATOR, t->iqn, keys) == 0,
+          "first session: login refused");
+    CHECK(raw_iscsi_connect(&new, port) >= 0, "connect: %s", strerror(errno));
+    CHECK(raw_iscsi_login(&new, ISCSI_TEST_INITIATOR, t->iqn, keys) == 0,
+          "second session with the same ISID: login refused");
+    CHECK(raw_wait_close(old.fd, 5000, &extra),
+          "the reinstated session's connection stayed open");
+    raw_iscsi_clear_ua(&new, t->lun);
+    CHECK(raw_iscsi_read16(&new, t->lun, 0, buf, sizeof buf, 512) == 0,
+          "the reinstating session cannot read");
+    close(old.fd);
+    close(new.fd);
+    printf("ok: a login with a live session's ISID reinstates it\n");
+}
+
 int
 main(void)
 {
@@ -286,6 +313,7 @@ main(void)
     /* Plain login, and names that are no iSCSI target. */
     test_iscsi_export_target(&s, "disk0", &t);
     expect_login_works(&t, NULL, 1, "plain login to disk0");
+    check_reinstatement(&t, port);
     test_iscsi_export_target(&s, "no-such-export", &bad);
     expect_login_fails(&s, &bad, NULL, "wrong target name");
     test_iscsi_export_target(&s, "nbdonly", &bad);
