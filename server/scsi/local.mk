@@ -4,12 +4,15 @@ server_libpolltgt_a_SOURCES += \
 	server/scsi/scsi-cmd.c server/scsi/scsi-cmd.h \
 	server/scsi/scsi-sense.c \
 	server/scsi/scsi-spc.c \
-	server/scsi/scsi-sbc.c
+	server/scsi/scsi-rsoc.c \
+	server/scsi/scsi-sbc.c \
+	server/scsi/scsi-lbp.c \
+	server/scsi/scsi-step.c
 
 check_PROGRAMS += tests/unit/test-scsi-cmd tests/unit/test-scsi-spc \
-	tests/unit/test-scsi-sbc
+	tests/unit/test-scsi-sbc tests/unit/test-scsi-provisioning
 TESTS += tests/unit/test-scsi-cmd tests/unit/test-scsi-spc \
-	tests/unit/test-scsi-sbc
+	tests/unit/test-scsi-sbc tests/unit/test-scsi-provisioning
 tests_unit_test_scsi_cmd_SOURCES = tests/unit/test-scsi-cmd.c
 tests_unit_test_scsi_cmd_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_scsi_cmd_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
@@ -19,5 +22,9 @@ tests_unit_test_scsi_spc_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
 tests_unit_test_scsi_sbc_SOURCES = tests/unit/test-scsi-sbc.c
 tests_unit_test_scsi_sbc_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_scsi_sbc_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
-# Shared by the three: included, not compiled on its own.
+tests_unit_test_scsi_provisioning_SOURCES = \
+	tests/unit/test-scsi-provisioning.c
+tests_unit_test_scsi_provisioning_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_scsi_provisioning_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
+# Shared by the four: included, not compiled on its own.
 EXTRA_DIST += tests/unit/scsi-test-helpers.h

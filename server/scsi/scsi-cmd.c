@@ -5,15 +5,17 @@
  * and logical unit setup.
  *
  * Dispatch is one table indexed by operation code (tgt's
- * sbc_template.ops[]): 256 entries of {name, decode, exec, flags}, so
- * adding a command is adding a line, and the name of any opcode we know,
- * supported or not, is there for logs.  The generic checks run in a fixed
- * order, the order SAM-5 and SPC-4 imply: a LUN that does not exist
+ * sbc_template.ops[]): 256 entries of {name, decode, exec, flags, avail,
+ * CDB usage data, service actions}, so adding a command is adding a line,
+ * the name of any opcode we know, supported or not, is there for logs,
+ * and REPORT SUPPORTED OPERATION CODES answers from the same table the
+ * dispatch uses, so the two cannot disagree.  The generic checks run in a
+ * fixed order, the order SAM-5 and SPC-4 imply: a LUN that does not exist
  * (LOGICAL UNIT NOT SUPPORTED; INQUIRY, REPORT LUNS and REQUEST SENSE are
- * the exceptions SPC-4 4.7 requires), then the opcode (INVALID COMMAND
- * OPERATION CODE), then the CDB's length and its CONTROL byte (NACA is
- * not supported, so NACA=1 is INVALID FIELD IN CDB), then the command's
- * own fields.
+ * the exceptions SPC-4 4.7 requires), then the opcode, and whether this
+ * LU offers it (INVALID COMMAND OPERATION CODE), then the CDB's length
+ * and its CONTROL byte (NACA is not supported, so NACA=1 is INVALID FIELD
+ * IN CDB), then the command's own fields.
  *
  * A logical unit's identity (VPD 80h serial, VPD 83h NAA) is a hash of
  * the target and export names: stable across restarts and hosts without
@@ -39,78 +41,220 @@
 #define SCSI_NAA_COMPANY_ID UINT32_C(0x5a5054)
 #define SCSI_NAA_IEEE_REG_EXT 0x6
 
+/*
+ * The most one WRITE SAME may cover: 32 MiB, at most 32 steps of
+ * SCSI_STEP_BYTES when the block is not zeros, and never more than 65535
+ * blocks, WRITE SAME(10)'s own limit, so one MAXIMUM WRITE SAME LENGTH
+ * holds for both CDBs.  (Zeroing the disk is UNMAP's job, or many of
+ * these: Linux splits at this length.)
+ */
+#define SCSI_MAX_WS_BYTES (UINT32_C(32) << 20)
+/* The most blocks one UNMAP may name in all: 512 MiB, 2^20 blocks of 512
+ * bytes (libiscsi's conformance suite calls more than 2^20 "insane").
+ * The memory backend trims inline, freeing one 64 KiB chunk per step
+ * (8192 for 512 MiB, well under a millisecond); a bigger discard is split
+ * by the initiator. */
+#define SCSI_MAX_UNMAP_BYTES (UINT32_C(1) << 29)
+
 /* t->stage between decode and exec. */
 #define SCSI_STAGE_DECODED 0x5c5100d1u
 
-static const struct scsi_op scsi_ops[256] = {
-    [SCSI_OP_TEST_UNIT_READY] = { "TEST UNIT READY", scsi_spc_decode_tur,
-                                  scsi_spc_exec_good, 0 },
-    [SCSI_OP_REQUEST_SENSE] = { "REQUEST SENSE", scsi_spc_decode_request_sense,
-                                scsi_spc_exec_request_sense, SCSI_OP_NO_LU },
-    [SCSI_OP_READ_6] = { "READ(6)", scsi_sbc_decode_rw, scsi_sbc_exec_rw, 0 },
-    [SCSI_OP_WRITE_6] = { "WRITE(6)", scsi_sbc_decode_rw, scsi_sbc_exec_rw,
-                          0 },
-    [SCSI_OP_INQUIRY] = { "INQUIRY", scsi_spc_decode_inquiry,
-                          scsi_spc_exec_inquiry, SCSI_OP_NO_LU },
-    [SCSI_OP_MODE_SELECT_6] = { "MODE SELECT(6)", NULL, NULL, 0 },
-    [SCSI_OP_RESERVE_6] = { "RESERVE(6)", NULL, NULL, 0 },
-    [SCSI_OP_RELEASE_6] = { "RELEASE(6)", NULL, NULL, 0 },
-    [SCSI_OP_MODE_SENSE_6] = { "MODE SENSE(6)", scsi_spc_decode_mode_sense,
-                               scsi_spc_exec_mode_sense, 0 },
-    [SCSI_OP_START_STOP_UNIT] = { "START STOP UNIT", NULL, NULL, 0 },
-    [SCSI_OP_SEND_DIAGNOSTIC] = { "SEND DIAGNOSTIC", NULL, NULL, 0 },
-    [SCSI_OP_PREVENT_ALLOW] = { "PREVENT ALLOW MEDIUM REMOVAL", NULL, NULL,
-                                0 },
-    [SCSI_OP_READ_CAPACITY_10] = { "READ CAPACITY(10)",
-                                   scsi_sbc_decode_read_capacity_10,
-                                   scsi_sbc_exec_read_capacity_10, 0 },
-    [SCSI_OP_READ_10] = { "READ(10)", scsi_sbc_decode_rw, scsi_sbc_exec_rw,
-                          0 },
-    [SCSI_OP_WRITE_10] = { "WRITE(10)", scsi_sbc_decode_rw, scsi_sbc_exec_rw,
-                           0 },
-    [SCSI_OP_WRITE_VERIFY_10] = { "WRITE AND VERIFY(10)", NULL, NULL, 0 },
-    [SCSI_OP_VERIFY_10] = { "VERIFY(10)", NULL, NULL, 0 },
-    [SCSI_OP_PREFETCH_10] = { "PRE-FETCH(10)", NULL, NULL, 0 },
-    [SCSI_OP_SYNCHRONIZE_CACHE_10] = { "SYNCHRONIZE CACHE(10)",
-                                       scsi_sbc_decode_sync_cache,
-                                       scsi_sbc_exec_sync_cache, 0 },
-    [SCSI_OP_WRITE_BUFFER] = { "WRITE BUFFER", NULL, NULL, 0 },
-    [SCSI_OP_READ_BUFFER] = { "READ BUFFER", NULL, NULL, 0 },
-    [SCSI_OP_WRITE_SAME_10] = { "WRITE SAME(10)", NULL, NULL, 0 },
-    [SCSI_OP_UNMAP] = { "UNMAP", NULL, NULL, 0 },
-    [SCSI_OP_LOG_SELECT] = { "LOG SELECT", NULL, NULL, 0 },
-    [SCSI_OP_LOG_SENSE] = { "LOG SENSE", NULL, NULL, 0 },
-    [SCSI_OP_MODE_SELECT_10] = { "MODE SELECT(10)", NULL, NULL, 0 },
-    [SCSI_OP_MODE_SENSE_10] = { "MODE SENSE(10)", scsi_spc_decode_mode_sense,
-                                scsi_spc_exec_mode_sense, 0 },
-    [SCSI_OP_PERSISTENT_RESERVE_IN] = { "PERSISTENT RESERVE IN", NULL, NULL,
-                                        0 },
-    [SCSI_OP_PERSISTENT_RESERVE_OUT] = { "PERSISTENT RESERVE OUT", NULL,
-                                         NULL, 0 },
-    [SCSI_OP_EXTENDED_COPY] = { "EXTENDED COPY", NULL, NULL, 0 },
-    [SCSI_OP_RECEIVE_COPY_RESULTS] = { "RECEIVE COPY RESULTS", NULL, NULL,
-                                       0 },
-    [SCSI_OP_READ_16] = { "READ(16)", scsi_sbc_decode_rw, scsi_sbc_exec_rw,
-                          0 },
-    [SCSI_OP_COMPARE_AND_WRITE] = { "COMPARE AND WRITE", NULL, NULL, 0 },
-    [SCSI_OP_WRITE_16] = { "WRITE(16)", scsi_sbc_decode_rw, scsi_sbc_exec_rw,
-                           0 },
-    [SCSI_OP_WRITE_VERIFY_16] = { "WRITE AND VERIFY(16)", NULL, NULL, 0 },
-    [SCSI_OP_VERIFY_16] = { "VERIFY(16)", NULL, NULL, 0 },
-    [SCSI_OP_PREFETCH_16] = { "PRE-FETCH(16)", NULL, NULL, 0 },
-    [SCSI_OP_SYNCHRONIZE_CACHE_16] = { "SYNCHRONIZE CACHE(16)",
-                                       scsi_sbc_decode_sync_cache,
-                                       scsi_sbc_exec_sync_cache, 0 },
-    [SCSI_OP_WRITE_SAME_16] = { "WRITE SAME(16)", NULL, NULL, 0 },
-    [SCSI_OP_SERVICE_ACTION_IN_16] = { "SERVICE ACTION IN(16)",
-                                       scsi_sbc_decode_service_action_in,
-                                       scsi_sbc_exec_read_capacity_16, 0 },
-    [SCSI_OP_REPORT_LUNS] = { "REPORT LUNS", scsi_spc_decode_report_luns,
-                              scsi_spc_exec_report_luns, SCSI_OP_NO_LU },
-    [SCSI_OP_MAINTENANCE_IN] = { "MAINTENANCE IN", NULL, NULL, 0 },
-    [SCSI_OP_READ_12] = { "READ(12)", NULL, NULL, 0 },
-    [SCSI_OP_WRITE_12] = { "WRITE(12)", NULL, NULL, 0 },
+/*
+ * CDB USAGE DATA of each supported command (SPC-4 6.35.3, for REPORT
+ * SUPPORTED OPERATION CODES): the opcode, then a 1 for each bit the
+ * command accepts set.  Group numbers are accepted (and ignored), so their
+ * bits are 1; protection fields, ANCHOR, NACA and reserved bits are
+ * refused or ignored, so theirs are 0.  test-scsi-cmd checks that every
+ * supported command has one, starting with its opcode, and that the
+ * flags libiscsi's suite looks for (DPO, FUA) are in it.
+ */
+#define U_LBA4 0xff, 0xff, 0xff, 0xff
+#define U_LBA8 U_LBA4, U_LBA4
+static const uint8_t u_tur[] = { 0x00, 0, 0, 0, 0, 0 };
+static const uint8_t u_request_sense[] = { 0x03, 0, 0, 0, 0xff, 0 };
+static const uint8_t u_read_6[] = { 0x08, 0x1f, 0xff, 0xff, 0xff, 0 };
+static const uint8_t u_write_6[] = { 0x0a, 0x1f, 0xff, 0xff, 0xff, 0 };
+static const uint8_t u_inquiry[] = { 0x12, 0x01, 0xff, 0xff, 0xff, 0 };
+static const uint8_t u_mode_select_6[] = { 0x15, 0x10, 0, 0, 0xff, 0 };
+static const uint8_t u_mode_sense_6[] = { 0x1a, 0x08, 0xff, 0xff, 0xff, 0 };
+static const uint8_t u_start_stop[] = { 0x1b, 0x01, 0, 0, 0x05, 0 };
+static const uint8_t u_read_capacity_10[] = { 0x25, 0, U_LBA4, 0, 0, 0x01,
+                                              0 };
+static const uint8_t u_read_10[] = { 0x28, 0x18, U_LBA4, 0x1f, 0xff, 0xff,
+                                     0 };
+static const uint8_t u_write_10[] = { 0x2a, 0x1a, U_LBA4, 0x1f, 0xff, 0xff,
+                                      0 };
+static const uint8_t u_write_verify_10[] = { 0x2e, 0x12, U_LBA4, 0x1f, 0xff,
+                                             0xff, 0 };
+static const uint8_t u_verify_10[] = { 0x2f, 0x16, U_LBA4, 0x1f, 0xff, 0xff,
+                                       0 };
+static const uint8_t u_prefetch_10[] = { 0x34, 0x02, U_LBA4, 0x1f, 0xff,
+                                         0xff, 0 };
+static const uint8_t u_sync_cache_10[] = { 0x35, 0x06, U_LBA4, 0x1f, 0xff,
+                                           0xff, 0 };
+static const uint8_t u_write_same_10[] = { 0x41, 0x08, U_LBA4, 0x1f, 0xff,
+                                           0xff, 0 };
+static const uint8_t u_unmap[] = { 0x42, 0, 0, 0, 0, 0, 0x1f, 0xff, 0xff, 0 };
+static const uint8_t u_mode_select_10[] = { 0x55, 0x10, 0, 0, 0, 0, 0, 0xff,
+                                            0xff, 0 };
+static const uint8_t u_mode_sense_10[] = { 0x5a, 0x18, 0xff, 0xff, 0, 0, 0,
+                                           0xff, 0xff, 0 };
+static const uint8_t u_read_16[] = { 0x88, 0x18, U_LBA8, U_LBA4, 0x1f, 0 };
+static const uint8_t u_write_16[] = { 0x8a, 0x1a, U_LBA8, U_LBA4, 0x1f, 0 };
+static const uint8_t u_write_verify_16[] = { 0x8e, 0x12, U_LBA8, U_LBA4,
+                                             0x1f, 0 };
+static const uint8_t u_verify_16[] = { 0x8f, 0x16, U_LBA8, U_LBA4, 0x1f, 0 };
+static const uint8_t u_prefetch_16[] = { 0x90, 0x02, U_LBA8, U_LBA4, 0x1f,
+                                         0 };
+static const uint8_t u_sync_cache_16[] = { 0x91, 0x06, U_LBA8, U_LBA4, 0x1f,
+                                           0 };
+static const uint8_t u_write_same_16[] = { 0x93, 0x09, U_LBA8, U_LBA4, 0x1f,
+                                           0 };
+static const uint8_t u_read_capacity_16[] = { 0x9e, 0x1f, 0, 0, 0, 0, 0, 0,
+                                              0, 0, U_LBA4, 0, 0 };
+static const uint8_t u_get_lba_status[] = { 0x9e, 0x1f, U_LBA8, U_LBA4, 0,
+                                            0 };
+static const uint8_t u_report_luns[] = { 0xa0, 0, 0xff, 0, 0, 0, U_LBA4, 0,
+                                         0 };
+static const uint8_t u_rsoc[] = { 0xa3, 0x1f, 0x87, 0xff, 0xff, 0xff, U_LBA4,
+                                  0, 0 };
+static const uint8_t u_read_12[] = { 0xa8, 0x18, U_LBA4, U_LBA4, 0x1f, 0 };
+static const uint8_t u_write_12[] = { 0xaa, 0x1a, U_LBA4, U_LBA4, 0x1f, 0 };
+static const uint8_t u_write_verify_12[] = { 0xae, 0x12, U_LBA4, U_LBA4, 0x1f,
+                                             0 };
+static const uint8_t u_verify_12[] = { 0xaf, 0x16, U_LBA4, U_LBA4, 0x1f, 0 };
+#undef U_LBA4
+#undef U_LBA8
+
+static const struct scsi_sa sa_service_action_in[] = {
+    { SCSI_SAI_READ_CAPACITY_16, u_read_capacity_16, NULL },
+    { SCSI_SAI_GET_LBA_STATUS, u_get_lba_status, scsi_lbp_has_lba_status },
 };
+
+static const struct scsi_sa sa_maintenance_in[] = {
+    { SCSI_MI_REPORT_SUPPORTED_OPCODES, u_rsoc, NULL },
+};
+
+/* A command without service actions: name, decode, exec, flags, usage. */
+#define OP(name, dec, ex, flags, usage)                                    \
+    { name, dec, ex, flags, NULL, usage, NULL, 0 }
+#define OP_AVAIL(name, dec, ex, avail, usage)                              \
+    { name, dec, ex, 0, avail, usage, NULL, 0 }
+#define OP_SA(name, dec, ex, sa)                                           \
+    { name, dec, ex, SCSI_OP_SA, NULL, NULL, sa, ARRAY_SIZE(sa) }
+#define OP_REFUSED(name, flags)                                            \
+    { name, NULL, NULL, flags, NULL, NULL, NULL, 0 }
+
+static const struct scsi_op scsi_ops[256] = {
+    [SCSI_OP_TEST_UNIT_READY] = OP("TEST UNIT READY", scsi_spc_decode_tur,
+                                   scsi_spc_exec_good, 0, u_tur),
+    [SCSI_OP_REQUEST_SENSE] = OP("REQUEST SENSE",
+                                 scsi_spc_decode_request_sense,
+                                 scsi_spc_exec_request_sense, SCSI_OP_NO_LU,
+                                 u_request_sense),
+    [SCSI_OP_READ_6] = OP("READ(6)", scsi_sbc_decode_rw, scsi_sbc_exec_rw, 0,
+                          u_read_6),
+    [SCSI_OP_WRITE_6] = OP("WRITE(6)", scsi_sbc_decode_rw, scsi_sbc_exec_rw,
+                           0, u_write_6),
+    [SCSI_OP_INQUIRY] = OP("INQUIRY", scsi_spc_decode_inquiry,
+                           scsi_spc_exec_inquiry, SCSI_OP_NO_LU, u_inquiry),
+    [SCSI_OP_MODE_SELECT_6] = OP("MODE SELECT(6)",
+                                 scsi_spc_decode_mode_select,
+                                 scsi_spc_exec_mode_select, 0,
+                                 u_mode_select_6),
+    [SCSI_OP_RESERVE_6] = OP_REFUSED("RESERVE(6)", 0),
+    [SCSI_OP_RELEASE_6] = OP_REFUSED("RELEASE(6)", 0),
+    [SCSI_OP_MODE_SENSE_6] = OP("MODE SENSE(6)", scsi_spc_decode_mode_sense,
+                                scsi_spc_exec_mode_sense, 0, u_mode_sense_6),
+    [SCSI_OP_START_STOP_UNIT] = OP("START STOP UNIT",
+                                   scsi_sbc_decode_start_stop,
+                                   scsi_sbc_exec_start_stop, 0, u_start_stop),
+    [SCSI_OP_SEND_DIAGNOSTIC] = OP_REFUSED("SEND DIAGNOSTIC", 0),
+    [SCSI_OP_PREVENT_ALLOW] = OP_REFUSED("PREVENT ALLOW MEDIUM REMOVAL", 0),
+    [SCSI_OP_READ_CAPACITY_10] = OP("READ CAPACITY(10)",
+                                    scsi_sbc_decode_read_capacity_10,
+                                    scsi_sbc_exec_read_capacity_10, 0,
+                                    u_read_capacity_10),
+    [SCSI_OP_READ_10] = OP("READ(10)", scsi_sbc_decode_rw, scsi_sbc_exec_rw,
+                           0, u_read_10),
+    [SCSI_OP_WRITE_10] = OP("WRITE(10)", scsi_sbc_decode_rw, scsi_sbc_exec_rw,
+                            0, u_write_10),
+    [SCSI_OP_WRITE_VERIFY_10] = OP("WRITE AND VERIFY(10)", scsi_sbc_decode_rw,
+                                   scsi_sbc_exec_rw, 0, u_write_verify_10),
+    [SCSI_OP_VERIFY_10] = OP("VERIFY(10)", scsi_sbc_decode_verify,
+                             scsi_sbc_exec_verify, 0, u_verify_10),
+    [SCSI_OP_PREFETCH_10] = OP("PRE-FETCH(10)", scsi_sbc_decode_prefetch,
+                               scsi_sbc_exec_prefetch, 0, u_prefetch_10),
+    [SCSI_OP_SYNCHRONIZE_CACHE_10] = OP("SYNCHRONIZE CACHE(10)",
+                                        scsi_sbc_decode_sync_cache,
+                                        scsi_sbc_exec_sync_cache, 0,
+                                        u_sync_cache_10),
+    [SCSI_OP_WRITE_BUFFER] = OP_REFUSED("WRITE BUFFER", 0),
+    [SCSI_OP_READ_BUFFER] = OP_REFUSED("READ BUFFER", 0),
+    [SCSI_OP_WRITE_SAME_10] = OP("WRITE SAME(10)", scsi_lbp_decode_write_same,
+                                 scsi_lbp_exec_write_same, 0,
+                                 u_write_same_10),
+    [SCSI_OP_UNMAP] = OP_AVAIL("UNMAP", scsi_lbp_decode_unmap,
+                               scsi_lbp_exec_unmap, scsi_lbp_unmap_avail,
+                               u_unmap),
+    [SCSI_OP_LOG_SELECT] = OP_REFUSED("LOG SELECT", 0),
+    [SCSI_OP_LOG_SENSE] = OP_REFUSED("LOG SENSE", 0),
+    [SCSI_OP_MODE_SELECT_10] = OP("MODE SELECT(10)",
+                                  scsi_spc_decode_mode_select,
+                                  scsi_spc_exec_mode_select, 0,
+                                  u_mode_select_10),
+    [SCSI_OP_MODE_SENSE_10] = OP("MODE SENSE(10)", scsi_spc_decode_mode_sense,
+                                 scsi_spc_exec_mode_sense, 0,
+                                 u_mode_sense_10),
+    [SCSI_OP_PERSISTENT_RESERVE_IN] = OP_REFUSED("PERSISTENT RESERVE IN",
+                                                 SCSI_OP_SA),
+    [SCSI_OP_PERSISTENT_RESERVE_OUT] = OP_REFUSED("PERSISTENT RESERVE OUT",
+                                                  SCSI_OP_SA),
+    [SCSI_OP_EXTENDED_COPY] = OP_REFUSED("EXTENDED COPY", SCSI_OP_SA),
+    [SCSI_OP_RECEIVE_COPY_RESULTS] = OP_REFUSED("RECEIVE COPY RESULTS",
+                                                SCSI_OP_SA),
+    [SCSI_OP_READ_16] = OP("READ(16)", scsi_sbc_decode_rw, scsi_sbc_exec_rw,
+                           0, u_read_16),
+    [SCSI_OP_COMPARE_AND_WRITE] = OP_REFUSED("COMPARE AND WRITE", 0),
+    [SCSI_OP_WRITE_16] = OP("WRITE(16)", scsi_sbc_decode_rw, scsi_sbc_exec_rw,
+                            0, u_write_16),
+    [SCSI_OP_WRITE_VERIFY_16] = OP("WRITE AND VERIFY(16)", scsi_sbc_decode_rw,
+                                   scsi_sbc_exec_rw, 0, u_write_verify_16),
+    [SCSI_OP_VERIFY_16] = OP("VERIFY(16)", scsi_sbc_decode_verify,
+                             scsi_sbc_exec_verify, 0, u_verify_16),
+    [SCSI_OP_PREFETCH_16] = OP("PRE-FETCH(16)", scsi_sbc_decode_prefetch,
+                               scsi_sbc_exec_prefetch, 0, u_prefetch_16),
+    [SCSI_OP_SYNCHRONIZE_CACHE_16] = OP("SYNCHRONIZE CACHE(16)",
+                                        scsi_sbc_decode_sync_cache,
+                                        scsi_sbc_exec_sync_cache, 0,
+                                        u_sync_cache_16),
+    [SCSI_OP_WRITE_SAME_16] = OP("WRITE SAME(16)", scsi_lbp_decode_write_same,
+                                 scsi_lbp_exec_write_same, 0,
+                                 u_write_same_16),
+    [SCSI_OP_SERVICE_ACTION_IN_16] = OP_SA("SERVICE ACTION IN(16)",
+                                           scsi_sbc_decode_service_action_in,
+                                           scsi_sbc_exec_service_action_in,
+                                           sa_service_action_in),
+    [SCSI_OP_REPORT_LUNS] = OP("REPORT LUNS", scsi_spc_decode_report_luns,
+                               scsi_spc_exec_report_luns, SCSI_OP_NO_LU,
+                               u_report_luns),
+    [SCSI_OP_MAINTENANCE_IN] = OP_SA("MAINTENANCE IN",
+                                     scsi_rsoc_decode_maintenance_in,
+                                     scsi_rsoc_exec, sa_maintenance_in),
+    [SCSI_OP_READ_12] = OP("READ(12)", scsi_sbc_decode_rw, scsi_sbc_exec_rw,
+                           0, u_read_12),
+    [SCSI_OP_WRITE_12] = OP("WRITE(12)", scsi_sbc_decode_rw, scsi_sbc_exec_rw,
+                            0, u_write_12),
+    [SCSI_OP_WRITE_VERIFY_12] = OP("WRITE AND VERIFY(12)", scsi_sbc_decode_rw,
+                                   scsi_sbc_exec_rw, 0, u_write_verify_12),
+    [SCSI_OP_VERIFY_12] = OP("VERIFY(12)", scsi_sbc_decode_verify,
+                             scsi_sbc_exec_verify, 0, u_verify_12),
+};
+
+#undef OP
+#undef OP_AVAIL
+#undef OP_SA
+#undef OP_REFUSED
 
 unsigned
 scsi_cmd_length(uint8_t opcode)
@@ -129,6 +273,41 @@ scsi_cmd_name(uint8_t opcode)
     return scsi_ops[opcode].name;
 }
 
+const struct scsi_op *
+scsi_cmd_op(uint8_t opcode)
+{
+    return &scsi_ops[opcode];
+}
+
+bool
+scsi_cmd_supported(const struct scsi_lu *lu, uint8_t opcode, uint8_t sa,
+                   const struct scsi_sa **sa_out)
+{
+    const struct scsi_op *op = &scsi_ops[opcode];
+
+    if (sa_out) {
+        *sa_out = NULL;
+    }
+    if (op->decode == NULL || (op->avail && !op->avail(lu))) {
+        return false;
+    }
+    if (!(op->flags & SCSI_OP_SA)) {
+        return true;
+    }
+    for (size_t i = 0; i < op->nsa; i++) {
+        if (op->sa[i].sa == sa) {
+            if (op->sa[i].avail && !op->sa[i].avail(lu)) {
+                return false;
+            }
+            if (sa_out) {
+                *sa_out = &op->sa[i];
+            }
+            return true;
+        }
+    }
+    return false;
+}
+
 void
 scsi_cmd_set_sense(struct scsi_cmd *t, uint8_t key, uint16_t asc)
 {
@@ -141,8 +320,24 @@ scsi_cmd_set_sense(struct scsi_cmd *t, uint8_t key, uint16_t asc)
 bool
 scsi_cmd_invalid_field(struct scsi_cmd *t)
 {
-    scsi_cmd_set_sense(t, SCSI_SENSE_ILLEGAL_REQUEST,
-                       SCSI_ASC_INVALID_FIELD_IN_CDB);
+    return scsi_cmd_illegal(t, SCSI_ASC_INVALID_FIELD_IN_CDB);
+}
+
+bool
+scsi_cmd_invalid_field_at(struct scsi_cmd *t, uint8_t byte, uint8_t bit)
+{
+    scsi_cmd_invalid_field(t);
+    t->sense[15] = (uint8_t)(SCSI_SENSE_SKSV | SCSI_SENSE_SKS_CD
+                             | SCSI_SENSE_SKS_BPV | (bit & 0x07));
+    t->sense[16] = 0;
+    t->sense[17] = byte;
+    return false;
+}
+
+bool
+scsi_cmd_illegal(struct scsi_cmd *t, uint16_t asc)
+{
+    scsi_cmd_set_sense(t, SCSI_SENSE_ILLEGAL_REQUEST, asc);
     return false;
 }
 
@@ -155,11 +350,19 @@ scsi_cmd_data_in(struct scsi_cmd *t, uint32_t alloc, uint32_t most)
 }
 
 void
+scsi_cmd_data_out(struct scsi_cmd *t, uint32_t out, uint32_t scratch)
+{
+    t->dir = SCSI_DIR_WRITE;
+    t->xfer_len = out;
+    t->buf_len = out + scratch;
+}
+
+void
 scsi_cmd_put_data(struct scsi_cmd *t, const uint8_t *data, uint32_t len)
 {
-    uint32_t n = MIN(len, t->buf_len);
+    uint32_t room = MIN(t->buf_len, t->xfer_len);
+    uint32_t n = MIN(len, room);
 
-    assert(t->buf_len <= t->xfer_len);
     if (n > 0) {
         memcpy(t->buf, data, n);
     }
@@ -170,6 +373,7 @@ void
 scsi_cmd_finish(struct scsi_cmd *t)
 {
     assert(t->done != NULL);
+    assert(t->data_len <= t->xfer_len && t->data_len <= t->buf_len);
     t->done(t);
 }
 
@@ -190,6 +394,8 @@ scsi_cmd_decode(struct scsi_cmd *t)
     t->sense_len = 0;
     t->err = 0;
     t->stage = 0;
+    t->step_ops = NULL;
+    t->step_state = 0;
 
     if (t->cdb_len == 0) {
         scsi_cmd_set_sense(t, SCSI_SENSE_ILLEGAL_REQUEST,
@@ -203,7 +409,8 @@ scsi_cmd_decode(struct scsi_cmd *t)
                            SCSI_ASC_LUN_NOT_SUPPORTED);
         return false;
     }
-    if (op->decode == NULL || len == 0) {
+    if (op->decode == NULL || len == 0
+        || (op->avail && !op->avail(t->lu))) {
         scsi_cmd_set_sense(t, SCSI_SENSE_ILLEGAL_REQUEST,
                            SCSI_ASC_INVALID_OPCODE);
         return false;
@@ -220,12 +427,11 @@ scsi_cmd_decode(struct scsi_cmd *t)
         t->buf_len = 0;
         return false;
     }
-    assert(t->buf_len <= t->xfer_len);
     if (t->xfer_len == 0) {
         t->dir = SCSI_DIR_NONE; /* nothing moves: no data phase */
     }
     if (t->dir == SCSI_DIR_WRITE) {
-        t->buf_len = t->xfer_len;
+        t->buf_len = MAX(t->buf_len, t->xfer_len);
     }
     t->stage = SCSI_STAGE_DECODED;
     return true;
@@ -305,6 +511,8 @@ scsi_lu_init(struct scsi_lu *lu, struct export *e, uint64_t lun,
     lu->nblocks = e->size >> shift;
     lu->readonly = e->readonly;
     lu->max_xfer_blocks = SCSI_MAX_XFER_BYTES >> shift;
+    lu->max_ws_blocks = MIN(SCSI_MAX_WS_BYTES >> shift, UINT32_C(0xffff));
+    lu->max_unmap_blocks = SCSI_MAX_UNMAP_BYTES >> shift;
     gran = MIN(min_block >> shift, UINT32_C(0xffff));
     lu->opt_xfer_gran = (uint16_t)(gran ? gran : 1);
 

@@ -12,14 +12,20 @@
  *      move (xfer_len).  When the CDB is bad the command already carries CHECK
  *      CONDITION and sense, and decode returns false: the transport skips
  *      the data phase and answers at once.
- *   2. The transport provides t->buf with room for xfer_len bytes (buf_len
- *      is enough: see there) and, for a data-out command, fills it with
- *      the initiator's data.
+ *   2. The transport provides t->buf with room for buf_len bytes (see
+ *      there) and, for a data-out command, fills its first xfer_len bytes
+ *      with the initiator's data.
  *   3. scsi_cmd_exec(): the command runs; t->done is called exactly once,
  *      possibly before exec returns (memory backend), with status, sense
  *      and, for a data-in command, t->data_len bytes of data in t->buf.
  *
  * Sense data is fixed format (SPC-4 4.5.3), 18 bytes.
+ *
+ * A command may take several backend requests (WRITE SAME over a long
+ * range, VERIFY comparing chunk by chunk, UNMAP with several descriptors);
+ * it still completes with exactly one call of t->done, and it uses only
+ * t->buf, never memory of its own, so its footprint is the buf_len the
+ * transport saw at decode.
  *
  * libiscsi owns scsi_task_* (and struct scsi_task), hence scsi_cmd_.
  */
@@ -49,6 +55,17 @@
  */
 #define SCSI_MAX_XFER_BYTES (UINT32_C(4) << 20)
 
+/*
+ * The most bytes one command moves through t->buf per backend request
+ * when it works in steps (WRITE SAME replicating its block, VERIFY
+ * reading back what it compares): bounds the scratch room it asks for in
+ * buf_len.  1 MiB is what a transport may keep allocated between
+ * commands (iSCSI's ISCSI_KEEP_BUF), and a step of it costs well under a
+ * millisecond on any backend, so a long command never holds an I/O thread
+ * for long between completions.
+ */
+#define SCSI_STEP_BYTES (UINT32_C(1) << 20)
+
 /* The most LUNs a target may have: single-level LUNs, peripheral (0-255)
  * or flat space (256-16383) addressing. */
 #define SCSI_MAX_LUN 16383
@@ -76,6 +93,9 @@ struct scsi_lu {
     uint32_t max_xfer_blocks;  /* VPD B0h: SCSI_MAX_XFER_BYTES in blocks;
                                 * a transport may lower it after init */
     uint16_t opt_xfer_gran;    /* VPD B0h: blocks per backend min_block */
+    uint32_t max_ws_blocks;    /* VPD B0h MAXIMUM WRITE SAME LENGTH; also
+                                * VERIFY with BYTCHK 11b */
+    uint32_t max_unmap_blocks; /* VPD B0h MAXIMUM UNMAP LBA COUNT */
 };
 
 /* A target: its name and its logical units, for REPORT LUNS and VPD 83h. */
@@ -87,6 +107,7 @@ struct scsi_target {
 };
 
 struct scsi_cmd;
+struct scsi_step_ops;
 typedef void scsi_done_fn(struct scsi_cmd *t);
 
 struct scsi_cmd {
@@ -106,19 +127,26 @@ struct scsi_cmd {
     /* set by decode */
     enum scsi_dir dir;
     uint32_t xfer_len;         /* bytes the CDB asks to move */
-    uint32_t buf_len;          /* bytes of buf the command can use, <=
-                                * xfer_len: a data-in command other than
-                                * READ produces at most this much whatever
-                                * its allocation length, so a transport
-                                * may allocate buf_len, not xfer_len */
+    uint32_t buf_len;          /* bytes of buf the transport provides.
+                                * Often less than xfer_len: a data-in
+                                * command other than READ produces at most
+                                * this much whatever its allocation length.
+                                * Sometimes more: a command working in
+                                * steps asks for scratch room after its
+                                * data-out (at most SCSI_STEP_BYTES more,
+                                * plus a few KiB); a data-out command
+                                * always has buf_len >= xfer_len */
     int stats_op;              /* enum stats_op, or -1: not counted as I/O
-                                * (set for READ/WRITE/SYNCHRONIZE CACHE
-                                * even when decode fails: a refused read
-                                * counts as a read error, as in NBD) */
+                                * (set for READ/WRITE/SYNCHRONIZE CACHE,
+                                * WRITE SAME (ZERO), UNMAP (TRIM), GET LBA
+                                * STATUS, PRE-FETCH (CACHE) even when
+                                * decode fails: a refused read counts as a
+                                * read error, as in NBD) */
 
-    /* data: owned by the transport, at least xfer_len bytes */
+    /* data: owned by the transport, buf_len bytes */
     uint8_t *buf;
-    uint32_t data_len;         /* data-in bytes produced (<= xfer_len) */
+    uint32_t data_len;         /* data-in bytes produced (<= xfer_len and
+                                * <= buf_len) */
 
     /* result, valid in done (and after a false decode) */
     uint8_t status;
@@ -129,6 +157,12 @@ struct scsi_cmd {
     /* private to server/scsi while executing */
     struct iovec iov;
     uint32_t stage;
+    const struct scsi_step_ops *step_ops; /* a command working in steps */
+    uint64_t step_pos;         /* its progress, in its own unit */
+    uint64_t step_end;
+    uint64_t step_len;         /* the size of the step in flight */
+    int step_err;              /* that step's result, when it was inline */
+    uint8_t step_state;
 };
 
 /*
@@ -150,6 +184,11 @@ void scsi_cmd_exec(struct scsi_cmd *t) ATTR_NONNULL(1);
 /* Set CHECK CONDITION with fixed-format sense (key, ASC << 8 | ASCQ). */
 void scsi_cmd_set_sense(struct scsi_cmd *t, uint8_t key, uint16_t asc)
     ATTR_NONNULL(1);
+
+/* The same with the INFORMATION field set (and VALID): MISCOMPARE's
+ * offset of the first byte that differs. */
+void scsi_cmd_set_sense_info(struct scsi_cmd *t, uint8_t key, uint16_t asc,
+                             uint32_t info) ATTR_NONNULL(1);
 
 /* Write fixed-format sense into buf (SCSI_SENSE_LEN bytes). */
 void scsi_sense_build(uint8_t *buf, uint8_t key, uint16_t asc);

@@ -17,6 +17,7 @@
 /* Status codes (SAM-5). */
 #define SCSI_STATUS_GOOD            0x00
 #define SCSI_STATUS_CHECK_CONDITION 0x02
+/* 0x04 CONDITION MET (PRE-FETCH) is never sent: see scsi-sbc.c. */
 #define SCSI_STATUS_BUSY            0x08
 #define SCSI_STATUS_RESERVATION_CONFLICT 0x18
 #define SCSI_STATUS_TASK_SET_FULL   0x28
@@ -31,6 +32,7 @@
 #define SCSI_SENSE_UNIT_ATTENTION  0x6
 #define SCSI_SENSE_DATA_PROTECT    0x7
 #define SCSI_SENSE_ABORTED_COMMAND 0xb
+#define SCSI_SENSE_MISCOMPARE_KEY  0xe /* libiscsi has SCSI_SENSE_MISCOMPARE */
 
 /* Additional sense code and qualifier, as ASC << 8 | ASCQ. */
 #define SCSI_ASC_NONE                       0x0000
@@ -48,10 +50,16 @@
 #define SCSI_ASC_INTERNAL_TARGET_FAILURE    0x4400
 #define SCSI_ASC_POWER_ON_RESET             0x2900
 #define SCSI_ASC_OUT_OF_MEMORY              0x5503 /* insufficient resources */
+#define SCSI_ASC_PARAM_LIST_LENGTH_ERROR    0x1a00
+#define SCSI_ASC_MISCOMPARE_DURING_VERIFY   0x1d00
 
 /* Fixed-format sense data (SPC-4 4.5.3). */
 #define SCSI_SENSE_RESPONSE_CURRENT 0x70   /* byte 0: current error, fixed */
 #define SCSI_SENSE_ADDITIONAL_LEN   10     /* byte 7: bytes after byte 7 */
+#define SCSI_SENSE_VALID            0x80   /* byte 0: INFORMATION is valid */
+#define SCSI_SENSE_SKSV             0x80   /* byte 15: sense-key specific */
+#define SCSI_SENSE_SKS_CD           0x40   /* ... field pointer in the CDB */
+#define SCSI_SENSE_SKS_BPV          0x08   /* ... bit pointer valid */
 
 /* Operation codes: the ones the core executes, and a few more that are
  * refused but named in logs. */
@@ -99,10 +107,19 @@
 #define SCSI_OP_MAINTENANCE_IN       0xa3
 #define SCSI_OP_READ_12              0xa8
 #define SCSI_OP_WRITE_12             0xaa
+#define SCSI_OP_WRITE_VERIFY_12      0xae
+#define SCSI_OP_VERIFY_12            0xaf
 
 /* SERVICE ACTION IN(16) service actions (CDB byte 1, bits 4-0). */
 #define SCSI_SAI_READ_CAPACITY_16    0x10
 #define SCSI_SAI_GET_LBA_STATUS      0x12
+
+/* MAINTENANCE IN service actions (CDB byte 1, bits 4-0). */
+#define SCSI_MI_REPORT_SUPPORTED_OPCODES 0x0c
+
+/* GET LBA STATUS provisioning status (SBC-3 5.6.2). */
+#define SCSI_LBA_STATUS_MAPPED       0x0
+#define SCSI_LBA_STATUS_DEALLOCATED  0x1
 
 /* Peripheral byte of INQUIRY data: qualifier << 5 | device type. */
 #define SCSI_PERIPH_DISK             0x00 /* qualifier 000b, direct access */

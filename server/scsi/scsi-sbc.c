@@ -1,21 +1,43 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * SBC-3 commands of a direct-access block device: READ CAPACITY(10) and
- * (16), READ and WRITE (6)/(10)/(16), SYNCHRONIZE CACHE (10)/(16).
+ * (16), READ and WRITE (6)/(10)/(12)/(16), WRITE AND VERIFY
+ * (10)/(12)/(16), VERIFY (10)/(12)/(16), PRE-FETCH (10)/(16), SYNCHRONIZE
+ * CACHE (10)/(16) and START STOP UNIT.
  *
  * Decode does every check (LBA range, maximum transfer length, write
  * protection, protection-information fields, which we do not support),
- * so exec only submits one backend request and maps its errno to sense,
+ * so exec only submits backend requests and maps their errno to sense,
  * tgt's sbc_rw with its `goto sense` turned into a table-shaped switch.
  * The command's own struct backend_req is the first member of struct
  * scsi_cmd: the completion casts back, nothing is allocated per command.
  *
  * FUA on a write becomes BACKEND_FUA when the export can do it, and
  * otherwise a flush after the write (t->stage says which step is
- * running), so FUA always means durable.  FUA on a read, DPO and the group
- * number are hints we do not need.  SYNCHRONIZE CACHE flushes the whole
- * backend whatever range it names (backend_flush has no range), and
- * ignores IMMED: answering only once the flush is done is always allowed.
+ * running), so FUA always means durable.  WRITE AND VERIFY is a write
+ * with FUA: what the backend acknowledged durable is what it will read
+ * back, so the verification (BYTCHK 0, of the medium, or 1, against the
+ * data just written) has nothing left to find.  FUA on a read, DPO and
+ * the group number are hints we do not need.  SYNCHRONIZE CACHE flushes
+ * the whole backend whatever range it names (backend_flush has no
+ * range), and ignores IMMED: answering only once the flush is done is
+ * always allowed.
+ *
+ * VERIFY with BYTCHK 01b compares the data-out buffer with the stored
+ * blocks, reading them SCSI_STEP_BYTES at a time (scsi-step.c) into
+ * scratch room after
+ * the data-out (buf_len), and fails MISCOMPARE with the offset of the
+ * first differing byte in INFORMATION; BYTCHK 11b compares every block of
+ * the range with the single data-out block.  BYTCHK 00b only checks the
+ * range: our backends have no media errors to find without reading the
+ * whole range, which could be terabytes for one command.
+ *
+ * PRE-FETCH answers GOOD, never CONDITION MET: SBC-3 5.9 keeps CONDITION
+ * MET for blocks known to be in the cache, and backend_cache only starts
+ * caching (the file backend's posix_fadvise(WILLNEED) is a readahead
+ * hint), so GOOD, "not all of them are known to be cached", is the true
+ * answer.  With IMMED the answer comes before any backend request: the
+ * command owns its request, so it cannot go on once answered.
  */
 #include <config.h>
 
@@ -36,8 +58,9 @@
 struct sbc_rw_fields {
     uint64_t lba;
     uint32_t nblocks;
-    uint8_t flags;        /* byte 1: xPROTECT, DPO, FUA */
+    uint8_t flags;        /* byte 1: xPROTECT, DPO, FUA (BYTCHK) */
     bool write;
+    bool verify;          /* WRITE AND VERIFY */
 };
 
 static void
@@ -53,12 +76,21 @@ sbc_rw_fields(const uint8_t *cdb, struct sbc_rw_fields *f)
         break;
     case SCSI_OP_READ_10:
     case SCSI_OP_WRITE_10:
+    case SCSI_OP_WRITE_VERIFY_10:
         f->lba = scsi_get_be32(&cdb[2]);
         f->nblocks = scsi_get_be16(&cdb[7]);
         f->flags = cdb[1];
         break;
+    case SCSI_OP_READ_12:
+    case SCSI_OP_WRITE_12:
+    case SCSI_OP_WRITE_VERIFY_12:
+        f->lba = scsi_get_be32(&cdb[2]);
+        f->nblocks = scsi_get_be32(&cdb[6]);
+        f->flags = cdb[1];
+        break;
     case SCSI_OP_READ_16:
     case SCSI_OP_WRITE_16:
+    case SCSI_OP_WRITE_VERIFY_16:
         f->lba = scsi_get_be64(&cdb[2]);
         f->nblocks = scsi_get_be32(&cdb[10]);
         f->flags = cdb[1];
@@ -66,14 +98,38 @@ sbc_rw_fields(const uint8_t *cdb, struct sbc_rw_fields *f)
     default:
         assert(!"not a READ or WRITE");
     }
-    f->write = cdb[0] == SCSI_OP_WRITE_6 || cdb[0] == SCSI_OP_WRITE_10
+    f->verify = cdb[0] == SCSI_OP_WRITE_VERIFY_10
+                || cdb[0] == SCSI_OP_WRITE_VERIFY_12
+                || cdb[0] == SCSI_OP_WRITE_VERIFY_16;
+    f->write = f->verify || cdb[0] == SCSI_OP_WRITE_6
+               || cdb[0] == SCSI_OP_WRITE_10 || cdb[0] == SCSI_OP_WRITE_12
                || cdb[0] == SCSI_OP_WRITE_16;
+}
+
+/* Whether a backend error of this command is a read error (else write). */
+static bool
+sbc_op_reads(uint8_t op)
+{
+    switch (op) {
+    case SCSI_OP_READ_6:
+    case SCSI_OP_READ_10:
+    case SCSI_OP_READ_12:
+    case SCSI_OP_READ_16:
+    case SCSI_OP_VERIFY_10:
+    case SCSI_OP_VERIFY_12:
+    case SCSI_OP_VERIFY_16:
+    case SCSI_OP_PREFETCH_10:
+    case SCSI_OP_PREFETCH_16:
+        return true;
+    default:
+        return false;
+    }
 }
 
 /* LBA OUT OF RANGE unless [lba, lba + n) is within the LU.  n 0 at
  * lba == nblocks is fine (SBC-3: no blocks, not an error). */
-static bool
-sbc_check_range(struct scsi_cmd *t, uint64_t lba, uint64_t n)
+bool
+scsi_sbc_check_range(struct scsi_cmd *t, uint64_t lba, uint64_t n)
 {
     if (lba > t->lu->nblocks || n > t->lu->nblocks - lba) {
         scsi_cmd_set_sense(t, SCSI_SENSE_ILLEGAL_REQUEST,
@@ -83,8 +139,8 @@ sbc_check_range(struct scsi_cmd *t, uint64_t lba, uint64_t n)
     return true;
 }
 
-static bool
-sbc_check_writable(struct scsi_cmd *t)
+bool
+scsi_sbc_check_writable(struct scsi_cmd *t)
 {
     if (t->lu->readonly) {
         scsi_cmd_set_sense(t, SCSI_SENSE_DATA_PROTECT,
@@ -146,8 +202,7 @@ static void
 sbc_done(struct backend_req *req, int err)
 {
     struct scsi_cmd *t = (struct scsi_cmd *)req;
-    bool write = t->cdb[0] != SCSI_OP_READ_6 && t->cdb[0] != SCSI_OP_READ_10
-                 && t->cdb[0] != SCSI_OP_READ_16;
+    bool write = !sbc_op_reads(t->cdb[0]);
 
     assert(t->stage >= SBC_STAGE_IO && t->stage <= SBC_STAGE_FLUSH);
     if (err < 0) {
@@ -194,17 +249,19 @@ scsi_sbc_decode_rw(struct scsi_cmd *t)
 
     sbc_rw_fields(t->cdb, &f);
     t->stats_op = f.write ? STATS_OP_WRITE : STATS_OP_READ;
-    /* RDPROTECT/WRPROTECT: we have no protection information. */
-    if (f.flags & 0xe0) {
+    /* RDPROTECT/WRPROTECT: we have no protection information.  WRITE
+     * AND VERIFY: BYTCHK 1xb is reserved (SBC-3) or needs a one-block
+     * data-out we do not take (SBC-4). */
+    if ((f.flags & 0xe0) || (f.verify && (f.flags & 0x04))) {
         return scsi_cmd_invalid_field(t);
     }
-    if (!sbc_check_range(t, f.lba, f.nblocks)) {
+    if (!scsi_sbc_check_range(t, f.lba, f.nblocks)) {
         return false;
     }
     if (f.nblocks > t->lu->max_xfer_blocks) {
         return scsi_cmd_invalid_field(t);
     }
-    if (f.write && !sbc_check_writable(t)) {
+    if (f.write && !scsi_sbc_check_writable(t)) {
         return false;
     }
     t->dir = f.write ? SCSI_DIR_WRITE : SCSI_DIR_READ;
@@ -219,6 +276,7 @@ scsi_sbc_exec_rw(struct scsi_cmd *t)
     const struct export *e = t->lu->export;
     struct sbc_rw_fields f;
     uint32_t flags = 0;
+    bool fua;
 
     sbc_rw_fields(t->cdb, &f);
     if (t->xfer_len == 0) {
@@ -226,14 +284,14 @@ scsi_sbc_exec_rw(struct scsi_cmd *t)
         scsi_cmd_finish(t);
         return;
     }
-    if (f.write && (f.flags & 0x08) && (e->caps & BACKEND_CAN_FUA)) {
+    fua = f.write && (f.verify || (f.flags & 0x08));
+    if (fua && (e->caps & BACKEND_CAN_FUA)) {
         flags = BACKEND_FUA;
     }
     sbc_req_init(t, f.lba << t->lu->block_shift, t->xfer_len, flags);
     /* FUA without BACKEND_CAN_FUA: write, then flush (if there is no
      * flush either, the write is durable when it completes). */
-    if (f.write && (f.flags & 0x08) && !(e->caps & BACKEND_CAN_FUA)
-        && (e->caps & BACKEND_CAN_FLUSH)) {
+    if (fua && !(e->caps & BACKEND_CAN_FUA) && (e->caps & BACKEND_CAN_FLUSH)) {
         t->stage = SBC_STAGE_WRITE_FLUSH;
     }
     if (f.write) {
@@ -258,7 +316,7 @@ scsi_sbc_decode_sync_cache(struct scsi_cmd *t)
         return scsi_cmd_invalid_field(t);
     }
     /* NUMBER OF LOGICAL BLOCKS 0 means "to the end", still from lba. */
-    return sbc_check_range(t, lba, n);
+    return scsi_sbc_check_range(t, lba, n);
 }
 
 void
@@ -314,18 +372,27 @@ scsi_sbc_exec_read_capacity_10(struct scsi_cmd *t)
 bool
 scsi_sbc_decode_service_action_in(struct scsi_cmd *t)
 {
-    /* Of SERVICE ACTION IN(16), only READ CAPACITY(16); GET LBA STATUS
-     * and the rest are refused as an invalid service action. */
-    if ((t->cdb[1] & 0x1f) != SCSI_SAI_READ_CAPACITY_16
-        || (t->cdb[1] & 0xe0)) {
-        return scsi_cmd_invalid_field(t);
+    uint8_t sa = t->cdb[1] & 0x1f;
+
+    /* READ CAPACITY(16), and GET LBA STATUS where the backend reports
+     * allocation; any other service action is an invalid field, pointed
+     * at (SPC-4 leaves INVALID COMMAND OPERATION CODE as the other
+     * choice; initiators read either as "not supported"). */
+    if (t->cdb[1] & 0xe0) {
+        return scsi_cmd_invalid_field_at(t, 1, 7);
+    }
+    if (!scsi_cmd_supported(t->lu, t->cdb[0], sa, NULL)) {
+        return scsi_cmd_invalid_field_at(t, 1, 4); /* SERVICE ACTION */
+    }
+    if (sa == SCSI_SAI_GET_LBA_STATUS) {
+        return scsi_lbp_decode_get_lba_status(t);
     }
     scsi_cmd_data_in(t, scsi_get_be32(&t->cdb[10]), 32);
     return true;
 }
 
-void
-scsi_sbc_exec_read_capacity_16(struct scsi_cmd *t)
+static void
+sbc_exec_read_capacity_16(struct scsi_cmd *t)
 {
     uint8_t b[32];
 
@@ -333,9 +400,252 @@ scsi_sbc_exec_read_capacity_16(struct scsi_cmd *t)
     scsi_put_be64(&b[0], sbc_last_lba(t->lu));
     scsi_put_be32(&b[8], t->lu->block_size);
     /* Byte 12: no protection.  Byte 13: one logical block per physical
-     * block (exponent 0).  Byte 14: LBPME 0 (no thin provisioning),
-     * LBPRZ 0, lowest aligned LBA 0. */
+     * block (exponent 0).  Byte 14: LBPME when the LU can unmap, LBPRZ
+     * when unmapped blocks read as zeros; lowest aligned LBA 0. */
+    if (scsi_lbp_can_unmap(t->lu)) {
+        b[14] |= 0x80;
+    }
+    if (scsi_lbp_unmap_zeroes(t->lu)) {
+        b[14] |= 0x40;
+    }
     scsi_cmd_put_data(t, b, sizeof b);
+    t->status = SCSI_STATUS_GOOD;
+    scsi_cmd_finish(t);
+}
+
+void
+scsi_sbc_exec_service_action_in(struct scsi_cmd *t)
+{
+    if ((t->cdb[1] & 0x1f) == SCSI_SAI_GET_LBA_STATUS) {
+        scsi_lbp_exec_get_lba_status(t);
+    } else {
+        sbc_exec_read_capacity_16(t);
+    }
+}
+
+/* --- VERIFY -------------------------------------------------------------- */
+
+struct sbc_verify_fields {
+    uint64_t lba;
+    uint32_t nblocks;
+    uint8_t bytchk;
+};
+
+static void
+sbc_verify_fields(const uint8_t *cdb, struct sbc_verify_fields *f)
+{
+    switch (cdb[0]) {
+    case SCSI_OP_VERIFY_10:
+        f->lba = scsi_get_be32(&cdb[2]);
+        f->nblocks = scsi_get_be16(&cdb[7]);
+        break;
+    case SCSI_OP_VERIFY_12:
+        f->lba = scsi_get_be32(&cdb[2]);
+        f->nblocks = scsi_get_be32(&cdb[6]);
+        break;
+    default:
+        f->lba = scsi_get_be64(&cdb[2]);
+        f->nblocks = scsi_get_be32(&cdb[10]);
+        break;
+    }
+    f->bytchk = (cdb[1] >> 1) & 0x03;
+}
+
+bool
+scsi_sbc_decode_verify(struct scsi_cmd *t)
+{
+    const struct scsi_lu *lu = t->lu;
+    struct sbc_verify_fields f;
+    uint64_t bytes;
+
+    sbc_verify_fields(t->cdb, &f);
+    /* VRPROTECT (no protection information), reserved bit 3, obsolete
+     * bit 0, and BYTCHK 10b (reserved) are refused; DPO is a hint. */
+    if ((t->cdb[1] & 0xe9) || f.bytchk == 2) {
+        return scsi_cmd_invalid_field(t);
+    }
+    if (!scsi_sbc_check_range(t, f.lba, f.nblocks)) {
+        return false;
+    }
+    if (f.bytchk == 0 || f.nblocks == 0) {
+        return true; /* nothing moves */
+    }
+    /* BYTCHK 01b moves the whole range, so READ's limit applies; 11b
+     * moves one block and reads the range, so WRITE SAME's does. */
+    if (f.nblocks > (f.bytchk == 1 ? lu->max_xfer_blocks
+                                   : lu->max_ws_blocks)) {
+        return scsi_cmd_invalid_field(t);
+    }
+    bytes = (uint64_t)f.nblocks << lu->block_shift;
+    scsi_cmd_data_out(t, f.bytchk == 1 ? (uint32_t)bytes : lu->block_size,
+                      (uint32_t)MIN(bytes, (uint64_t)SCSI_STEP_BYTES));
+    return true;
+}
+
+/* Offset of the first byte where a and b differ (n if none). */
+static uint32_t
+sbc_first_diff(const uint8_t *a, const uint8_t *b, uint32_t n)
+{
+    if (memcmp(a, b, n) == 0) {
+        return n;
+    }
+    for (uint32_t i = 0;; i++) {
+        if (a[i] != b[i]) {
+            return i;
+        }
+    }
+}
+
+static bool
+sbc_verify_next(struct scsi_cmd *t)
+{
+    struct sbc_verify_fields f;
+    uint64_t len = MIN(t->step_end - t->step_pos,
+                       (uint64_t)(t->buf_len - t->xfer_len));
+
+    if (t->step_pos == t->step_end) {
+        t->status = SCSI_STATUS_GOOD;
+        return false;
+    }
+    sbc_verify_fields(t->cdb, &f);
+    scsi_step_req(t, (f.lba << t->lu->block_shift) + t->step_pos, len, 0,
+                  t->buf + t->xfer_len);
+    backend_read(t->lu->export->backend, &t->breq);
+    return true;
+}
+
+static bool
+sbc_verify_done(struct scsi_cmd *t, int err)
+{
+    const uint8_t *stored = t->buf + t->xfer_len;
+    uint32_t len = (uint32_t)t->step_len;
+    uint32_t bs = t->lu->block_size;
+    uint64_t at = UINT64_MAX;
+
+    if (err < 0) {
+        scsi_sbc_set_error(t, err, false);
+        return false;
+    }
+    if (((t->cdb[1] >> 1) & 0x03) == 3) {
+        /* BYTCHK 11b: each stored block against the one sent. */
+        for (uint32_t off = 0; off < len && at == UINT64_MAX; off += bs) {
+            uint32_t d = sbc_first_diff(t->buf, stored + off, bs);
+
+            if (d < bs) {
+                at = t->step_pos + off + d;
+            }
+        }
+    } else {
+        uint32_t d = sbc_first_diff(t->buf + t->step_pos, stored, len);
+
+        if (d < len) {
+            at = t->step_pos + d;
+        }
+    }
+    if (at != UINT64_MAX) {
+        /* INFORMATION: offset into the data-out buffer (for 11b, into
+         * the range as if the block had been sent once per LBA); a
+         * range is at most 32 MiB, so it fits 32 bits. */
+        scsi_cmd_set_sense_info(t, SCSI_SENSE_MISCOMPARE_KEY,
+                                SCSI_ASC_MISCOMPARE_DURING_VERIFY,
+                                (uint32_t)at);
+        return false;
+    }
+    t->step_pos += len;
+    return true;
+}
+
+static const struct scsi_step_ops sbc_verify_ops = {
+    .next = sbc_verify_next,
+    .done = sbc_verify_done,
+};
+
+void
+scsi_sbc_exec_verify(struct scsi_cmd *t)
+{
+    struct sbc_verify_fields f;
+
+    if (t->xfer_len == 0) {
+        t->status = SCSI_STATUS_GOOD; /* BYTCHK 0: the range was checked */
+        scsi_cmd_finish(t);
+        return;
+    }
+    sbc_verify_fields(t->cdb, &f);
+    t->step_pos = 0;
+    t->step_end = (uint64_t)f.nblocks << t->lu->block_shift;
+    scsi_step_start(t, &sbc_verify_ops);
+}
+
+/* --- PRE-FETCH ----------------------------------------------------------- */
+
+bool
+scsi_sbc_decode_prefetch(struct scsi_cmd *t)
+{
+    bool ten = t->cdb[0] == SCSI_OP_PREFETCH_10;
+    uint64_t lba = ten ? scsi_get_be32(&t->cdb[2]) : scsi_get_be64(&t->cdb[2]);
+    uint32_t n = ten ? scsi_get_be16(&t->cdb[7]) : scsi_get_be32(&t->cdb[10]);
+
+    t->stats_op = STATS_OP_CACHE;
+    /* Byte 1: IMMED (bit 1); the rest is reserved or obsolete. */
+    if (t->cdb[1] & ~0x02) {
+        return scsi_cmd_invalid_field(t);
+    }
+    /* PREFETCH LENGTH 0 means "to the end", still from lba. */
+    return scsi_sbc_check_range(t, lba, n);
+}
+
+void
+scsi_sbc_exec_prefetch(struct scsi_cmd *t)
+{
+    const struct scsi_lu *lu = t->lu;
+    bool ten = t->cdb[0] == SCSI_OP_PREFETCH_10;
+    uint64_t lba = ten ? scsi_get_be32(&t->cdb[2]) : scsi_get_be64(&t->cdb[2]);
+    uint64_t n = ten ? scsi_get_be16(&t->cdb[7]) : scsi_get_be32(&t->cdb[10]);
+
+    if (n == 0) {
+        n = lu->nblocks - lba;
+    }
+    if ((t->cdb[1] & 0x02) || n == 0
+        || !(lu->export->caps & BACKEND_CAN_CACHE)) {
+        t->status = SCSI_STATUS_GOOD;
+        scsi_cmd_finish(t);
+        return;
+    }
+    sbc_req_init(t, lba << lu->block_shift, n << lu->block_shift, 0);
+    t->breq.iov = NULL;
+    t->breq.iovcnt = 0;
+    backend_cache(lu->export->backend, &t->breq);
+}
+
+/* --- START STOP UNIT ----------------------------------------------------- */
+
+bool
+scsi_sbc_decode_start_stop(struct scsi_cmd *t)
+{
+    /* Byte 1: IMMED.  Byte 3: POWER CONDITION MODIFIER, and byte 4's
+     * POWER CONDITION: we have no power conditions, so only 0h
+     * (START_VALID).  LOEJ: there is no removable medium to load or
+     * eject.  NO_FLUSH and START are honoured; bit 3 is reserved. */
+    if ((t->cdb[1] & ~0x01) || (t->cdb[3] & 0x0f) || (t->cdb[4] & 0xfa)) {
+        return scsi_cmd_invalid_field(t);
+    }
+    return true;
+}
+
+void
+scsi_sbc_exec_start_stop(struct scsi_cmd *t)
+{
+    const struct export *e = t->lu->export;
+
+    /* A virtual disk is always ready: START 1 has nothing to spin up and
+     * START 0 stops nothing, but a stop without NO_FLUSH first writes the
+     * cache out, as a disk about to lose power would (Linux sends it at
+     * shutdown). */
+    if ((t->cdb[4] & 0x05) == 0 && (e->caps & BACKEND_CAN_FLUSH)) {
+        sbc_req_init(t, 0, 0, 0);
+        backend_flush(e->backend, &t->breq);
+        return;
+    }
     t->status = SCSI_STATUS_GOOD;
     scsi_cmd_finish(t);
 }

@@ -2,7 +2,8 @@
 /*
  * SPC-4 commands every SCSI device answers: TEST UNIT READY, INQUIRY
  * (standard data and the VPD pages 00h, 80h, 83h, B0h, B1h, B2h), REPORT
- * LUNS, REQUEST SENSE and MODE SENSE(6)/(10).
+ * LUNS, REQUEST SENSE, MODE SENSE(6)/(10) and MODE SELECT(6)/(10).
+ * REPORT SUPPORTED OPERATION CODES is in scsi-rsoc.c.
  *
  * Data-in answers are built whole in a small buffer on the stack and then
  * cut to the allocation length (scsi_cmd_put_data), the way SPC-4 4.2.5.6
@@ -11,9 +12,14 @@
  * a bigger allocation length.  REPORT LUNS alone grows with the target and
  * is written straight into the transport's buffer.
  *
- * There is no MODE SELECT: nothing is changeable, so the changeable
- * values are all zero, default equals current, and saved values are
- * refused with SAVING PARAMETERS NOT SUPPORTED.  Sense is reported with
+ * Nothing in the mode pages is changeable, so the changeable values are
+ * all zero, default equals current, and saved values are refused with
+ * SAVING PARAMETERS NOT SUPPORTED.  MODE SELECT therefore accepts exactly
+ * the parameter lists that change nothing (what MODE SENSE returned, sent
+ * back: sg_modes/sdparm do that) and refuses any other value with
+ * INVALID FIELD IN PARAMETER LIST, as SPC-4 6.11 asks of a field that is
+ * not changeable; SP=1 is INVALID FIELD IN CDB (no saved pages).  Sense
+ * is reported with
  * the command that caused it (autosense), so REQUEST SENSE has nothing
  * pending to return.
  */
@@ -215,11 +221,18 @@ spc_inquiry_vpd(const struct scsi_cmd *t, uint8_t page, uint8_t *b)
         n = spc_vpd_device_id(t, b);
         break;
     case SCSI_VPD_BLOCK_LIMITS:
-        /* No COMPARE AND WRITE, no UNMAP, no WRITE SAME: those fields
-         * stay 0, meaning "not supported" or "no limit reported". */
+        /* Byte 4 WSNZ 0: WRITE SAME of 0 blocks means "to the end".  No
+         * COMPARE AND WRITE (byte 5), no PRE-FETCH limit (16-19), no
+         * unmap granularity (28-35): those stay 0, "not supported" or
+         * "no limit reported". */
         scsi_put_be16(&b[6], lu->opt_xfer_gran);
         scsi_put_be32(&b[8], lu->max_xfer_blocks);
         scsi_put_be32(&b[12], lu->max_xfer_blocks);
+        if (scsi_lbp_can_unmap(lu)) {
+            scsi_put_be32(&b[20], lu->max_unmap_blocks);
+            scsi_put_be32(&b[24], SCSI_LBP_MAX_UNMAP_DESC);
+        }
+        scsi_put_be64(&b[36], lu->max_ws_blocks);
         n += SPC_VPD_B0_B1_LEN;
         break;
     case SCSI_VPD_BLOCK_CHARACTERISTICS:
@@ -227,8 +240,17 @@ spc_inquiry_vpd(const struct scsi_cmd *t, uint8_t page, uint8_t *b)
         n += SPC_VPD_B0_B1_LEN;
         break;
     case SCSI_VPD_LB_PROVISIONING:
-        /* LBPU, LBPWS, LBPWS10, LBPRZ all 0: fully provisioned, no UNMAP
-         * and no WRITE SAME with UNMAP. */
+        /* Byte 5: LBPU (UNMAP), LBPWS and LBPWS10 (WRITE SAME with
+         * UNMAP), LBPRZ (bit 2; SBC-4's 3-bit field reads 001b, zeros);
+         * ANC_SUP and DP 0.  Byte 6: provisioning type 010b, thin.  See
+         * scsi-lbp.c for when each holds. */
+        if (scsi_lbp_can_unmap(lu)) {
+            b[5] = 0x80;
+            if (scsi_lbp_unmap_zeroes(lu)) {
+                b[5] |= 0x40 | 0x20 | 0x04;
+            }
+            b[6] = 0x02;
+        }
         n += 4;
         break;
     }
@@ -472,5 +494,107 @@ scsi_spc_exec_mode_sense(struct scsi_cmd *t)
     }
     scsi_cmd_put_data(t, b, n);
     t->status = SCSI_STATUS_GOOD;
+    scsi_cmd_finish(t);
+}
+
+/* --- MODE SELECT --------------------------------------------------------- */
+
+bool
+scsi_spc_decode_mode_select(struct scsi_cmd *t)
+{
+    bool six = t->cdb[0] == SCSI_OP_MODE_SELECT_6;
+    uint32_t len = six ? t->cdb[4] : scsi_get_be16(&t->cdb[7]);
+
+    /* Byte 1: PF (bit 4) and SP (bit 0); the rest is reserved.  PF 0
+     * (vendor-specific pages) is taken as PF 1: our pages are SPC's. */
+    if ((t->cdb[1] & ~0x11) || (t->cdb[1] & 0x01)) {
+        return scsi_cmd_invalid_field(t);
+    }
+    /* A list too short for its own header. */
+    if (len > 0 && len < (six ? 4u : 8u)) {
+        return scsi_cmd_illegal(t, SCSI_ASC_PARAM_LIST_LENGTH_ERROR);
+    }
+    scsi_cmd_data_out(t, len, 0);
+    return true;
+}
+
+/* Block descriptors (SBC-3 6.4.2): only the current geometry, or 0
+ * blocks ("no change"). */
+static bool
+spc_mode_select_blocks(const struct scsi_cmd *t, const uint8_t *d,
+                       uint32_t len, bool longlba)
+{
+    const struct scsi_lu *lu = t->lu;
+    uint32_t dlen = longlba ? 16 : 8;
+
+    if (len % dlen) {
+        return false;
+    }
+    for (; len > 0; d += dlen, len -= dlen) {
+        uint64_t nb = longlba ? scsi_get_be64(d) : scsi_get_be32(d);
+        uint32_t bl = longlba ? scsi_get_be32(d + 12) : scsi_get_be24(d + 5);
+        uint64_t cur = longlba ? lu->nblocks
+                               : MIN(lu->nblocks, (uint64_t)UINT32_MAX);
+
+        if ((nb != 0 && nb != cur) || bl != lu->block_size
+            || (!longlba && d[4] != 0)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void
+scsi_spc_exec_mode_select(struct scsi_cmd *t)
+{
+    bool six = t->cdb[0] == SCSI_OP_MODE_SELECT_6;
+    const uint8_t *p = t->buf;
+    uint32_t n = t->xfer_len;
+    uint32_t hdr = six ? 4 : 8;
+    uint32_t bdlen, off;
+    uint16_t asc = SCSI_ASC_INVALID_FIELD_IN_PARAMETER;
+
+    if (n == 0) {
+        goto good;
+    }
+    /* Header: MODE DATA LENGTH is reserved here; MEDIUM TYPE must be 0
+     * (SBC); the device-specific parameter's bits are ignored by MODE
+     * SELECT (SBC-3 6.4.1). */
+    bdlen = six ? p[3] : scsi_get_be16(&p[6]);
+    if (p[six ? 1 : 2] != 0) {
+        goto bad;
+    }
+    if (hdr + bdlen > n) {
+        asc = SCSI_ASC_PARAM_LIST_LENGTH_ERROR;
+        goto bad;
+    }
+    if (!spc_mode_select_blocks(t, p + hdr, bdlen, !six && (p[4] & 0x01))) {
+        goto bad;
+    }
+    for (off = hdr + bdlen; off < n;) {
+        uint8_t ours[SPC_MODE_MAX];
+        uint32_t plen, m;
+
+        if (n - off < 2 || n - off < 2u + p[off + 1]) {
+            asc = SCSI_ASC_PARAM_LIST_LENGTH_ERROR;
+            goto bad;
+        }
+        plen = 2u + p[off + 1];
+        /* SPF (subpage format): we have no subpages.  PS is reserved. */
+        if (p[off] & 0x40) {
+            goto bad;
+        }
+        m = spc_mode_page(t, p[off] & 0x3f, SCSI_PC_CURRENT, ours);
+        if (m == 0 || m != plen || memcmp(p + off + 2, ours + 2, m - 2)) {
+            goto bad;
+        }
+        off += plen;
+    }
+good:
+    t->status = SCSI_STATUS_GOOD;
+    scsi_cmd_finish(t);
+    return;
+bad:
+    scsi_cmd_set_sense(t, SCSI_SENSE_ILLEGAL_REQUEST, asc);
     scsi_cmd_finish(t);
 }

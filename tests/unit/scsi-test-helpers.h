@@ -7,8 +7,9 @@
  * by hand, as export.c would), a target with up to four LUs on it, and
  * runs commands the way a transport does: decode, allocate exactly
  * buf_len bytes (so the sanitizer build catches a command writing past
- * what it announced), copy data-out in, exec, then spin the aio loop
- * until done has run, checking that it ran exactly once.
+ * what it announced), copy data-out in (xfer_len bytes, at the start),
+ * exec, then spin the aio loop until done has run, checking that it ran
+ * exactly once.
  */
 #ifndef POLLTGT_TESTS_UNIT_SCSI_TEST_HELPERS_H
 #define POLLTGT_TESTS_UNIT_SCSI_TEST_HELPERS_H
@@ -141,19 +142,22 @@ st_run(struct st_env *env, struct st_cmd *c, const void *out, size_t out_len)
         ck_assert_int_eq(c->t.status, SCSI_STATUS_CHECK_CONDITION);
         return c->t.status;
     }
-    ck_assert_uint_le(c->t.buf_len, c->t.xfer_len);
     ck_assert(c->t.xfer_len > 0 || c->t.dir == SCSI_DIR_NONE);
+    /* Scratch room past the data is bounded (scsi-cmd.h). */
+    ck_assert_uint_le(c->t.buf_len, c->t.xfer_len + SCSI_STEP_BYTES + 4096);
     /* No buffer at all when nothing moves, as a transport may do. */
     c->t.buf = c->t.buf_len ? bt_xmalloc(c->t.buf_len) : NULL;
+    if (c->t.buf) {
+        memset(c->t.buf, 0xa5, c->t.buf_len);
+    }
     if (c->t.dir == SCSI_DIR_WRITE) {
         ck_assert_uint_eq(out_len, c->t.xfer_len);
-        ck_assert_uint_eq(c->t.buf_len, c->t.xfer_len);
+        ck_assert_uint_ge(c->t.buf_len, c->t.xfer_len);
         memcpy(c->t.buf, out, out_len);
-    } else if (c->t.buf) {
-        memset(c->t.buf, 0xa5, c->t.buf_len);
     }
     st_exec_wait(env, c);
     ck_assert_uint_le(c->t.data_len, c->t.buf_len);
+    ck_assert_uint_le(c->t.data_len, c->t.xfer_len);
     if (c->t.status == SCSI_STATUS_GOOD) {
         ck_assert_uint_eq(c->t.sense_len, 0);
         if (c->t.dir != SCSI_DIR_READ) {
@@ -187,13 +191,18 @@ st_run_cdb(struct st_env *env, struct st_cmd *c, const struct scsi_lu *lu,
         st_run_cdb((env), (c), (lu), cdb_, sizeof cdb_);                   \
     })
 
-/* CHECK CONDITION with exactly this fixed-format sense. */
+/* CHECK CONDITION with exactly this fixed-format sense, INFORMATION
+ * valid and set to info unless info is UINT64_MAX. */
 static inline void
-st_assert_sense(const struct scsi_cmd *t, uint8_t key, uint16_t asc)
+st_assert_sense_info(const struct scsi_cmd *t, uint8_t key, uint16_t asc,
+                     uint64_t info)
 {
     uint8_t want[SCSI_SENSE_LEN] = { 0 };
 
-    want[0] = 0x70;
+    want[0] = info == UINT64_MAX ? 0x70 : 0xf0;
+    if (info != UINT64_MAX) {
+        scsi_put_be32(&want[3], (uint32_t)info);
+    }
     want[2] = key;
     want[7] = 10;
     want[12] = (uint8_t)(asc >> 8);
@@ -205,6 +214,28 @@ st_assert_sense(const struct scsi_cmd *t, uint8_t key, uint16_t asc)
                       "sense byte %zu: 0x%02x, want 0x%02x (key %x asc %04x)",
                       i, t->sense[i], want[i], key, asc);
     }
+}
+
+/* CHECK CONDITION with exactly this fixed-format sense. */
+static inline void
+st_assert_sense(const struct scsi_cmd *t, uint8_t key, uint16_t asc)
+{
+    st_assert_sense_info(t, key, asc, UINT64_MAX);
+}
+
+/* INVALID FIELD IN CDB, with the field pointer at CDB byte, bit. */
+static inline void
+st_assert_invalid_field_at(const struct scsi_cmd *t, uint8_t byte,
+                           uint8_t bit)
+{
+    struct scsi_cmd plain = *t;
+
+    ck_assert_uint_eq(t->sense[15], 0x80 | 0x40 | 0x08 | bit);
+    ck_assert_uint_eq(t->sense[16], 0);
+    ck_assert_uint_eq(t->sense[17], byte);
+    memset(&plain.sense[15], 0, 3);
+    st_assert_sense(&plain, SCSI_SENSE_ILLEGAL_REQUEST,
+                    SCSI_ASC_INVALID_FIELD_IN_CDB);
 }
 
 static inline uint16_t
@@ -241,11 +272,23 @@ st_cdb_rw(uint8_t *cdb, uint8_t op, uint64_t lba, uint32_t n, uint8_t byte1)
         return 6;
     case SCSI_OP_READ_10:
     case SCSI_OP_WRITE_10:
+    case SCSI_OP_WRITE_VERIFY_10:
+    case SCSI_OP_VERIFY_10:
+    case SCSI_OP_PREFETCH_10:
     case SCSI_OP_SYNCHRONIZE_CACHE_10:
+    case SCSI_OP_WRITE_SAME_10:
         cdb[1] = byte1;
         scsi_put_be32(&cdb[2], (uint32_t)lba);
         scsi_put_be16(&cdb[7], (uint16_t)n);
         return 10;
+    case SCSI_OP_READ_12:
+    case SCSI_OP_WRITE_12:
+    case SCSI_OP_WRITE_VERIFY_12:
+    case SCSI_OP_VERIFY_12:
+        cdb[1] = byte1;
+        scsi_put_be32(&cdb[2], (uint32_t)lba);
+        scsi_put_be32(&cdb[6], n);
+        return 12;
     default:
         cdb[1] = byte1;
         scsi_put_be64(&cdb[2], lba);

@@ -105,7 +105,47 @@ static const struct decode_case decode_cases[] = {
         32 }, SCSI_DIR_READ, 32, 32, -1 },
     { { SCSI_OP_REPORT_LUNS, 0, 0, 0, 0, 0, 0, 0, 0x10, 0 }, SCSI_DIR_READ,
       4096, 8 + 3 * 8, -1 },
+    { { SCSI_OP_MODE_SELECT_6, 0x10 }, SCSI_DIR_NONE, 0, 0, -1 },
+    { { SCSI_OP_START_STOP_UNIT, 0, 0, 0, 0x01 }, SCSI_DIR_NONE, 0, 0, -1 },
+    { { SCSI_OP_WRITE_VERIFY_10, 0x02, 0, 0, 0, 9, 0, 0, 8 }, SCSI_DIR_WRITE,
+      4096, 4096, STATS_OP_WRITE },
+    { { SCSI_OP_VERIFY_10, 0, 0, 0, 0, 0, 0, 0, 8 }, SCSI_DIR_NONE, 0, 0,
+      -1 },
+    /* BYTCHK 1: the data, then room to read the blocks back into. */
+    { { SCSI_OP_VERIFY_10, 0x02, 0, 0, 0, 0, 0, 0, 8 }, SCSI_DIR_WRITE, 4096,
+      8192, -1 },
+    { { SCSI_OP_PREFETCH_10, 0, 0, 0, 0, 0, 0, 0, 8 }, SCSI_DIR_NONE, 0, 0,
+      STATS_OP_CACHE },
+    /* One block of data, room to replicate it over the 8. */
+    { { SCSI_OP_WRITE_SAME_10, 0, 0, 0, 0, 16, 0, 0, 8 }, SCSI_DIR_WRITE, 512,
+      4096, STATS_OP_ZERO },
+    { { SCSI_OP_UNMAP }, SCSI_DIR_NONE, 0, 0, STATS_OP_TRIM },
+    { { SCSI_OP_MODE_SELECT_10, 0x10 }, SCSI_DIR_NONE, 0, 0, -1 },
+    { { SCSI_OP_WRITE_VERIFY_16, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 1 },
+      SCSI_DIR_WRITE, 512, 512, STATS_OP_WRITE },
+    { { SCSI_OP_VERIFY_16, 0x06, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 16 },
+      SCSI_DIR_WRITE, 512, 512 + 8192, -1 },
+    { { SCSI_OP_PREFETCH_16, 0x02 }, SCSI_DIR_NONE, 0, 0, STATS_OP_CACHE },
+    /* NDOB: no data, and the memory backend zeroes without a buffer. */
+    { { SCSI_OP_WRITE_SAME_16, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8 },
+      SCSI_DIR_NONE, 0, 0, STATS_OP_ZERO },
+    /* GET LBA STATUS: scratch room for extents past the answer. */
+    { { SCSI_OP_SERVICE_ACTION_IN_16, 0x12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        24 }, SCSI_DIR_READ, 24, -1, STATS_OP_BLOCK_STATUS },
+    { { SCSI_OP_MAINTENANCE_IN, 0x0c, 0, 0, 0, 0, 0, 0, 0x04, 0 },
+      SCSI_DIR_READ, 1024, -1, -1 },
+    { { SCSI_OP_READ_12, 0, 0, 0, 0, 1, 0, 0, 0, 2 }, SCSI_DIR_READ, 1024,
+      1024, STATS_OP_READ },
+    { { SCSI_OP_WRITE_12, 0x08, 0, 0, 0, 1, 0, 0, 0, 2 }, SCSI_DIR_WRITE, 1024,
+      1024, STATS_OP_WRITE },
+    { { SCSI_OP_WRITE_VERIFY_12, 0, 0, 0, 0, 1, 0, 0, 0, 2 }, SCSI_DIR_WRITE,
+      1024, 1024, STATS_OP_WRITE },
+    { { SCSI_OP_VERIFY_12, 0x10, 0, 0, 0, 1, 0, 0, 0, 2 }, SCSI_DIR_NONE, 0, 0,
+      -1 },
 };
+
+/* Distinct opcodes among decode_cases. */
+#define CMD_NSUPPORTED 33
 
 START_TEST(test_cmd_decode_every_supported_opcode)
 {
@@ -125,7 +165,9 @@ START_TEST(test_cmd_decode_every_supported_opcode)
     if (dc->buf_len >= 0) {
         ck_assert_uint_eq(c.t.buf_len, (uint32_t)dc->buf_len);
     }
-    ck_assert_uint_le(c.t.buf_len, c.t.xfer_len);
+    if (dc->dir == SCSI_DIR_WRITE) {
+        ck_assert_uint_ge(c.t.buf_len, c.t.xfer_len);
+    }
     ck_assert_int_eq(c.t.stats_op, dc->stats_op);
     /* And it runs to GOOD with the buffer it asked for. */
     c.t.buf = bt_xmalloc(c.t.buf_len);
@@ -175,7 +217,7 @@ START_TEST(test_cmd_unknown_opcodes_fail_invalid_opcode)
         ck_assert_int_eq(c.t.stats_op, -1);
         n++;
     }
-    ck_assert_uint_eq(n, 256 - 16); /* 16 opcodes are supported */
+    ck_assert_uint_eq(n, 256 - CMD_NSUPPORTED);
     st_env_free(&env);
 }
 END_TEST
@@ -186,12 +228,87 @@ START_TEST(test_cmd_refused_service_action_is_invalid_field)
     struct st_cmd c;
 
     st_env_init(&env, MiB, 512, false, 1);
-    /* GET LBA STATUS: a service action we do not have. */
+    /* A service action nobody has, of SERVICE ACTION IN and of
+     * MAINTENANCE IN (0Ah: REPORT TARGET PORT GROUPS, not ours). */
+    /* The exact sense: the field pointer names the SERVICE ACTION field
+     * (byte 1, from bit 4), which initiators read as "not supported". */
+    static const uint8_t want[SCSI_SENSE_LEN] = {
+        0x70, 0, 0x05, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0x24, 0x00, 0, 0xcc, 0, 1,
+    };
+
+    ST_RUN(&env, &c, &env.lu[0], SCSI_OP_SERVICE_ACTION_IN_16, 0x05, 0, 0, 0,
+           0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0);
+    ck_assert(memcmp(c.t.sense, want, SCSI_SENSE_LEN) == 0);
+    ST_RUN(&env, &c, &env.lu[0], SCSI_OP_MAINTENANCE_IN, 0x0a, 0, 0, 0, 0, 0,
+           0, 1, 0, 0, 0);
+    st_assert_invalid_field_at(&c.t, 1, 4);
+    /* GET LBA STATUS on a backend without block status. */
+    env.e.caps &= ~(unsigned)BACKEND_CAN_BLOCK_STATUS;
     ST_RUN(&env, &c, &env.lu[0], SCSI_OP_SERVICE_ACTION_IN_16, 0x12, 0, 0, 0,
            0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0);
-    st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
-                    SCSI_ASC_INVALID_FIELD_IN_CDB);
+    st_assert_invalid_field_at(&c.t, 1, 4);
+    ck_assert(!scsi_cmd_supported(&env.lu[0], SCSI_OP_SERVICE_ACTION_IN_16,
+                                  SCSI_SAI_GET_LBA_STATUS, NULL));
+    ck_assert(scsi_cmd_supported(&env.lu[0], SCSI_OP_SERVICE_ACTION_IN_16,
+                                 SCSI_SAI_READ_CAPACITY_16, NULL));
+    /* UNMAP on a backend that cannot trim: not offered at all. */
+    env.e.caps &= ~(unsigned)BACKEND_CAN_TRIM;
+    ST_RUN(&env, &c, &env.lu[0], SCSI_OP_UNMAP, 0, 0, 0, 0, 0, 0, 0, 24, 0);
+    st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST, SCSI_ASC_INVALID_OPCODE);
     st_env_free(&env);
+}
+END_TEST
+
+/* Every supported command has CDB usage data for REPORT SUPPORTED
+ * OPERATION CODES: its opcode first, and DPO/FUA where it honours them
+ * (libiscsi's dpofua tests compare these with MODE SENSE's DPOFUA). */
+START_TEST(test_cmd_every_supported_opcode_has_usage_data)
+{
+    static const struct {
+        uint8_t op;
+        uint8_t byte1;
+    } flags[] = {
+        { SCSI_OP_READ_10, 0x18 }, { SCSI_OP_READ_12, 0x18 },
+        { SCSI_OP_READ_16, 0x18 }, { SCSI_OP_WRITE_10, 0x18 },
+        { SCSI_OP_WRITE_12, 0x18 }, { SCSI_OP_WRITE_16, 0x18 },
+        { SCSI_OP_VERIFY_10, 0x10 }, { SCSI_OP_VERIFY_12, 0x10 },
+        { SCSI_OP_VERIFY_16, 0x10 }, { SCSI_OP_WRITE_VERIFY_10, 0x10 },
+        { SCSI_OP_WRITE_VERIFY_12, 0x10 }, { SCSI_OP_WRITE_VERIFY_16, 0x10 },
+    };
+    unsigned n = 0;
+
+    for (unsigned op = 0; op < 256; op++) {
+        const struct scsi_op *e = scsi_cmd_op((uint8_t)op);
+
+        if (e->decode == NULL) {
+            ck_assert_ptr_null(e->usage);
+            ck_assert_uint_eq(e->nsa, 0);
+            continue;
+        }
+        n++;
+        ck_assert_msg(cmd_supported((uint8_t)op), "0x%02x has no decode case",
+                      op);
+        if (e->flags & SCSI_OP_SA) {
+            ck_assert_ptr_null(e->usage);
+            ck_assert_uint_gt(e->nsa, 0);
+            for (size_t i = 0; i < e->nsa; i++) {
+                ck_assert_uint_eq(e->sa[i].usage[0], op);
+                ck_assert_uint_eq(e->sa[i].usage[1], 0x1f);
+            }
+        } else {
+            ck_assert_ptr_nonnull(e->usage);
+            ck_assert_uint_eq(e->usage[0], op);
+            /* The CONTROL byte: we use none of its bits. */
+            ck_assert_uint_eq(e->usage[scsi_cmd_length((uint8_t)op) - 1], 0);
+        }
+    }
+    ck_assert_uint_eq(n, CMD_NSUPPORTED);
+    for (size_t i = 0; i < ARRAY_SIZE(flags); i++) {
+        const uint8_t *u = scsi_cmd_op(flags[i].op)->usage;
+
+        ck_assert_uint_eq(u[1] & flags[i].byte1, flags[i].byte1);
+        ck_assert_uint_eq(u[1] & 0xe0, 0); /* no protection fields */
+    }
 }
 END_TEST
 
@@ -379,6 +496,7 @@ cmd_suite(void)
                         ARRAY_SIZE(decode_cases));
     tcase_add_test(tc, test_cmd_unknown_opcodes_fail_invalid_opcode);
     tcase_add_test(tc, test_cmd_refused_service_action_is_invalid_field);
+    tcase_add_test(tc, test_cmd_every_supported_opcode_has_usage_data);
     tcase_add_test(tc, test_cmd_naca_and_short_cdb_are_invalid_field);
     tcase_add_test(tc, test_cmd_no_lun_allows_inquiry_luns_and_sense);
     tcase_add_test(tc, test_cmd_lun_wire_format_round_trips);

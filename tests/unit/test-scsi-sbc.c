@@ -2,11 +2,14 @@
 /*
  * Unit tests of the SBC commands (server/scsi/scsi-sbc.c): READ
  * CAPACITY(10)/(16) for 512- and 4096-byte blocks and for a disk too big
- * for (10), READ/WRITE (6)/(10)/(16) round trips through the memory
- * backend with offsets in blocks, transfer length 0, LBA out of range
- * including LBAs near 2^64, the maximum transfer length, protection
- * fields, writes to a read-only LU, FUA with and without the backend's
- * FUA, SYNCHRONIZE CACHE, and the errno-to-sense mapping.
+ * for (10), READ/WRITE (6)/(10)/(12)/(16) and WRITE AND VERIFY round
+ * trips through the memory backend with offsets in blocks, transfer
+ * length 0, LBA out of range including LBAs near 2^64, the maximum
+ * transfer length, protection fields, writes to a read-only LU, FUA with
+ * and without the backend's FUA, SYNCHRONIZE CACHE, VERIFY with each
+ * BYTCHK (MISCOMPARE with the offset in INFORMATION, across steps),
+ * PRE-FETCH, START STOP UNIT, and the errno-to-sense mapping.  WRITE SAME,
+ * UNMAP and GET LBA STATUS are in test-scsi-provisioning.c.
  */
 #include <config.h>
 
@@ -47,8 +50,8 @@ START_TEST(test_sbc_read_capacity_10_and_16)
     ck_assert_uint_eq(st_be32(&b[8]), bs);
     ck_assert_uint_eq(b[12], 0);           /* no protection */
     ck_assert_uint_eq(b[13], 0);           /* one LB per physical block */
-    ck_assert_uint_eq(b[14] & 0x80, 0);    /* LBPME */
-    ck_assert_uint_eq(b[14] & 0x40, 0);    /* LBPRZ */
+    ck_assert_uint_eq(b[14], 0xc0);        /* LBPME, LBPRZ: memory
+                                            * trims and zeroes */
     st_cmd_free(&c);
 
     /* Truncated to 12 bytes; and a large allocation length. */
@@ -63,6 +66,20 @@ START_TEST(test_sbc_read_capacity_10_and_16)
                             0, 0, 0, 0, 0, 1, 0, 0, 0, 0), SCSI_STATUS_GOOD);
     ck_assert_uint_eq(c.t.xfer_len, 65536);
     ck_assert_uint_eq(c.t.data_len, 32);
+    st_cmd_free(&c);
+
+    /* Trim without zero: LBPME alone; no trim: neither. */
+    env.e.caps &= ~(unsigned)BACKEND_CAN_ZERO;
+    ck_assert_int_eq(ST_RUN(&env, &c, &env.lu[0],
+                            SCSI_OP_SERVICE_ACTION_IN_16, 0x10, 0, 0, 0, 0,
+                            0, 0, 0, 0, 0, 0, 0, 32, 0, 0), SCSI_STATUS_GOOD);
+    ck_assert_uint_eq(c.t.buf[14], 0x80);
+    st_cmd_free(&c);
+    env.e.caps &= ~(unsigned)BACKEND_CAN_TRIM;
+    ck_assert_int_eq(ST_RUN(&env, &c, &env.lu[0],
+                            SCSI_OP_SERVICE_ACTION_IN_16, 0x10, 0, 0, 0, 0,
+                            0, 0, 0, 0, 0, 0, 0, 32, 0, 0), SCSI_STATUS_GOOD);
+    ck_assert_uint_eq(c.t.buf[14], 0x00);
     st_cmd_free(&c);
 
     /* READ CAPACITY(10): PMI 0 with an LBA is invalid. */
@@ -119,6 +136,10 @@ START_TEST(test_sbc_write_read_round_trip)
         { SCSI_OP_WRITE_10, SCSI_OP_READ_16 },
         { SCSI_OP_WRITE_16, SCSI_OP_READ_10 },
         { SCSI_OP_WRITE_6, SCSI_OP_READ_6 },
+        { SCSI_OP_WRITE_12, SCSI_OP_READ_12 },
+        { SCSI_OP_WRITE_VERIFY_10, SCSI_OP_READ_16 },
+        { SCSI_OP_WRITE_VERIFY_12, SCSI_OP_READ_10 },
+        { SCSI_OP_WRITE_VERIFY_16, SCSI_OP_READ_12 },
     };
     struct st_env env;
     uint8_t *data = bt_xmalloc(6 * 4096), *raw = bt_xmalloc(6 * 4096);
@@ -223,6 +244,17 @@ START_TEST(test_sbc_lba_out_of_range_and_overflow)
         { SCSI_OP_SYNCHRONIZE_CACHE_10, 2049, 0 },
         { SCSI_OP_SYNCHRONIZE_CACHE_16, 2000, 49 },
         { SCSI_OP_SYNCHRONIZE_CACHE_16, UINT64_MAX, 2 },
+        { SCSI_OP_READ_12, 2048, 1 },
+        { SCSI_OP_WRITE_12, 0xffffffff, 2 },
+        { SCSI_OP_READ_12, 1, 0xffffffff },
+        { SCSI_OP_WRITE_VERIFY_10, 2048, 1 },
+        { SCSI_OP_WRITE_VERIFY_12, 2047, 2 },
+        { SCSI_OP_WRITE_VERIFY_16, UINT64_MAX, 1 },
+        { SCSI_OP_VERIFY_10, 2049, 0 },
+        { SCSI_OP_VERIFY_12, 2000, 49 },
+        { SCSI_OP_VERIFY_16, UINT64_MAX, 1 },
+        { SCSI_OP_PREFETCH_10, 0xffffffff, 0 },
+        { SCSI_OP_PREFETCH_16, 2047, 2 },
     };
     struct st_env env;
     uint8_t data[512] = { 0 };
@@ -236,8 +268,12 @@ START_TEST(test_sbc_lba_out_of_range_and_overflow)
         ck_assert_msg(!c.decoded, "case %zu decoded", i);
         st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
                         SCSI_ASC_LBA_OUT_OF_RANGE);
-        /* A refused I/O still counts as one of its kind. */
-        ck_assert_int_ne(c.t.stats_op, -1);
+        /* A refused I/O still counts as one of its kind (VERIFY is
+         * not I/O the stats count). */
+        if (bad[i].op != SCSI_OP_VERIFY_10 && bad[i].op != SCSI_OP_VERIFY_12
+            && bad[i].op != SCSI_OP_VERIFY_16) {
+            ck_assert_int_ne(c.t.stats_op, -1);
+        }
     }
     st_env_free(&env);
 }
@@ -293,7 +329,9 @@ END_TEST
 START_TEST(test_sbc_write_to_read_only_is_data_protect)
 {
     static const uint8_t writes[] = {
-        SCSI_OP_WRITE_6, SCSI_OP_WRITE_10, SCSI_OP_WRITE_16,
+        SCSI_OP_WRITE_6, SCSI_OP_WRITE_10, SCSI_OP_WRITE_12, SCSI_OP_WRITE_16,
+        SCSI_OP_WRITE_VERIFY_10, SCSI_OP_WRITE_VERIFY_12,
+        SCSI_OP_WRITE_VERIFY_16,
     };
     struct st_env env;
     struct st_cmd c;
@@ -308,7 +346,13 @@ START_TEST(test_sbc_write_to_read_only_is_data_protect)
                         SCSI_ASC_WRITE_PROTECTED);
         ck_assert_int_eq(c.t.stats_op, STATS_OP_WRITE);
     }
-    /* Reads and SYNCHRONIZE CACHE still work. */
+    /* Reads, VERIFY and SYNCHRONIZE CACHE still work. */
+    ck_assert_int_eq(st_rw(&env, &c, &env.lu[0], SCSI_OP_VERIFY_16, 8, 8,
+                           0x02, data, sizeof data),
+                     SCSI_STATUS_CHECK_CONDITION); /* data is not zeros */
+    st_assert_sense_info(&c.t, SCSI_SENSE_MISCOMPARE_KEY,
+                         SCSI_ASC_MISCOMPARE_DURING_VERIFY, 0);
+    st_cmd_free(&c);
     ck_assert_int_eq(st_rw(&env, &c, &env.lu[0], SCSI_OP_READ_10, 8, 8, 0,
                            NULL, 0), SCSI_STATUS_GOOD);
     ck_assert(bt_is_zero(c.t.buf, 4096));
@@ -386,6 +430,240 @@ START_TEST(test_sbc_synchronize_cache)
 }
 END_TEST
 
+/* WRITE AND VERIFY is a FUA write; BYTCHK 1x and WRPROTECT are refused. */
+START_TEST(test_sbc_write_and_verify_is_durable)
+{
+    struct st_env env;
+    struct st_cmd c;
+    uint8_t data[1024], raw[1024];
+
+    st_env_init(&env, MiB, 512, false, 1);
+    bt_fill(data, sizeof data, 8);
+    ck_assert_int_eq(st_rw(&env, &c, &env.lu[0], SCSI_OP_WRITE_VERIFY_10, 4,
+                           2, 0x12, data, sizeof data), SCSI_STATUS_GOOD);
+    ck_assert_int_eq(c.t.breq.op, BACKEND_OP_WRITE);
+    ck_assert_uint_eq(c.t.breq.flags, BACKEND_FUA);
+    ck_assert_int_eq(c.t.stats_op, STATS_OP_WRITE);
+    st_cmd_free(&c);
+    ck_assert_int_eq(bt_read(env.ctx, env.b, 4 * 512, raw, sizeof raw), 0);
+    ck_assert(memcmp(raw, data, sizeof data) == 0);
+    /* Without the backend's FUA: the write, then a flush. */
+    env.e.caps &= ~(unsigned)BACKEND_CAN_FUA;
+    ck_assert_int_eq(st_rw(&env, &c, &env.lu[0], SCSI_OP_WRITE_VERIFY_16, 4,
+                           2, 0, data, sizeof data), SCSI_STATUS_GOOD);
+    ck_assert_int_eq(c.t.breq.op, BACKEND_OP_FLUSH);
+    st_cmd_free(&c);
+    st_rw(&env, &c, &env.lu[0], SCSI_OP_WRITE_VERIFY_12, 4, 2, 0x04, data,
+          sizeof data);
+    st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
+                    SCSI_ASC_INVALID_FIELD_IN_CDB);
+    st_rw(&env, &c, &env.lu[0], SCSI_OP_WRITE_VERIFY_10, 4, 2, 0x20, data,
+          sizeof data);
+    st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
+                    SCSI_ASC_INVALID_FIELD_IN_CDB);
+    st_env_free(&env);
+}
+END_TEST
+
+START_TEST(test_sbc_verify_bytchk_0_checks_the_range_only)
+{
+    static const uint8_t ops[] = {
+        SCSI_OP_VERIFY_10, SCSI_OP_VERIFY_12, SCSI_OP_VERIFY_16,
+    };
+    struct st_env env;
+    struct st_cmd c;
+
+    st_env_init(&env, MiB, 512, false, 1);
+    for (size_t i = 0; i < sizeof ops; i++) {
+        /* Whole LU, DPO: no data, no backend request. */
+        ck_assert_int_eq(st_rw(&env, &c, &env.lu[0], ops[i], 0, 2048, 0x10,
+                               NULL, 0), SCSI_STATUS_GOOD);
+        ck_assert_int_eq(c.t.dir, SCSI_DIR_NONE);
+        ck_assert_uint_eq(c.t.xfer_len, 0);
+        ck_assert_ptr_null(c.t.breq.ctx);
+        ck_assert_int_eq(c.t.stats_op, -1);
+        st_cmd_free(&c);
+        /* VRPROTECT, BYTCHK 10b, reserved bit 3. */
+        st_rw(&env, &c, &env.lu[0], ops[i], 0, 1, 0x20, NULL, 0);
+        st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
+                        SCSI_ASC_INVALID_FIELD_IN_CDB);
+        st_rw(&env, &c, &env.lu[0], ops[i], 0, 1, 0x04, NULL, 0);
+        st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
+                        SCSI_ASC_INVALID_FIELD_IN_CDB);
+        st_rw(&env, &c, &env.lu[0], ops[i], 0, 1, 0x08, NULL, 0);
+        st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
+                        SCSI_ASC_INVALID_FIELD_IN_CDB);
+        /* BYTCHK 1 of 0 blocks at the end: nothing to compare. */
+        ck_assert_int_eq(st_rw(&env, &c, &env.lu[0], ops[i], 2048, 0, 0x02,
+                               NULL, 0), SCSI_STATUS_GOOD);
+        ck_assert_int_eq(c.t.dir, SCSI_DIR_NONE);
+        st_cmd_free(&c);
+    }
+    st_env_free(&env);
+}
+END_TEST
+
+/* BYTCHK 01b: equal data is GOOD, a difference is MISCOMPARE with the
+ * offset in the data-out buffer, also past the first 1 MiB step. */
+START_TEST(test_sbc_verify_bytchk_1_compares)
+{
+    const unsigned bs = block_sizes[_i];
+    const uint32_t len = 4 * MiB;
+    const uint32_t n = len / bs;
+    static const uint32_t flips[] = { 0, 1, 511, 4095, MiB - 1, MiB,
+                                      3 * MiB + 17, 4 * MiB - 1 };
+    uint8_t *data = bt_xmalloc(len);
+    struct st_env env;
+    struct st_cmd c;
+
+    st_env_init(&env, 16 * MiB, bs, false, 1);
+    bt_fill(data, len, 21);
+    ck_assert_int_eq(bt_write(env.ctx, env.b, 2 * bs, data, len, 0), 0);
+    ck_assert_int_eq(st_rw(&env, &c, &env.lu[0], SCSI_OP_VERIFY_16, 2, n,
+                           0x02, data, len), SCSI_STATUS_GOOD);
+    ck_assert_int_eq(c.t.dir, SCSI_DIR_WRITE);
+    ck_assert_uint_eq(c.t.xfer_len, len);
+    ck_assert_uint_eq(c.t.buf_len, len + MiB); /* room for one step */
+    ck_assert_int_eq(c.t.breq.op, BACKEND_OP_READ);
+    st_cmd_free(&c);
+    for (size_t i = 0; i < ARRAY_SIZE(flips); i++) {
+        data[flips[i]] ^= 0x5a;
+        st_rw(&env, &c, &env.lu[0], SCSI_OP_VERIFY_16, 2, n, 0x02, data,
+              len);
+        st_assert_sense_info(&c.t, SCSI_SENSE_MISCOMPARE_KEY,
+                             SCSI_ASC_MISCOMPARE_DURING_VERIFY, flips[i]);
+        st_cmd_free(&c);
+        data[flips[i]] ^= 0x5a;
+    }
+    /* (10) and (12) on a few blocks; one more than the maximum. */
+    ck_assert_int_eq(st_rw(&env, &c, &env.lu[0], SCSI_OP_VERIFY_10, 3, 2,
+                           0x12, data + bs, 2 * bs), SCSI_STATUS_GOOD);
+    st_cmd_free(&c);
+    data[bs + 7] ^= 1;
+    st_rw(&env, &c, &env.lu[0], SCSI_OP_VERIFY_12, 3, 2, 0x02, data + bs,
+          2 * bs);
+    st_assert_sense_info(&c.t, SCSI_SENSE_MISCOMPARE_KEY,
+                         SCSI_ASC_MISCOMPARE_DURING_VERIFY, 7);
+    st_cmd_free(&c);
+    st_rw(&env, &c, &env.lu[0], SCSI_OP_VERIFY_16, 0, n + 1, 0x02, NULL, 0);
+    ck_assert(!c.decoded);
+    st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
+                    SCSI_ASC_INVALID_FIELD_IN_CDB);
+    free(data);
+    st_env_free(&env);
+}
+END_TEST
+
+/* BYTCHK 11b: one block compared with every block of the range. */
+START_TEST(test_sbc_verify_bytchk_3_compares_one_block_everywhere)
+{
+    const uint32_t n = 3000; /* 1.5 MiB: two steps */
+    uint8_t blk[512];
+    uint8_t *raw = bt_xmalloc(n * 512);
+    struct st_env env;
+    struct st_cmd c;
+
+    st_env_init(&env, 4 * MiB, 512, false, 1);
+    bt_fill(blk, sizeof blk, 3);
+    for (uint32_t i = 0; i < n; i++) {
+        memcpy(raw + i * 512, blk, 512);
+    }
+    ck_assert_int_eq(bt_write(env.ctx, env.b, 10 * 512, raw, n * 512, 0), 0);
+    ck_assert_int_eq(st_rw(&env, &c, &env.lu[0], SCSI_OP_VERIFY_16, 10, n,
+                           0x06, blk, 512), SCSI_STATUS_GOOD);
+    ck_assert_uint_eq(c.t.xfer_len, 512);
+    st_cmd_free(&c);
+    /* One byte of block 2500 differs: offset 2500 * 512 + 99. */
+    raw[0] = (uint8_t)(blk[99] ^ 0xff);
+    ck_assert_int_eq(bt_write(env.ctx, env.b, (10 + 2500) * 512 + 99, raw, 1,
+                              0), 0);
+    st_rw(&env, &c, &env.lu[0], SCSI_OP_VERIFY_10, 10, n, 0x06, blk, 512);
+    st_assert_sense_info(&c.t, SCSI_SENSE_MISCOMPARE_KEY,
+                         SCSI_ASC_MISCOMPARE_DURING_VERIFY, 2500 * 512 + 99);
+    st_cmd_free(&c);
+    /* Past MAXIMUM WRITE SAME LENGTH: refused. */
+    st_env_free(&env);
+    st_env_init(&env, 64 * MiB, 512, false, 1);
+    st_rw(&env, &c, &env.lu[0], SCSI_OP_VERIFY_16, 0, 65536, 0x06, blk, 512);
+    st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
+                    SCSI_ASC_INVALID_FIELD_IN_CDB);
+    free(raw);
+    st_env_free(&env);
+}
+END_TEST
+
+START_TEST(test_sbc_prefetch_caches_and_answers_good)
+{
+    struct st_env env;
+    struct st_cmd c;
+
+    st_env_init(&env, MiB, 512, false, 1);
+    ck_assert_int_eq(st_rw(&env, &c, &env.lu[0], SCSI_OP_PREFETCH_10, 8, 16,
+                           0, NULL, 0), SCSI_STATUS_GOOD);
+    ck_assert_int_eq(c.t.dir, SCSI_DIR_NONE);
+    ck_assert_int_eq(c.t.stats_op, STATS_OP_CACHE);
+    ck_assert_int_eq(c.t.breq.op, BACKEND_OP_CACHE);
+    ck_assert_uint_eq(c.t.breq.offset, 8 * 512);
+    ck_assert_uint_eq(c.t.breq.count, 16 * 512);
+    st_cmd_free(&c);
+    /* Length 0: to the end of the LU. */
+    ck_assert_int_eq(st_rw(&env, &c, &env.lu[0], SCSI_OP_PREFETCH_16, 48, 0,
+                           0, NULL, 0), SCSI_STATUS_GOOD);
+    ck_assert_uint_eq(c.t.breq.count, (2048 - 48) * 512);
+    st_cmd_free(&c);
+    /* IMMED: answered before any request. */
+    ck_assert_int_eq(st_rw(&env, &c, &env.lu[0], SCSI_OP_PREFETCH_16, 0, 1,
+                           0x02, NULL, 0), SCSI_STATUS_GOOD);
+    ck_assert_ptr_null(c.t.breq.ctx);
+    st_cmd_free(&c);
+    /* Reserved and obsolete bits of byte 1. */
+    st_rw(&env, &c, &env.lu[0], SCSI_OP_PREFETCH_10, 0, 1, 0x01, NULL, 0);
+    st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
+                    SCSI_ASC_INVALID_FIELD_IN_CDB);
+    /* Without the backend's cache: GOOD, nothing submitted. */
+    env.e.caps &= ~(unsigned)BACKEND_CAN_CACHE;
+    ck_assert_int_eq(st_rw(&env, &c, &env.lu[0], SCSI_OP_PREFETCH_10, 8, 16,
+                           0, NULL, 0), SCSI_STATUS_GOOD);
+    ck_assert_ptr_null(c.t.breq.ctx);
+    st_cmd_free(&c);
+    st_env_free(&env);
+}
+END_TEST
+
+START_TEST(test_sbc_start_stop_unit)
+{
+    struct st_env env;
+    struct st_cmd c;
+
+    st_env_init(&env, MiB, 512, false, 1);
+    /* START, with and without IMMED: GOOD, nothing to do. */
+    ck_assert_int_eq(ST_RUN(&env, &c, &env.lu[0], SCSI_OP_START_STOP_UNIT, 1,
+                            0, 0, 0x01, 0), SCSI_STATUS_GOOD);
+    ck_assert_ptr_null(c.t.breq.ctx);
+    st_cmd_free(&c);
+    /* STOP flushes first, unless NO_FLUSH. */
+    ck_assert_int_eq(ST_RUN(&env, &c, &env.lu[0], SCSI_OP_START_STOP_UNIT, 0,
+                            0, 0, 0x00, 0), SCSI_STATUS_GOOD);
+    ck_assert_int_eq(c.t.breq.op, BACKEND_OP_FLUSH);
+    st_cmd_free(&c);
+    ck_assert_int_eq(ST_RUN(&env, &c, &env.lu[0], SCSI_OP_START_STOP_UNIT, 0,
+                            0, 0, 0x04, 0), SCSI_STATUS_GOOD);
+    ck_assert_ptr_null(c.t.breq.ctx);
+    st_cmd_free(&c);
+    /* LOEJ (no removable medium), a power condition, a modifier. */
+    ST_RUN(&env, &c, &env.lu[0], SCSI_OP_START_STOP_UNIT, 0, 0, 0, 0x02, 0);
+    st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
+                    SCSI_ASC_INVALID_FIELD_IN_CDB);
+    ST_RUN(&env, &c, &env.lu[0], SCSI_OP_START_STOP_UNIT, 0, 0, 0, 0x31, 0);
+    st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
+                    SCSI_ASC_INVALID_FIELD_IN_CDB);
+    ST_RUN(&env, &c, &env.lu[0], SCSI_OP_START_STOP_UNIT, 0, 0, 1, 0x01, 0);
+    st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
+                    SCSI_ASC_INVALID_FIELD_IN_CDB);
+    st_env_free(&env);
+}
+END_TEST
+
 START_TEST(test_sbc_backend_errors_become_sense)
 {
     static const struct {
@@ -434,6 +712,12 @@ sbc_suite(void)
     tcase_add_test(tc, test_sbc_write_to_read_only_is_data_protect);
     tcase_add_test(tc, test_sbc_fua_uses_backend_fua_or_a_flush);
     tcase_add_test(tc, test_sbc_synchronize_cache);
+    tcase_add_test(tc, test_sbc_write_and_verify_is_durable);
+    tcase_add_test(tc, test_sbc_verify_bytchk_0_checks_the_range_only);
+    tcase_add_loop_test(tc, test_sbc_verify_bytchk_1_compares, 0, 2);
+    tcase_add_test(tc, test_sbc_verify_bytchk_3_compares_one_block_everywhere);
+    tcase_add_test(tc, test_sbc_prefetch_caches_and_answers_good);
+    tcase_add_test(tc, test_sbc_start_stop_unit);
     tcase_add_test(tc, test_sbc_backend_errors_become_sense);
     suite_add_tcase(s, tc);
     return s;

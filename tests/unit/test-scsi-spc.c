@@ -5,8 +5,11 @@
  * allocation-length truncation, REPORT LUNS for 1 and 3 LUNs and each
  * SELECT REPORT, REQUEST SENSE, TEST UNIT READY, and MODE SENSE(6)/(10)
  * pages, block descriptors (short, long, none), the WP bit and every
- * page control value.  Against a memory-backend export, through
- * scsi-test-helpers.h.
+ * page control value; the provisioning fields of VPD B0h/B2h by backend
+ * capability; MODE SELECT(6)/(10) taking back what MODE SENSE gave and
+ * refusing any change; REPORT SUPPORTED OPERATION CODES in each reporting
+ * option (server/scsi/scsi-rsoc.c).  Against a memory-backend export,
+ * through scsi-test-helpers.h.
  */
 #include <config.h>
 
@@ -234,8 +237,15 @@ START_TEST(test_spc_vpd_block_pages)
     ck_assert_uint_eq(st_be16(&b[6]), 1);                  /* granularity */
     ck_assert_uint_eq(st_be32(&b[8]), (4 * MiB) / bs);     /* maximum */
     ck_assert_uint_eq(st_be32(&b[12]), (4 * MiB) / bs);    /* optimal */
-    ck_assert_uint_eq(st_be32(&b[20]), 0);                 /* no UNMAP */
-    ck_assert_uint_eq(st_be64(&b[36]), 0);                 /* no WRITE SAME */
+    ck_assert_uint_eq(b[4] & 0x01, 0);                     /* WSNZ */
+    ck_assert_uint_eq(b[5], 0);                   /* no COMPARE AND WRITE */
+    /* UNMAP: 512 MiB in at most 256 descriptors; WRITE SAME: 32 MiB, at
+     * most 65535 blocks. */
+    ck_assert_uint_eq(st_be32(&b[20]), (512 * MiB) / bs);
+    ck_assert_uint_le(st_be32(&b[20]), 1u << 20);
+    ck_assert_uint_eq(st_be32(&b[24]), 256);
+    ck_assert_uint_eq(st_be32(&b[28]), 0);                 /* granularity */
+    ck_assert_uint_eq(st_be64(&b[36]), bs == 512 ? 65535 : 8192);
     st_cmd_free(&c);
 
     /* B1h: a non-rotating medium. */
@@ -244,10 +254,53 @@ START_TEST(test_spc_vpd_block_pages)
     ck_assert_uint_eq(st_be16(&c.t.buf[4]), 1);
     st_cmd_free(&c);
 
-    /* B2h: no UNMAP, no WRITE SAME unmapping. */
+    /* B2h: the memory backend trims and zeroes: thin, LBPU, LBPWS,
+     * LBPWS10, LBPRZ; no anchors, no provisioning group descriptor. */
     spc_vpd(&env, &c, 0xb2);
     ck_assert_uint_eq(st_be16(&c.t.buf[2]), 4);
-    ck_assert_uint_eq(c.t.buf[5], 0); /* LBPU, LBPWS, LBPWS10, LBPRZ */
+    ck_assert_uint_eq(c.t.buf[4], 0);    /* threshold exponent */
+    ck_assert_uint_eq(c.t.buf[5], 0xe4);
+    ck_assert_uint_eq(c.t.buf[6], 0x02); /* provisioning type: thin */
+    st_cmd_free(&c);
+    st_env_free(&env);
+}
+END_TEST
+
+/* B0h/B2h follow the export's capabilities and read-only. */
+START_TEST(test_spc_vpd_provisioning_follows_capabilities)
+{
+    struct st_env env;
+    struct st_cmd c;
+
+    /* Trim without zero: UNMAP, but no LBPRZ and no WRITE SAME unmap. */
+    st_env_init(&env, 8 * MiB, 512, false, 1);
+    env.e.caps &= ~(unsigned)BACKEND_CAN_ZERO;
+    spc_vpd(&env, &c, 0xb2);
+    ck_assert_uint_eq(c.t.buf[5], 0x80);
+    ck_assert_uint_eq(c.t.buf[6], 0x02);
+    st_cmd_free(&c);
+    spc_vpd(&env, &c, 0xb0);
+    ck_assert_uint_eq(st_be32(&c.t.buf[20]), 1u << 20);
+    st_cmd_free(&c);
+
+    /* No trim: fully provisioned, no UNMAP limits; WRITE SAME still. */
+    env.e.caps &= ~(unsigned)BACKEND_CAN_TRIM;
+    spc_vpd(&env, &c, 0xb2);
+    ck_assert_uint_eq(c.t.buf[5], 0);
+    ck_assert_uint_eq(c.t.buf[6], 0);
+    st_cmd_free(&c);
+    spc_vpd(&env, &c, 0xb0);
+    ck_assert_uint_eq(st_be32(&c.t.buf[20]), 0);
+    ck_assert_uint_eq(st_be32(&c.t.buf[24]), 0);
+    ck_assert_uint_eq(st_be64(&c.t.buf[36]), 65535);
+    st_cmd_free(&c);
+    st_env_free(&env);
+
+    /* Read-only: unmaps nothing. */
+    st_env_init(&env, 8 * MiB, 512, true, 1);
+    spc_vpd(&env, &c, 0xb2);
+    ck_assert_uint_eq(c.t.buf[5], 0);
+    ck_assert_uint_eq(c.t.buf[6], 0);
     st_cmd_free(&c);
     st_env_free(&env);
 }
@@ -554,6 +607,308 @@ START_TEST(test_spc_mode_sense10_descriptors_and_truncation)
 }
 END_TEST
 
+/* --- MODE SELECT --------------------------------------------------------- */
+
+static uint8_t
+spc_mode_select(struct st_env *env, struct st_cmd *c, bool six, uint8_t b1,
+                const uint8_t *data, uint32_t len)
+{
+    uint8_t cdb[10] = { 0 };
+
+    cdb[0] = six ? SCSI_OP_MODE_SELECT_6 : SCSI_OP_MODE_SELECT_10;
+    cdb[1] = b1;
+    if (six) {
+        cdb[4] = (uint8_t)len;
+    } else {
+        scsi_put_be16(&cdb[7], (uint16_t)len);
+    }
+    st_cmd_init(c, env, &env->lu[0], cdb, six ? 6 : 10);
+    return st_run(env, c, data, len);
+}
+
+/* MODE SENSE's answer sent back is accepted; any change is refused. */
+START_TEST(test_spc_mode_select_takes_back_what_mode_sense_gave)
+{
+    struct st_env env;
+    struct st_cmd c;
+    uint8_t p6[255], p10[255];
+    uint32_t n6, n10;
+
+    st_env_init(&env, 3 * MiB, 512, false, 1);
+    /* MODE SENSE(6), all pages with the block descriptor. */
+    ck_assert_int_eq(spc_mode_sense6(&env, &c, 0, 0x3f, 255),
+                     SCSI_STATUS_GOOD);
+    n6 = c.t.data_len;
+    memcpy(p6, c.t.buf, n6);
+    st_cmd_free(&c);
+    p6[0] = 0; /* MODE DATA LENGTH is reserved in MODE SELECT */
+    ck_assert_int_eq(spc_mode_select(&env, &c, true, 0x10, p6, n6),
+                     SCSI_STATUS_GOOD);
+    ck_assert_int_eq(c.t.dir, SCSI_DIR_WRITE);
+    ck_assert_uint_eq(c.t.xfer_len, n6);
+    st_cmd_free(&c);
+    /* The same through (10), long LBA descriptor included. */
+    ck_assert_int_eq(spc_mode_sense10(&env, &c, 0x10, 0x3f, 0, 255),
+                     SCSI_STATUS_GOOD);
+    n10 = c.t.data_len;
+    memcpy(p10, c.t.buf, n10);
+    st_cmd_free(&c);
+    ck_assert_int_eq(spc_mode_select(&env, &c, false, 0x10, p10, n10),
+                     SCSI_STATUS_GOOD);
+    st_cmd_free(&c);
+    /* A list of 0 bytes changes nothing either. */
+    ck_assert_int_eq(spc_mode_select(&env, &c, true, 0x10, NULL, 0),
+                     SCSI_STATUS_GOOD);
+    ck_assert_int_eq(c.t.dir, SCSI_DIR_NONE);
+    st_cmd_free(&c);
+    /* Only the header, block count 0 ("no change"). */
+    {
+        uint8_t h[12] = { 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0x02, 0x00 };
+
+        ck_assert_int_eq(spc_mode_select(&env, &c, true, 0x10, h, 12),
+                         SCSI_STATUS_GOOD);
+        st_cmd_free(&c);
+        h[10] = 0x10; /* block length 4096: a change */
+        spc_mode_select(&env, &c, true, 0x10, h, 12);
+        st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
+                        SCSI_ASC_INVALID_FIELD_IN_PARAMETER);
+        st_cmd_free(&c);
+    }
+
+    /* Clearing WCE in the caching page (at 4 + 8 + 2). */
+    ck_assert_uint_eq(p6[12], 0x08);
+    p6[14] &= (uint8_t)~0x04;
+    spc_mode_select(&env, &c, true, 0x10, p6, n6);
+    st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
+                    SCSI_ASC_INVALID_FIELD_IN_PARAMETER);
+    st_cmd_free(&c);
+    p6[14] |= 0x04;
+    /* A page we do not have; a subpage; a wrong page length. */
+    p6[12] = 0x19;
+    spc_mode_select(&env, &c, true, 0x10, p6, n6);
+    st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
+                    SCSI_ASC_INVALID_FIELD_IN_PARAMETER);
+    st_cmd_free(&c);
+    p6[12] = 0x48;
+    spc_mode_select(&env, &c, true, 0x10, p6, n6);
+    st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
+                    SCSI_ASC_INVALID_FIELD_IN_PARAMETER);
+    st_cmd_free(&c);
+    p6[12] = 0x88; /* PS is reserved in MODE SELECT: ignored */
+    ck_assert_int_eq(spc_mode_select(&env, &c, true, 0x10, p6, n6),
+                     SCSI_STATUS_GOOD);
+    st_cmd_free(&c);
+    /* A page cut short by the list's end. */
+    spc_mode_select(&env, &c, true, 0x10, p6, 4 + 8 + 10);
+    st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
+                    SCSI_ASC_PARAM_LIST_LENGTH_ERROR);
+    st_cmd_free(&c);
+    /* A block descriptor length past the list. */
+    p6[3] = 200;
+    spc_mode_select(&env, &c, true, 0x10, p6, n6);
+    st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
+                    SCSI_ASC_PARAM_LIST_LENGTH_ERROR);
+    st_cmd_free(&c);
+    st_env_free(&env);
+}
+END_TEST
+
+START_TEST(test_spc_mode_select_cdb_errors)
+{
+    uint8_t h[8] = { 0 };
+    struct st_env env;
+    struct st_cmd c;
+
+    st_env_init(&env, MiB, 512, false, 1);
+    /* SP: no saved pages.  A reserved bit of byte 1. */
+    spc_mode_select(&env, &c, true, 0x11, h, 4);
+    ck_assert(!c.decoded);
+    st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
+                    SCSI_ASC_INVALID_FIELD_IN_CDB);
+    spc_mode_select(&env, &c, false, 0x12, h, 8);
+    st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
+                    SCSI_ASC_INVALID_FIELD_IN_CDB);
+    /* Shorter than the header: refused before any data moves. */
+    spc_mode_select(&env, &c, true, 0x10, h, 3);
+    ck_assert(!c.decoded);
+    st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
+                    SCSI_ASC_PARAM_LIST_LENGTH_ERROR);
+    spc_mode_select(&env, &c, false, 0x10, h, 7);
+    st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
+                    SCSI_ASC_PARAM_LIST_LENGTH_ERROR);
+    /* A medium type other than 0. */
+    h[1] = 0x01;
+    spc_mode_select(&env, &c, true, 0x10, h, 4);
+    st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
+                    SCSI_ASC_INVALID_FIELD_IN_PARAMETER);
+    st_cmd_free(&c);
+    st_env_free(&env);
+}
+END_TEST
+
+/* --- REPORT SUPPORTED OPERATION CODES ------------------------------------ */
+
+static uint8_t
+spc_rsoc(struct st_env *env, struct st_cmd *c, uint8_t byte2, uint8_t op,
+         uint16_t sa, uint32_t alloc)
+{
+    return ST_RUN(env, c, &env->lu[0], SCSI_OP_MAINTENANCE_IN, 0x0c, byte2, op,
+                  (uint8_t)(sa >> 8), (uint8_t)sa, (uint8_t)(alloc >> 24),
+                  (uint8_t)(alloc >> 16), (uint8_t)(alloc >> 8),
+                  (uint8_t)alloc, 0, 0);
+}
+
+/* The descriptor of opcode/sa in an all-commands answer, or NULL. */
+static const uint8_t *
+spc_rsoc_find(const uint8_t *b, uint32_t dlen, uint8_t op, uint16_t sa)
+{
+    for (uint32_t off = 4; off < 4 + st_be32(b); off += dlen) {
+        if (b[off] == op && st_be16(&b[off + 2]) == sa) {
+            return &b[off];
+        }
+    }
+    return NULL;
+}
+
+START_TEST(test_spc_rsoc_all_commands)
+{
+    struct st_env env;
+    struct st_cmd c;
+    const uint8_t *b, *d;
+    uint32_t all;
+
+    st_env_init(&env, MiB, 512, false, 1);
+    ck_assert_int_eq(spc_rsoc(&env, &c, 0x00, 0, 0, 4096), SCSI_STATUS_GOOD);
+    b = c.t.buf;
+    /* 31 commands without service actions, READ CAPACITY(16), GET LBA
+     * STATUS and REPORT SUPPORTED OPERATION CODES with. */
+    all = st_be32(b);
+    ck_assert_uint_eq(all, 34 * 8);
+    ck_assert_uint_eq(c.t.data_len, 4 + all);
+    d = spc_rsoc_find(b, 8, SCSI_OP_READ_12, 0);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_uint_eq(d[5], 0);               /* no CTDP, no SERVACTV */
+    ck_assert_uint_eq(st_be16(&d[6]), 12);    /* CDB length */
+    d = spc_rsoc_find(b, 8, SCSI_OP_SERVICE_ACTION_IN_16, 0x12);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_uint_eq(d[5], 0x01);            /* SERVACTV */
+    ck_assert_uint_eq(st_be16(&d[6]), 16);
+    ck_assert_ptr_nonnull(spc_rsoc_find(b, 8, SCSI_OP_SERVICE_ACTION_IN_16,
+                                        0x10));
+    ck_assert_ptr_nonnull(spc_rsoc_find(b, 8, SCSI_OP_MAINTENANCE_IN, 0x0c));
+    ck_assert_ptr_nonnull(spc_rsoc_find(b, 8, SCSI_OP_UNMAP, 0));
+    ck_assert_ptr_null(spc_rsoc_find(b, 8, SCSI_OP_COMPARE_AND_WRITE, 0));
+    ck_assert_ptr_null(spc_rsoc_find(b, 8, SCSI_OP_RESERVE_6, 0));
+    /* Every descriptor without SERVACTV has service action 0. */
+    for (uint32_t off = 4; off < 4 + all; off += 8) {
+        ck_assert(b[off + 5] & 0x01 || st_be16(&b[off + 2]) == 0);
+    }
+    st_cmd_free(&c);
+
+    /* RCTD: 20 bytes each, CTDP, a timeouts descriptor of length 0Ah. */
+    ck_assert_int_eq(spc_rsoc(&env, &c, 0x80, 0, 0, 4096), SCSI_STATUS_GOOD);
+    b = c.t.buf;
+    ck_assert_uint_eq(st_be32(b), 34 * 20);
+    for (uint32_t off = 4; off < 4 + st_be32(b); off += 20) {
+        ck_assert_uint_eq(b[off + 5] & 0x02, 0x02);
+        ck_assert_uint_eq(st_be16(&b[off + 8]), 0x0a);
+    }
+    st_cmd_free(&c);
+
+    /* Truncated: the header still tells the whole length. */
+    ck_assert_int_eq(spc_rsoc(&env, &c, 0x00, 0, 0, 10), SCSI_STATUS_GOOD);
+    ck_assert_uint_eq(c.t.data_len, 10);
+    ck_assert_uint_eq(st_be32(c.t.buf), 34 * 8);
+    st_cmd_free(&c);
+
+    /* Without trim and block status: no UNMAP, no GET LBA STATUS. */
+    env.e.caps &= ~(unsigned)(BACKEND_CAN_TRIM | BACKEND_CAN_BLOCK_STATUS);
+    ck_assert_int_eq(spc_rsoc(&env, &c, 0x00, 0, 0, 4096), SCSI_STATUS_GOOD);
+    ck_assert_uint_eq(st_be32(c.t.buf), 32 * 8);
+    ck_assert_ptr_null(spc_rsoc_find(c.t.buf, 8, SCSI_OP_UNMAP, 0));
+    ck_assert_ptr_null(spc_rsoc_find(c.t.buf, 8, SCSI_OP_SERVICE_ACTION_IN_16,
+                                     0x12));
+    st_cmd_free(&c);
+    st_env_free(&env);
+}
+END_TEST
+
+START_TEST(test_spc_rsoc_one_command)
+{
+    struct st_env env;
+    struct st_cmd c;
+    const uint8_t *b;
+
+    st_env_init(&env, MiB, 512, false, 1);
+    /* 001b, READ(12): supported, its usage data with DPO and FUA. */
+    ck_assert_int_eq(spc_rsoc(&env, &c, 0x01, SCSI_OP_READ_12, 0, 512),
+                     SCSI_STATUS_GOOD);
+    b = c.t.buf;
+    ck_assert_uint_eq(c.t.data_len, 4 + 12);
+    ck_assert_uint_eq(b[1], 0x03);
+    ck_assert_uint_eq(st_be16(&b[2]), 12);
+    ck_assert_uint_eq(b[4], SCSI_OP_READ_12);
+    ck_assert_uint_eq(b[5], 0x18);
+    ck_assert_uint_eq(b[15], 0x00);           /* CONTROL */
+    st_cmd_free(&c);
+    /* With RCTD: CTDP and the timeouts descriptor after the usage. */
+    ck_assert_int_eq(spc_rsoc(&env, &c, 0x81, SCSI_OP_VERIFY_10, 0, 512),
+                     SCSI_STATUS_GOOD);
+    b = c.t.buf;
+    ck_assert_uint_eq(c.t.data_len, 4 + 10 + 12);
+    ck_assert_uint_eq(b[1], 0x83);
+    ck_assert_uint_eq(b[5] & 0x10, 0x10);     /* DPO */
+    ck_assert_uint_eq(st_be16(&b[14]), 0x0a);
+    st_cmd_free(&c);
+    /* Not supported: SUPPORT 001b and no usage data. */
+    ck_assert_int_eq(spc_rsoc(&env, &c, 0x01, SCSI_OP_COMPARE_AND_WRITE, 0,
+                              512), SCSI_STATUS_GOOD);
+    ck_assert_uint_eq(c.t.data_len, 4);
+    ck_assert_uint_eq(c.t.buf[1], 0x01);
+    ck_assert_uint_eq(st_be16(&c.t.buf[2]), 0);
+    st_cmd_free(&c);
+    /* 010b with a service action: supported, and one that is not. */
+    ck_assert_int_eq(spc_rsoc(&env, &c, 0x02, SCSI_OP_SERVICE_ACTION_IN_16,
+                              0x10, 512), SCSI_STATUS_GOOD);
+    ck_assert_uint_eq(c.t.buf[1], 0x03);
+    ck_assert_uint_eq(st_be16(&c.t.buf[2]), 16);
+    ck_assert_uint_eq(c.t.buf[4], 0x9e);
+    ck_assert_uint_eq(c.t.buf[5], 0x1f);
+    st_cmd_free(&c);
+    ck_assert_int_eq(spc_rsoc(&env, &c, 0x02, SCSI_OP_SERVICE_ACTION_IN_16,
+                              0x11, 512), SCSI_STATUS_GOOD);
+    ck_assert_uint_eq(c.t.buf[1], 0x01);
+    st_cmd_free(&c);
+    ck_assert_int_eq(spc_rsoc(&env, &c, 0x02, SCSI_OP_SERVICE_ACTION_IN_16,
+                              0x110, 512), SCSI_STATUS_GOOD);
+    ck_assert_uint_eq(c.t.buf[1], 0x01);
+    st_cmd_free(&c);
+    /* 011b: the service action counts only where the opcode has them. */
+    ck_assert_int_eq(spc_rsoc(&env, &c, 0x03, SCSI_OP_READ_10, 5, 512),
+                     SCSI_STATUS_GOOD);
+    ck_assert_uint_eq(c.t.buf[1], 0x03);
+    st_cmd_free(&c);
+    ck_assert_int_eq(spc_rsoc(&env, &c, 0x03, SCSI_OP_MAINTENANCE_IN, 0x0c,
+                              512), SCSI_STATUS_GOOD);
+    ck_assert_uint_eq(c.t.buf[1], 0x03);
+    st_cmd_free(&c);
+
+    /* 001b for an opcode with service actions, 010b for one without,
+     * reporting options past 011b, reserved bits: INVALID FIELD IN CDB. */
+    spc_rsoc(&env, &c, 0x01, SCSI_OP_SERVICE_ACTION_IN_16, 0, 512);
+    st_assert_invalid_field_at(&c.t, 2, 2);
+    spc_rsoc(&env, &c, 0x01, SCSI_OP_PERSISTENT_RESERVE_IN, 0, 512);
+    st_assert_invalid_field_at(&c.t, 2, 2);
+    spc_rsoc(&env, &c, 0x02, SCSI_OP_READ_10, 0, 512);
+    st_assert_invalid_field_at(&c.t, 2, 2);
+    spc_rsoc(&env, &c, 0x04, 0, 0, 512);
+    st_assert_invalid_field_at(&c.t, 2, 2);
+    spc_rsoc(&env, &c, 0x08, 0, 0, 512);
+    st_assert_invalid_field_at(&c.t, 2, 6);
+    st_env_free(&env);
+}
+END_TEST
+
 static Suite *
 spc_suite(void)
 {
@@ -575,6 +930,11 @@ spc_suite(void)
     tcase_add_test(tc, test_spc_mode_sense_all_pages_and_page_controls);
     tcase_add_test(tc, test_spc_mode_sense_write_protect_bit);
     tcase_add_test(tc, test_spc_mode_sense10_descriptors_and_truncation);
+    tcase_add_test(tc, test_spc_vpd_provisioning_follows_capabilities);
+    tcase_add_test(tc, test_spc_mode_select_takes_back_what_mode_sense_gave);
+    tcase_add_test(tc, test_spc_mode_select_cdb_errors);
+    tcase_add_test(tc, test_spc_rsoc_all_commands);
+    tcase_add_test(tc, test_spc_rsoc_one_command);
     suite_add_tcase(s, tc);
     return s;
 }
