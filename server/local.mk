@@ -10,7 +10,8 @@ server_libpolltgt_a_SOURCES += \
 	server/iothread.c server/iothread.h \
 	server/listen.c server/listen.h \
 	server/export.c server/export.h \
-	server/frontend.c server/frontend.h
+	server/frontend.c server/frontend.h \
+	server/txq.c server/txq.h
 
 sbin_PROGRAMS += server/polltgtd
 server_polltgtd_SOURCES = server/main.c
@@ -22,3 +23,9 @@ TESTS += tests/unit/test-config
 tests_unit_test_config_SOURCES = tests/unit/test-config.c
 tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(INIH_CFLAGS)
 tests_unit_test_config_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/test-txq
+TESTS += tests/unit/test-txq
+tests_unit_test_txq_SOURCES = tests/unit/test-txq.c
+tests_unit_test_txq_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_txq_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)

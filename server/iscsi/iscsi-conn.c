@@ -37,6 +37,12 @@ static bool iscsi_conn_poll(void *opaque);
 static void iscsi_conn_maybe_free(struct iscsi_conn *conn);
 static void iscsi_conn_drain_check(struct iscsi_conn *conn);
 
+static void
+iscsi_conn_tx_release(struct txq_item *it, void *opaque)
+{
+    iscsi_pdu_release(opaque, (struct iscsi_tx *)it);
+}
+
 static const struct aio_handler_ops iscsi_conn_ops = {
     .read = iscsi_conn_on_readable,
     .write = iscsi_conn_on_writable,
@@ -145,7 +151,7 @@ iscsi_conn_attach_on_thread(struct iscsi_server *srv, struct iothread *t,
     conn->peer_len = peerlen;
     listen_format_peer(peer, peerlen, conn->peer, sizeof conn->peer);
     iscsi_conn_format_portal(conn);
-    conn->tx_tail = &conn->tx_head;
+    txq_init(&conn->txq);
     conn->connected_ns = clock_now_ns();
     conn->last_rx_ns = conn->connected_ns;
     conn->max_recv_dsl = ISCSI_LOGIN_MAX_DSL;
@@ -242,14 +248,7 @@ iscsi_conn_kill(struct iscsi_conn *conn)
         close(conn->fd);
         conn->fd = -1;
     }
-    while (conn->tx_head) {
-        struct iscsi_tx *tx = conn->tx_head;
-
-        conn->tx_head = tx->next;
-        iscsi_pdu_release(conn, tx);
-    }
-    conn->tx_tail = &conn->tx_head;
-    conn->tx_off = 0;
+    txq_drop(&conn->txq, iscsi_conn_tx_release, conn);
     /* Tasks waiting for data will never get it; those in the backend
      * come back later and are released then. */
     iscsi_task_abort_all(conn);
@@ -259,7 +258,7 @@ iscsi_conn_kill(struct iscsi_conn *conn)
 static void
 iscsi_conn_check_closing(struct iscsi_conn *conn)
 {
-    if (conn->state == ISCSI_STATE_CLOSING && conn->tx_head == NULL &&
+    if (conn->state == ISCSI_STATE_CLOSING && txq_empty(&conn->txq) &&
         conn->in_core == 0) {
         iscsi_conn_kill(conn);
     }
@@ -290,65 +289,23 @@ iscsi_conn_set_want_write(struct iscsi_conn *conn, bool want)
 void
 iscsi_conn_flush(struct iscsi_conn *conn)
 {
-    struct iovec iov[64];
-    struct msghdr msg = { .msg_iov = iov };
+    int r;
 
     if (conn->in_rx || conn->in_flush || conn->state == ISCSI_STATE_DEAD) {
         return; /* the receive loop flushes when it is done */
     }
     conn->in_flush = true;
-    while (conn->tx_head) {
-        struct iscsi_tx *tx;
-        size_t skip = conn->tx_off;
-        int n = 0;
-        ssize_t sent;
-
-        for (tx = conn->tx_head; tx && n <= 64 - 4; tx = tx->next) {
-            for (int i = 0; i < tx->iovcnt; i++) {
-                if (skip >= tx->iov[i].iov_len) {
-                    skip -= tx->iov[i].iov_len;
-                    continue;
-                }
-                iov[n].iov_base = (char *)tx->iov[i].iov_base + skip;
-                iov[n].iov_len = tx->iov[i].iov_len - skip;
-                skip = 0;
-                n++;
-            }
-        }
-        msg.msg_iovlen = (size_t)n;
-        sent = sendmsg(conn->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (sent < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            conn->in_flush = false;
-            if (errno == EAGAIN) {
-                iscsi_conn_set_want_write(conn, true);
-                return;
-            }
-            log_debug("iscsi %s: send: %m", conn->peer);
-            iscsi_conn_kill(conn);
-            return;
-        }
-        conn->tx_off += (size_t)sent;
-        while ((tx = conn->tx_head) != NULL) {
-            size_t len = 0;
-
-            for (int i = 0; i < tx->iovcnt; i++) {
-                len += tx->iov[i].iov_len;
-            }
-            if (conn->tx_off < len) {
-                break;
-            }
-            conn->tx_off -= len;
-            conn->tx_head = tx->next;
-            if (conn->tx_head == NULL) {
-                conn->tx_tail = &conn->tx_head;
-            }
-            iscsi_pdu_release(conn, tx);
-        }
-    }
+    r = txq_send(&conn->txq, conn->fd, iscsi_conn_tx_release, conn);
     conn->in_flush = false;
+    if (r == -EAGAIN) {
+        iscsi_conn_set_want_write(conn, true);
+        return;
+    }
+    if (r < 0) {
+        log_debug("iscsi %s: send: %s", conn->peer, strerror(-r));
+        iscsi_conn_kill(conn);
+        return;
+    }
     iscsi_conn_set_want_write(conn, false);
     iscsi_conn_check_closing(conn);
 }

@@ -146,8 +146,7 @@ struct iscsi_conn {
     uint32_t text_ttt, text_itt;
 
     /* transmit */
-    struct iscsi_tx *tx_head, **tx_tail;
-    size_t tx_off;
+    struct txq txq;
     bool want_write;
     bool in_rx;                /* inside the receive loop: defer sends */
     bool in_flush;

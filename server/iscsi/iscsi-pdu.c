@@ -37,7 +37,6 @@ iscsi_pdu_new(uint8_t opcode, uint8_t flags, size_t copy_len)
     if (tx == NULL) {
         return NULL;
     }
-    tx->next = NULL;
     tx->task = NULL;
     tx->iovcnt = 0;
     memset(tx->hdr, 0, sizeof tx->hdr);
@@ -104,9 +103,7 @@ iscsi_pdu_queue(struct iscsi_conn *conn, struct iscsi_tx *tx,
                 const void *data, uint32_t len)
 {
     iscsi_pdu_seal(tx, data, len, conn->hdigest, conn->ddigest);
-    tx->next = NULL;
-    *conn->tx_tail = tx;
-    conn->tx_tail = &tx->next;
+    txq_push(&conn->txq, &tx->item, tx->iov, tx->iovcnt);
 }
 
 void

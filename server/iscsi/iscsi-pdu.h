@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 
 #include "iscsi/iscsi-protocol.h"
+#include "txq.h"
 #include "util/compiler.h"
 
 #define ISCSI_MAX_AHS_LEN (255 * 4)
@@ -24,7 +25,7 @@ struct iscsi_task;
 /* One PDU queued for sending: BHS (+ header digest), data segment by
  * reference, padding and data digest. */
 struct iscsi_tx {
-    struct iscsi_tx *next;
+    struct txq_item item;    /* first: the transmit queue hands it back */
     struct iovec iov[4];
     int iovcnt;
     struct iscsi_task *task; /* holds a reference on task's buffer */

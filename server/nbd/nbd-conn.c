@@ -40,6 +40,29 @@ static bool nbd_conn_poll(void *opaque);
 static void nbd_conn_maybe_free(struct nbd_conn *conn);
 static void nbd_conn_release_blob(struct nbd_conn *conn, struct nbd_tx *tx);
 
+/* A reply went out (or never will): its owner gets it back. */
+static void
+nbd_conn_tx_release(struct txq_item *it, void *opaque)
+{
+    struct nbd_tx *tx = (struct nbd_tx *)it;
+
+    if (tx->release) {
+        tx->release(opaque, tx);
+    }
+}
+
+/* At the free: only copies are left to free (requests are gone). */
+static void
+nbd_conn_tx_forget(struct txq_item *it, void *opaque)
+{
+    struct nbd_tx *tx = (struct nbd_tx *)it;
+
+    (void)opaque;
+    if (tx->release == nbd_conn_release_blob) {
+        free(tx);
+    }
+}
+
 static const struct aio_handler_ops nbd_conn_ops = {
     .read = nbd_conn_on_readable,
     .write = nbd_conn_on_writable,
@@ -82,7 +105,7 @@ nbd_conn_attach_on_thread(struct nbd_server *srv, struct iothread *t, int fd,
     memcpy(&conn->peer_addr, peer, peerlen);
     conn->peer_len = peerlen;
     listen_format_peer(peer, peerlen, conn->peer, sizeof conn->peer);
-    conn->tx_tail = &conn->tx_head;
+    txq_init(&conn->txq);
     conn->connected_ns = clock_now_ns();
     for (int i = NBD_MAX_INFLIGHT - 1; i >= 0; i--) {
         conn->reqs[i].conn = conn;
@@ -133,14 +156,7 @@ nbd_conn_free_on_thread(void *opaque)
     if (conn->next) {
         conn->next->prev = conn->prev;
     }
-    while (conn->tx_head) {
-        struct nbd_tx *tx = conn->tx_head;
-
-        conn->tx_head = tx->next;
-        if (tx->release == nbd_conn_release_blob) {
-            free(tx);
-        }
-    }
+    txq_drop(&conn->txq, nbd_conn_tx_forget, conn);
     for (int i = 0; i < NBD_MAX_INFLIGHT; i++) {
         free(conn->reqs[i].buf);
         free(conn->reqs[i].extents);
@@ -202,16 +218,7 @@ nbd_conn_kill(struct nbd_conn *conn)
         conn->fd = -1;
     }
     /* Nothing queued will be sent now: give back what it holds. */
-    while (conn->tx_head) {
-        struct nbd_tx *tx = conn->tx_head;
-
-        conn->tx_head = tx->next;
-        if (tx->release) {
-            tx->release(conn, tx);
-        }
-    }
-    conn->tx_tail = &conn->tx_head;
-    conn->tx_off = 0;
+    txq_drop(&conn->txq, nbd_conn_tx_release, conn);
     nbd_conn_maybe_free(conn);
 }
 
@@ -311,9 +318,7 @@ nbd_conn_enter_transmission(struct nbd_conn *conn)
 void
 nbd_conn_queue(struct nbd_conn *conn, struct nbd_tx *tx)
 {
-    tx->next = NULL;
-    *conn->tx_tail = tx;
-    conn->tx_tail = &tx->next;
+    txq_push(&conn->txq, &tx->item, tx->iov, tx->iovcnt);
 }
 
 static void
@@ -382,7 +387,7 @@ nbd_conn_set_want_write(struct nbd_conn *conn, bool want)
 static void
 nbd_conn_check_closing(struct nbd_conn *conn)
 {
-    if (conn->state == NBD_STATE_CLOSING && conn->tx_head == NULL &&
+    if (conn->state == NBD_STATE_CLOSING && txq_empty(&conn->txq) &&
         conn->inflight == 0) {
         nbd_conn_kill(conn);
     }
@@ -391,70 +396,23 @@ nbd_conn_check_closing(struct nbd_conn *conn)
 void
 nbd_conn_flush(struct nbd_conn *conn)
 {
-    struct iovec iov[64];
-    struct msghdr msg = { .msg_iov = iov };
+    int r;
 
     if (conn->in_rx || conn->in_flush || conn->state == NBD_STATE_DEAD) {
         return; /* the receive loop flushes when it is done */
     }
     conn->in_flush = true;
-    while (conn->tx_head) {
-        struct nbd_tx *tx;
-        size_t skip = conn->tx_off;
-        int n = 0;
-        ssize_t sent;
-
-        /* Gather queued replies into one sendmsg. */
-        for (tx = conn->tx_head; tx && n < 64 - 20; tx = tx->next) {
-            for (int i = 0; i < tx->iovcnt; i++) {
-                if (skip >= tx->iov[i].iov_len) {
-                    skip -= tx->iov[i].iov_len;
-                    continue;
-                }
-                iov[n].iov_base = (char *)tx->iov[i].iov_base + skip;
-                iov[n].iov_len = tx->iov[i].iov_len - skip;
-                skip = 0;
-                n++;
-            }
-        }
-        msg.msg_iovlen = (size_t)n;
-        sent = sendmsg(conn->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (sent < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            if (errno == EAGAIN) {
-                conn->in_flush = false;
-                nbd_conn_set_want_write(conn, true);
-                return;
-            }
-            log_debug("nbd %s: send: %m", conn->peer);
-            conn->in_flush = false;
-            nbd_conn_kill(conn);
-            return;
-        }
-        /* Retire what went out completely. */
-        conn->tx_off += (size_t)sent;
-        while ((tx = conn->tx_head) != NULL) {
-            size_t len = 0;
-
-            for (int i = 0; i < tx->iovcnt; i++) {
-                len += tx->iov[i].iov_len;
-            }
-            if (conn->tx_off < len) {
-                break;
-            }
-            conn->tx_off -= len;
-            conn->tx_head = tx->next;
-            if (conn->tx_head == NULL) {
-                conn->tx_tail = &conn->tx_head;
-            }
-            if (tx->release) {
-                tx->release(conn, tx);
-            }
-        }
-    }
+    r = txq_send(&conn->txq, conn->fd, nbd_conn_tx_release, conn);
     conn->in_flush = false;
+    if (r == -EAGAIN) {
+        nbd_conn_set_want_write(conn, true);
+        return;
+    }
+    if (r < 0) {
+        log_debug("nbd %s: send: %s", conn->peer, strerror(-r));
+        nbd_conn_kill(conn);
+        return;
+    }
     nbd_conn_set_want_write(conn, false);
     if (conn->draining) {
         nbd_conn_drain_check(conn);

@@ -21,6 +21,7 @@
 #include "nbd/nbd-protocol.h"
 #include "nbd/nbd-server.h"
 #include "stats/stats.h"
+#include "txq.h"
 
 #define NBD_CONN_MAGIC 0xb0dc0cc5
 #define NBD_RXBUF_SIZE (64 * 1024)
@@ -53,7 +54,7 @@ enum nbd_conn_state {
 
 /* Something queued for sending: a reply (embedded in a request) or a blob. */
 struct nbd_tx {
-    struct nbd_tx *next;
+    struct txq_item item;     /* first: the transmit queue hands it back */
     struct iovec iov[2 + 2 * NBD_MAX_READ_CHUNKS];
     int iovcnt;
     void (*release)(struct nbd_conn *conn, struct nbd_tx *tx);
@@ -125,8 +126,7 @@ struct nbd_conn {
     bool drain_flushing;      /* the final backend flush is in flight */
 
     /* transmit */
-    struct nbd_tx *tx_head, **tx_tail;
-    size_t tx_off;            /* bytes of tx_head already sent */
+    struct txq txq;
     bool want_write;
 
     /* statistics: written by this thread only (see stats.h) */
