@@ -496,8 +496,7 @@ iscsi_task_scsi_cmd(struct iscsi_conn *conn, const uint8_t *bhs,
 }
 
 /*
- * A LUN or target reset from another session since this one last
- * looked: report it once as a unit attention (SAM-5 6.3), except to the
+ * A LUN or target reset since this session last looked: report it once as a unit attention (SAM-5 6.3), except to the
  * commands that must work through one (INQUIRY, REPORT LUNS, REQUEST
  * SENSE).  Returns true when cmd now carries it.
  */
@@ -522,7 +521,9 @@ iscsi_task_unit_attention(struct iscsi_conn *conn, struct scsi_cmd *cmd)
     return true;
 }
 
-/* A reset of LU index i (SIZE_MAX: all) by this session. */
+/* A reset of LU index i (SIZE_MAX: all): every session of the target,
+ * this one included, reports it once (SAM-5 6.3.3: a unit attention for
+ * every I_T nexus). */
 static void
 iscsi_task_reset_lus(struct iscsi_conn *conn, size_t which)
 {
@@ -530,8 +531,7 @@ iscsi_task_reset_lus(struct iscsi_conn *conn, size_t which)
 
     for (size_t i = 0; t && i < t->scsi.nluns; i++) {
         if (which == SIZE_MAX || which == i) {
-            /* The resetting session itself gets no unit attention. */
-            conn->reset_seen[i] = atomic_fetch_add(&t->reset_gen[i], 1) + 1;
+            atomic_fetch_add(&t->reset_gen[i], 1);
         }
     }
 }

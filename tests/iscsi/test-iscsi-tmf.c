@@ -461,9 +461,9 @@ check_logout(struct iscsi_context *ctx, const struct iscsi_test_target *t)
     printf("ok: logout answered, connection closed, new login works\n");
 }
 
-/* A LUN reset from one session is reported once to every other session
- * of the LU as a unit attention (POWER ON, RESET, OR BUS DEVICE RESET
- * OCCURRED), and not to the session that asked for it. */
+/* A LUN reset from one session is reported once to every session of the
+ * LU, the one that asked included, as a unit attention (POWER ON, RESET,
+ * OR BUS DEVICE RESET OCCURRED; SAM-5 6.3.3). */
 static void
 check_reset_unit_attention(const struct iscsi_test_target *t)
 {
@@ -482,11 +482,14 @@ check_reset_unit_attention(const struct iscsi_test_target *t)
     CHECK_TASK_GOOD(b, task, "session B: the unit attention is reported once");
     scsi_free_scsi_task(task);
     task = iscsi_testunitready_sync(a, t->lun);
-    CHECK_TASK_GOOD(a, task, "session A: no unit attention for its own reset");
+    CHECK_TASK_SENSE(a, task, SCSI_SENSE_UNIT_ATTENTION, 0x2900, 0xffff,
+                     "session A after its own LUN RESET");
+    task = iscsi_testunitready_sync(a, t->lun);
+    CHECK_TASK_GOOD(a, task, "session A: the unit attention is reported once");
     scsi_free_scsi_task(task);
     test_iscsi_logout(a, "session A");
     test_iscsi_logout(b, "session B");
-    printf("ok: LUN RESET gives the other session one unit attention\n");
+    printf("ok: LUN RESET gives each session one unit attention\n");
 }
 
 int
