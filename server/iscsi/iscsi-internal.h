@@ -65,7 +65,8 @@ struct iscsi_task {
     uint32_t itt;
     uint32_t cmdsn;
     uint32_t edtl;         /* expected data transfer length */
-    uint32_t xfer;         /* bytes actually moved: min(edtl, CDB's) */
+    uint32_t spdtl;        /* bytes the CDB transfers (for residuals) */
+    uint32_t want;         /* write data to collect: min(edtl, spdtl) */
     bool immediate;
     bool aborted;          /* by a TMF: no response */
     uint8_t *buf;          /* kept between tasks */

@@ -258,9 +258,9 @@ iscsi_task_respond(struct iscsi_task *task)
     if (cmd->dir == SCSI_DIR_READ) {
         rflags = iscsi_task_residual(task->edtl, cmd->data_len, 0, &residual);
     } else {
-        uint32_t moved = cmd->status == SCSI_STATUS_GOOD ? cmd->xfer_len : 0;
+        uint32_t moved = cmd->status == SCSI_STATUS_GOOD ? task->want : 0;
 
-        rflags = iscsi_task_residual(task->edtl, cmd->xfer_len, moved,
+        rflags = iscsi_task_residual(task->edtl, task->spdtl, moved,
                                      &residual);
     }
     iscsi_task_send_response(conn, task->itt, cmd->status, cmd->sense,
@@ -323,7 +323,7 @@ static void
 iscsi_task_send_r2ts(struct iscsi_task *task)
 {
     struct iscsi_conn *conn = task->conn;
-    uint32_t want = task->cmd.xfer_len;
+    uint32_t want = task->want;
 
     while (task->r2t_outstanding < conn->params.max_outstanding_r2t &&
            task->r2t_next < want) {
@@ -351,7 +351,7 @@ iscsi_task_send_r2ts(struct iscsi_task *task)
 static void
 iscsi_task_write_progress(struct iscsi_task *task)
 {
-    if (task->data_got >= task->cmd.xfer_len) {
+    if (task->data_got >= task->want) {
         iscsi_task_exec(task);
         return;
     }
@@ -369,7 +369,7 @@ static void
 iscsi_task_take_data(struct iscsi_task *task, uint32_t offset,
                      const uint8_t *data, uint32_t len)
 {
-    uint32_t want = task->cmd.xfer_len;
+    uint32_t want = task->want;
 
     if (offset < want) {
         memcpy(task->buf + offset, data, MIN(len, want - offset));
@@ -430,6 +430,7 @@ iscsi_task_scsi_cmd(struct iscsi_conn *conn, const uint8_t *bhs,
     task->immediate = bhs[0] & ISCSI_FLAG_IMMEDIATE;
     task->aborted = false;
     task->data_got = 0;
+    task->spdtl = task->want = 0;
     task->data_sn = 0;
     task->unsol_done = false;
     task->r2t_next = 0;
@@ -462,15 +463,19 @@ iscsi_task_scsi_cmd(struct iscsi_conn *conn, const uint8_t *bhs,
         iscsi_task_respond(task);
         return;
     }
+    task->spdtl = task->want = cmd->xfer_len;
     if (cmd->dir == SCSI_DIR_WRITE && edtl < cmd->xfer_len) {
-        /* Less data than the CDB writes: refused with the residual
-         * overflow (FCP-4 allows writing only EDTL bytes instead; a
-         * partial block write helps no one). */
-        scsi_cmd_set_sense(cmd, SCSI_SENSE_ILLEGAL_REQUEST,
-                           SCSI_ASC_INVALID_FIELD_IN_IU);
-        cmd->dir = SCSI_DIR_NONE;
-        iscsi_task_respond(task);
-        return;
+        /* Less data than the CDB writes: a WRITE writes just those bytes
+         * (FCP-4), anything else is refused; the residual overflow says
+         * so either way. */
+        if (!scsi_cmd_short_data_out(cmd, edtl)) {
+            scsi_cmd_set_sense(cmd, SCSI_SENSE_ILLEGAL_REQUEST,
+                               SCSI_ASC_INVALID_FIELD_IN_IU);
+            cmd->dir = SCSI_DIR_NONE;
+            iscsi_task_respond(task);
+            return;
+        }
+        task->want = edtl;
     }
     if (!iscsi_task_ensure_buf(task, MAX(cmd->buf_len, 1u))) {
         scsi_cmd_set_sense(cmd, SCSI_SENSE_ABORTED_COMMAND,

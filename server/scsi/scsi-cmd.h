@@ -147,6 +147,8 @@ struct scsi_cmd {
     uint8_t *buf;
     uint32_t data_len;         /* data-in bytes produced (<= xfer_len and
                                 * <= buf_len) */
+    bool short_out;            /* see scsi_cmd_short_data_out */
+    uint32_t out_len;
 
     /* result, valid in done (and after a false decode) */
     uint8_t status;
@@ -177,6 +179,19 @@ void scsi_lu_init(struct scsi_lu *lu, struct export *e, uint64_t lun,
  * the data phase and exec; false when it has already failed (status and
  * sense set, dir NONE, xfer_len 0). */
 bool scsi_cmd_decode(struct scsi_cmd *t) ATTR_NONNULL(1);
+
+/*
+ * Between steps 1 and 2: the transport has only len (< xfer_len) bytes of
+ * data-out, because the initiator expects to send less than the CDB asks
+ * (iSCSI EDTL, FCP_DL).  A WRITE or WRITE AND VERIFY then writes just
+ * those bytes from its LBA, as FCP-4 says ("data beyond FCP_DL shall not
+ * be requested or transferred"), a partial last block by read-modify-
+ * write; buf_len grows for the merge and xfer_len shrinks at exec.
+ * Returns false for any other command, which cannot be cut short.  The
+ * read-modify-write of a partial block is not atomic against another
+ * write to that block in flight at the same time.
+ */
+bool scsi_cmd_short_data_out(struct scsi_cmd *t, uint32_t len) ATTR_NONNULL(1);
 
 /* Step 3: run the command; t->done is called exactly once. */
 void scsi_cmd_exec(struct scsi_cmd *t) ATTR_NONNULL(1);

@@ -53,6 +53,7 @@
 #define SBC_STAGE_IO          1 /* the read, write or flush itself */
 #define SBC_STAGE_WRITE_FLUSH 2 /* a FUA write, to be followed by ... */
 #define SBC_STAGE_FLUSH       3 /* ... the flush that makes it durable */
+#define SBC_STAGE_TAIL_READ   4 /* a short write's partial last block */
 
 /* A field of a CDB, by opcode: where the LBA and the length are. */
 struct sbc_rw_fields {
@@ -198,16 +199,34 @@ sbc_submit_flush(struct scsi_cmd *t)
     backend_flush(t->lu->export->backend, req);
 }
 
+static void sbc_submit_rw(struct scsi_cmd *t);
+
+/* The stored last block is in buf[full, full + bs); the initiator's part
+ * of it waits at buf[full + bs]: lay it over, then write. */
+static void
+sbc_short_write_merge(struct scsi_cmd *t)
+{
+    uint32_t bs = t->lu->block_size;
+    uint32_t full = t->out_len & ~(bs - 1);
+
+    memcpy(t->buf + full, t->buf + full + bs, t->out_len - full);
+    sbc_submit_rw(t);
+}
+
 static void
 sbc_done(struct backend_req *req, int err)
 {
     struct scsi_cmd *t = (struct scsi_cmd *)req;
     bool write = !sbc_op_reads(t->cdb[0]);
 
-    assert(t->stage >= SBC_STAGE_IO && t->stage <= SBC_STAGE_FLUSH);
+    assert(t->stage >= SBC_STAGE_IO && t->stage <= SBC_STAGE_TAIL_READ);
     if (err < 0) {
-        scsi_sbc_set_error(t, err, write);
+        scsi_sbc_set_error(t, err, write && t->stage != SBC_STAGE_TAIL_READ);
         scsi_cmd_finish(t);
+        return;
+    }
+    if (t->stage == SBC_STAGE_TAIL_READ) {
+        sbc_short_write_merge(t); /* may complete inline */
         return;
     }
     if (t->stage == SBC_STAGE_WRITE_FLUSH) {
@@ -270,8 +289,73 @@ scsi_sbc_decode_rw(struct scsi_cmd *t)
     return true;
 }
 
+bool
+scsi_cmd_short_data_out(struct scsi_cmd *t, uint32_t len)
+{
+    uint32_t bs, full;
+
+    switch (t->cdb[0]) {
+    case SCSI_OP_WRITE_6:
+    case SCSI_OP_WRITE_10:
+    case SCSI_OP_WRITE_12:
+    case SCSI_OP_WRITE_16:
+    case SCSI_OP_WRITE_VERIFY_10:
+    case SCSI_OP_WRITE_VERIFY_12:
+    case SCSI_OP_WRITE_VERIFY_16:
+        break;
+    default:
+        return false;
+    }
+    if (t->lu == NULL || t->dir != SCSI_DIR_WRITE || len >= t->xfer_len) {
+        return false;
+    }
+    bs = t->lu->block_size;
+    full = len & ~(bs - 1);
+    t->short_out = true;
+    t->out_len = len;
+    if (len > full && t->buf_len < full + 2 * bs) {
+        t->buf_len = full + 2 * bs; /* the stored block, then the new part */
+    }
+    return true;
+}
+
+/* A short write (scsi_cmd_short_data_out): whole blocks are written as
+ * they are; a partial last one needs the stored block first. */
+static bool
+sbc_short_write_start(struct scsi_cmd *t, const struct sbc_rw_fields *f)
+{
+    uint32_t bs = t->lu->block_size;
+    uint32_t full = t->out_len & ~(bs - 1);
+    uint32_t part = t->out_len - full;
+    struct backend_req *req = &t->breq;
+
+    if (part == 0) {
+        t->xfer_len = full;
+        return false;
+    }
+    memmove(t->buf + full + bs, t->buf + full, part);
+    t->xfer_len = full + bs;
+    sbc_req_init(t, (f->lba << t->lu->block_shift) + full, bs, 0);
+    t->iov.iov_base = t->buf + full;
+    t->stage = SBC_STAGE_TAIL_READ;
+    backend_read(t->lu->export->backend, req);
+    return true;
+}
+
 void
 scsi_sbc_exec_rw(struct scsi_cmd *t)
+{
+    struct sbc_rw_fields f;
+
+    sbc_rw_fields(t->cdb, &f);
+    if (t->short_out && sbc_short_write_start(t, &f)) {
+        return;
+    }
+    sbc_submit_rw(t);
+}
+
+static void
+sbc_submit_rw(struct scsi_cmd *t)
 {
     const struct export *e = t->lu->export;
     struct sbc_rw_fields f;

@@ -389,6 +389,50 @@ check_errors(struct iscsi_context *ctx, int lun, struct geom g,
     free(buf);
 }
 
+/* The initiator expects to send less than the CDB writes (EDTL 200 for a
+ * one-block WRITE(10)): only those 200 bytes are written (FCP-4), the
+ * answer is GOOD with a residual overflow of the rest. */
+static void
+check_short_write(struct iscsi_context *ctx, int lun, struct geom g,
+                  const char *what)
+{
+    uint32_t bs = g.bs;
+    uint8_t old[4096], data[4096], cdb[10] = { 0x2a };
+    struct iscsi_data d = { .size = 200, .data = data };
+    struct scsi_task *task;
+    uint64_t lba = g.blocks / 2 + 3;
+
+    test_fill(old, bs, lba * bs, 71);
+    task = iscsi_write16_sync(ctx, lun, lba, old, bs, (int)bs, 0, 0, 0, 0, 0);
+    CHECK_TASK_GOOD(ctx, task, "%s: WRITE(16) before the short write", what);
+    scsi_free_scsi_task(task);
+    memset(data, 'b', sizeof data);
+    cdb[2] = (uint8_t)(lba >> 24);
+    cdb[3] = (uint8_t)(lba >> 16);
+    cdb[4] = (uint8_t)(lba >> 8);
+    cdb[5] = (uint8_t)lba;
+    cdb[8] = 1;
+    task = scsi_create_task(sizeof cdb, cdb, SCSI_XFER_WRITE, 200);
+    CHECK(task != NULL, "scsi_create_task");
+    task = iscsi_scsi_command_sync(ctx, lun, task, &d);
+    CHECK_TASK_GOOD(ctx, task, "%s: WRITE(10) of a block with EDTL 200", what);
+    CHECK(task->residual_status == SCSI_RESIDUAL_OVERFLOW &&
+          task->residual == bs - 200,
+          "%s: short write: residual status %d, residual %zu; expected "
+          "overflow of %u", what, (int)task->residual_status,
+          (size_t)task->residual, bs - 200);
+    scsi_free_scsi_task(task);
+    memset(old, 'b', 200);
+    task = iscsi_read16_sync(ctx, lun, lba, bs, (int)bs, 0, 0, 0, 0, 0);
+    CHECK_TASK_GOOD(ctx, task, "%s: READ(16) after the short write", what);
+    CHECK(task->datain.size == (int)bs &&
+          memcmp(task->datain.data, old, bs) == 0,
+          "%s: a short write of 200 bytes changed other bytes of the block "
+          "(or not those)", what);
+    scsi_free_scsi_task(task);
+    printf("ok: %s: a short WRITE wrote its 200 bytes, not the block\n", what);
+}
+
 /* ---- many commands in flight ---------------------------------------- */
 
 #define INFLIGHT 32
@@ -498,6 +542,9 @@ check_generic(const struct iscsi_test_target *t, uint64_t want_blocks,
     printf("ok: %s: capacity %" PRIu64 " x %u, INQUIRY, VPD, REPORT LUNS, "
            "TEST UNIT READY, MODE SENSE\n", what, g.blocks, g.bs);
     check_errors(ctx, t->lun, g, what);
+    if (!url_mode) {
+        check_short_write(ctx, t->lun, g, what);
+    }
     printf("ok: %s: out-of-range and unknown-opcode errors\n", what);
     check_fua_and_sync(ctx, t->lun, g, backing, what);
     printf("ok: %s: FUA write and SYNCHRONIZE CACHE\n", what);

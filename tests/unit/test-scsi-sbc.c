@@ -191,6 +191,65 @@ START_TEST(test_sbc_write_read_round_trip)
 }
 END_TEST
 
+/* Transport has less data-out than the CDB asks (iSCSI EDTL): a WRITE
+ * writes just those bytes, a partial last block merged with what is
+ * stored; other commands refuse to be cut short. */
+START_TEST(test_sbc_short_data_out_writes_only_what_came)
+{
+    const unsigned bs = block_sizes[_i];
+    static const uint32_t lens[] = { 0, 200, 1, 0 /* bs */, 0 /* bs + 200 */ };
+    struct st_env env;
+    uint8_t *old = bt_xmalloc(4 * 4096), *data = bt_xmalloc(4 * 4096);
+    uint8_t *want = bt_xmalloc(4 * 4096), *raw = bt_xmalloc(4 * 4096);
+
+    st_env_init(&env, 8 * MiB, bs, false, 1);
+    for (size_t k = 0; k < ARRAY_SIZE(lens); k++) {
+        uint32_t len = k == 3 ? bs : k == 4 ? bs + 200 : lens[k];
+        uint64_t lba = 10 + 10 * k;
+        uint8_t cdb[SCSI_CDB_MAX];
+        size_t cdb_len = st_cdb_rw(cdb, SCSI_OP_WRITE_10, lba, 3, 0);
+        struct st_cmd c;
+
+        bt_fill(old, 3 * bs, 50 + k);
+        ck_assert_int_eq(bt_write(env.ctx, env.b, lba * bs, old, 3 * bs, 0), 0);
+        bt_fill(data, 3 * bs, 90 + k);
+        st_cmd_init(&c, &env, &env.lu[0], cdb, cdb_len);
+        ck_assert(scsi_cmd_decode(&c.t));
+        ck_assert_uint_eq(c.t.xfer_len, 3 * bs);
+        ck_assert(scsi_cmd_short_data_out(&c.t, len));
+        ck_assert_uint_ge(c.t.buf_len, 3 * bs);
+        c.t.buf = bt_xmalloc(c.t.buf_len);
+        memcpy(c.t.buf, data, len);
+        st_exec_wait(&env, &c);
+        ck_assert_int_eq(c.t.status, SCSI_STATUS_GOOD);
+        st_cmd_free(&c);
+
+        memcpy(want, old, 3 * bs);
+        memcpy(want, data, len);
+        ck_assert_int_eq(bt_read(env.ctx, env.b, lba * bs, raw, 3 * bs), 0);
+        ck_assert_msg(memcmp(raw, want, 3 * bs) == 0,
+                      "short write of %u bytes (block size %u)", len, bs);
+    }
+
+    /* Not a plain write: refused, nothing changes. */
+    {
+        uint8_t cdb[SCSI_CDB_MAX];
+        size_t cdb_len = st_cdb_rw(cdb, SCSI_OP_READ_10, 0, 2, 0);
+        struct st_cmd c;
+
+        st_cmd_init(&c, &env, &env.lu[0], cdb, cdb_len);
+        ck_assert(scsi_cmd_decode(&c.t));
+        ck_assert(!scsi_cmd_short_data_out(&c.t, 100));
+        ck_assert(!c.t.short_out);
+    }
+    free(old);
+    free(data);
+    free(want);
+    free(raw);
+    st_env_free(&env);
+}
+END_TEST
+
 START_TEST(test_sbc_transfer_length_zero)
 {
     struct st_env env;
@@ -705,6 +764,7 @@ sbc_suite(void)
     tcase_add_loop_test(tc, test_sbc_read_capacity_10_and_16, 0, 2);
     tcase_add_test(tc, test_sbc_read_capacity_10_saturates_on_big_disk);
     tcase_add_loop_test(tc, test_sbc_write_read_round_trip, 0, 2);
+    tcase_add_loop_test(tc, test_sbc_short_data_out_writes_only_what_came, 0, 2);
     tcase_add_test(tc, test_sbc_transfer_length_zero);
     tcase_add_test(tc, test_sbc_lba_out_of_range_and_overflow);
     tcase_add_loop_test(tc, test_sbc_maximum_transfer_length, 0, 2);
