@@ -728,6 +728,65 @@ aio_free_deleted(struct aio_ctx *ctx)
     }
 }
 
+void
+aio_bh_init(struct aio_bh *bh, void (*cb)(void *), void *opaque)
+{
+    bh->next = NULL;
+    bh->scheduled = false;
+    bh->cb = cb;
+    bh->opaque = opaque;
+}
+
+void
+aio_bh_schedule(struct aio_ctx *ctx, struct aio_bh *bh)
+{
+    assert(pthread_equal(ctx->owner, pthread_self()));
+    if (bh->scheduled) {
+        return;
+    }
+    bh->scheduled = true;
+    bh->next = NULL;
+    if (ctx->bh_head == NULL) {
+        ctx->bh_tail = &ctx->bh_head;
+    }
+    *ctx->bh_tail = bh;
+    ctx->bh_tail = &bh->next;
+}
+
+void
+aio_bh_cancel(struct aio_ctx *ctx, struct aio_bh *bh)
+{
+    struct aio_bh **pp;
+
+    if (!bh->scheduled) {
+        return;
+    }
+    for (pp = &ctx->bh_head; *pp; pp = &(*pp)->next) {
+        if (*pp == bh) {
+            *pp = bh->next;
+            if (*pp == NULL) {
+                ctx->bh_tail = pp;
+            }
+            break;
+        }
+    }
+    bh->scheduled = false;
+}
+
+/* Run the scheduled bottom halves, and those they schedule in turn. */
+static void
+aio_bh_run(struct aio_ctx *ctx)
+{
+    while (ctx->bh_head) {
+        struct aio_bh *bh = ctx->bh_head;
+
+        ctx->bh_head = bh->next;
+        bh->scheduled = false;
+        bh->cb(bh->opaque);
+        ctx->progress = true;
+    }
+}
+
 bool
 aio_ctx_poll(struct aio_ctx *ctx, bool blocking)
 {
@@ -741,6 +800,9 @@ aio_ctx_poll(struct aio_ctx *ctx, bool blocking)
     ctx->in_iteration = true;
     ctx->progress = false;
     ctx->params_changed = false;
+    if (ctx->bh_head) {
+        blocking = false; /* scheduled outside an iteration: run it now */
+    }
 
     /* SQEs queued since the last iteration go to the kernel first, so the
      * device works while we poll or sleep. */
@@ -805,6 +867,7 @@ aio_ctx_poll(struct aio_ctx *ctx, bool blocking)
     if (aio_timer_run_expired(ctx, t_found) > 0) {
         ctx->progress = true;
     }
+    aio_bh_run(ctx);
     t_end = clock_now_ns();
     aio_stat_add(&ctx->stats.dispatch_ns, (uint64_t)(t_end - t_found));
 

@@ -153,6 +153,29 @@ int aio_timer_mod(struct aio_ctx *ctx, struct aio_timer *t, int64_t deadline_ns)
 /* Disarm; harmless if not armed. */
 void aio_timer_del(struct aio_ctx *ctx, struct aio_timer *t) ATTR_NONNULL(1, 2);
 
+/* --- Bottom halves ---------------------------------------------------- */
+
+/*
+ * Work deferred to the end of the current loop iteration, after every
+ * ready handler, completion and timer of it has run (QEMU's bottom
+ * halves): a connection that several completions of one iteration
+ * answered sends all the replies with one system call.  Scheduling is
+ * idempotent and costs no system call; owner thread only.  A bottom half
+ * scheduled outside an iteration makes the next one not block.
+ */
+struct aio_bh {
+    struct aio_bh *next; /* private to the loop */
+    bool scheduled;      /* private to the loop */
+    void (*cb)(void *opaque);
+    void *opaque;
+};
+
+void aio_bh_init(struct aio_bh *bh, void (*cb)(void *), void *opaque)
+    ATTR_NONNULL(1, 2);
+void aio_bh_schedule(struct aio_ctx *ctx, struct aio_bh *bh) ATTR_NONNULL(1, 2);
+/* Unschedule; harmless if not scheduled.  Call before freeing bh. */
+void aio_bh_cancel(struct aio_ctx *ctx, struct aio_bh *bh) ATTR_NONNULL(1, 2);
+
 /* --- io_uring --------------------------------------------------------- */
 
 /*

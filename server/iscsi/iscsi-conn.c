@@ -36,6 +36,7 @@ static void iscsi_conn_on_writable(void *opaque);
 static bool iscsi_conn_poll(void *opaque);
 static void iscsi_conn_maybe_free(struct iscsi_conn *conn);
 static void iscsi_conn_drain_check(struct iscsi_conn *conn);
+static void iscsi_conn_flush_bh(void *opaque);
 
 static void
 iscsi_conn_tx_release(struct txq_item *it, void *opaque)
@@ -168,6 +169,7 @@ iscsi_conn_attach_on_thread(struct iscsi_server *srv, struct iothread *t,
     }
     srv->thread_conns[id] = conn;
 
+    aio_bh_init(&conn->flush_bh, iscsi_conn_flush_bh, conn);
     aio_timer_init(&conn->login_timer, iscsi_conn_login_timeout, conn);
     aio_timer_init(&conn->nop_timer, iscsi_conn_nop_timer, conn);
     conn->h = aio_handler_add(conn->ctx, fd, &iscsi_conn_ops, conn);
@@ -240,6 +242,7 @@ iscsi_conn_kill(struct iscsi_conn *conn)
     iscsi_server_session_remove(conn->srv, conn);
     aio_timer_del(conn->ctx, &conn->login_timer);
     aio_timer_del(conn->ctx, &conn->nop_timer);
+    aio_bh_cancel(conn->ctx, &conn->flush_bh);
     if (conn->h) {
         aio_handler_del(conn->h);
         conn->h = NULL;
@@ -308,6 +311,20 @@ iscsi_conn_flush(struct iscsi_conn *conn)
     }
     iscsi_conn_set_want_write(conn, false);
     iscsi_conn_check_closing(conn);
+}
+
+static void
+iscsi_conn_flush_bh(void *opaque)
+{
+    iscsi_conn_flush(opaque);
+}
+
+void
+iscsi_conn_flush_soon(struct iscsi_conn *conn)
+{
+    if (conn->state != ISCSI_STATE_DEAD) {
+        aio_bh_schedule(conn->ctx, &conn->flush_bh);
+    }
 }
 
 static void

@@ -148,6 +148,7 @@ struct iscsi_conn {
 
     /* transmit */
     struct txq txq;
+    struct aio_bh flush_bh;    /* replies of one iteration, one sendmsg */
     bool want_write;
     bool in_rx;                /* inside the receive loop: defer sends */
     bool in_flush;
@@ -171,6 +172,8 @@ void iscsi_conn_attach_on_thread(struct iscsi_server *srv, struct iothread *t,
                                  int fd, const struct sockaddr_storage *peer,
                                  socklen_t peerlen) ATTR_NONNULL(1, 2, 4);
 void iscsi_conn_flush(struct iscsi_conn *conn) ATTR_NONNULL(1);
+/* Flush at the end of this loop iteration (after other completions). */
+void iscsi_conn_flush_soon(struct iscsi_conn *conn) ATTR_NONNULL(1);
 /* Stop reading; close once everything queued is sent.  why (may be NULL)
  * is logged as a warning. */
 void iscsi_conn_close_soon(struct iscsi_conn *conn, const char *why)

@@ -301,7 +301,8 @@ iscsi_task_done(struct scsi_cmd *cmd)
         return;
     }
     iscsi_task_respond(task);
-    iscsi_conn_flush(conn);
+    /* Other completions of this iteration go in the same sendmsg. */
+    iscsi_conn_flush_soon(conn);
 }
 
 static void

@@ -39,6 +39,7 @@ static void nbd_conn_on_writable(void *opaque);
 static bool nbd_conn_poll(void *opaque);
 static void nbd_conn_maybe_free(struct nbd_conn *conn);
 static void nbd_conn_release_blob(struct nbd_conn *conn, struct nbd_tx *tx);
+static void nbd_conn_flush_bh(void *opaque);
 
 /* A reply went out (or never will): its owner gets it back. */
 static void
@@ -130,6 +131,7 @@ nbd_conn_attach_on_thread(struct nbd_server *srv, struct iothread *t, int fd,
         return;
     }
     aio_timer_init(&conn->hs_timer, nbd_conn_hs_timeout, conn);
+    aio_bh_init(&conn->flush_bh, nbd_conn_flush_bh, conn);
     aio_timer_mod(conn->ctx, &conn->hs_timer,
                   clock_now_ns() + srv->cfg->nbd_handshake_timeout_ns);
     log_debug("nbd %s: connected on iothread %u", conn->peer, id);
@@ -209,6 +211,7 @@ nbd_conn_kill(struct nbd_conn *conn)
         nbd_conn_release_req(conn, req);
     }
     aio_timer_del(conn->ctx, &conn->hs_timer);
+    aio_bh_cancel(conn->ctx, &conn->flush_bh);
     if (conn->h) {
         aio_handler_del(conn->h);
         conn->h = NULL;
@@ -275,6 +278,7 @@ nbd_conn_migrate(struct nbd_conn *conn, struct iothread *target)
     unsigned id = iothread_id(conn->iothread);
 
     assert(conn->inflight == 0);
+    aio_bh_cancel(conn->ctx, &conn->flush_bh); /* it is this thread's */
     aio_handler_del(conn->h);
     conn->h = NULL;
     if (conn->prev) {
@@ -418,6 +422,20 @@ nbd_conn_flush(struct nbd_conn *conn)
         nbd_conn_drain_check(conn);
     }
     nbd_conn_check_closing(conn);
+}
+
+static void
+nbd_conn_flush_bh(void *opaque)
+{
+    nbd_conn_flush(opaque);
+}
+
+void
+nbd_conn_flush_soon(struct nbd_conn *conn)
+{
+    if (conn->state != NBD_STATE_DEAD) {
+        aio_bh_schedule(conn->ctx, &conn->flush_bh);
+    }
 }
 
 static void

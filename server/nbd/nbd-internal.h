@@ -127,6 +127,7 @@ struct nbd_conn {
 
     /* transmit */
     struct txq txq;
+    struct aio_bh flush_bh;   /* replies of one iteration, one sendmsg */
     bool want_write;
 
     /* statistics: written by this thread only (see stats.h) */
@@ -142,6 +143,8 @@ void nbd_conn_queue(struct nbd_conn *conn, struct nbd_tx *tx)
 int nbd_conn_queue_copy(struct nbd_conn *conn, const void *buf, size_t len)
     ATTR_NONNULL(1, 2);
 void nbd_conn_flush(struct nbd_conn *conn) ATTR_NONNULL(1);
+/* Flush at the end of this loop iteration (after other completions). */
+void nbd_conn_flush_soon(struct nbd_conn *conn) ATTR_NONNULL(1);
 /* Stop reading; close once everything queued is sent.  why (may be NULL)
  * is logged as a warning: a protocol violation. */
 void nbd_conn_close_soon(struct nbd_conn *conn, const char *why)

@@ -194,7 +194,8 @@ nbd_req_done(struct backend_req *breq, int err)
         return;
     }
     nbd_reply_queue(conn, req, err);
-    nbd_conn_flush(conn);
+    /* Other completions of this iteration go in the same sendmsg. */
+    nbd_conn_flush_soon(conn);
 }
 
 static void
