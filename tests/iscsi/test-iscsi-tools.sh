@@ -4,14 +4,16 @@
 # the portal and, with -s, LUN 0 of each as a direct-access disk of the
 # configured size; iscsi-inq shows a connected direct-access device, its
 # unit serial number and an NAA designator; iscsi-readcapacity16 gives the
-# exact size and block size of a 512- and a 4096-byte export.  A polltgtd
-# without the iSCSI front end skips.
+# exact size and block size of a 512- and a 4096-byte export; while
+# iscsi-perf runs, polltgtctl lists its iSCSI session and the export's
+# read counters move.
 . "$POLLTGT_BUILDDIR/tests/functions.sh"
 set -e
 
 requires iscsi-ls --help
 requires iscsi-inq --help
 requires iscsi-readcapacity16 --help
+requires command -v iscsi-perf
 requires python3 -c ''
 requires timeout --version
 
@@ -21,7 +23,7 @@ cat >"$conf" <<CONF
 [iscsi]
 listen = 127.0.0.1:$port
 [status]
-socket = none
+socket = $TMPDIR_TEST/status.sock
 [export disk0]
 backend = memory
 size = 64M
@@ -108,6 +110,22 @@ echo "$out" | grep -qx "Total size:16777216" || fail "disk4k: total size"
 if timeout 20 iscsi-inq "$(url nbdonly)" >/dev/null 2>&1; then
     fail "iscsi-inq reached the export with protocols = nbd"
 fi
+
+# The status socket sees an iSCSI session and its reads.
+timeout 20 iscsi-perf -t 3 "$(url disk0)" >/dev/null 2>&1 &
+perf=$!
+cleanup_fn "kill $perf 2>/dev/null || true"
+wait_for 10 sh -c "polltgtctl -s '$TMPDIR_TEST/status.sock' connections |
+    grep -q ' iscsi  *disk0 '" ||
+    fail "polltgtctl connections does not list the iSCSI session"
+polltgtctl -s "$TMPDIR_TEST/status.sock" exports --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+e = [x for x in d["exports"] if x["name"] == "disk0"][0]
+assert e["io"]["bytes_read"] > 0, e
+print("status socket: disk0 read %d bytes over iSCSI" % e["io"]["bytes_read"])
+' || fail "the export's read counter did not move under iscsi-perf"
+wait "$perf" || true
 
 kill -0 "$POLLTGTD_PID" || fail "polltgtd died"
 stop_polltgtd
