@@ -30,7 +30,8 @@
  *   makes at most FILE_EXTENTS_MAX_LSEEK calls and reports the rest of its
  *   range as allocated data, which is always a safe answer.
  *
- * O_DIRECT (`direct = yes`): requests whose offset, length and buffers are
+ * O_DIRECT (`direct = yes`, the bounce path in file-direct.c): requests
+ * whose offset, length and buffers are
  * aligned to the logical block size (4096 for files, a safe value on every
  * file system; the device's own for block devices) go straight to the
  * kernel.  The others go through a bounce buffer, allocated per request
@@ -68,67 +69,13 @@
 #include "log.h"
 #include "util/minmax.h"
 
-/* Alignment for O_DIRECT on regular files. */
-#define FILE_DIRECT_ALIGN 4096u
-/* One SQE transfers at most this much (READ/WRITE take an unsigned). */
-#define FILE_MAX_SQE_BYTES (UINT64_C(1) << 30)
-/* The kernel's UIO_MAXIOV. */
-#define FILE_MAX_IOVS 1024
-/* Requeues of -EAGAIN/-EINTR without progress before giving up. */
-#define FILE_MAX_RETRIES 1000
-/* lseek calls per block-status request; see the file comment. */
-#define FILE_EXTENTS_MAX_LSEEK 32
-/* Write-zeroes fallback: zeros written per SQE. */
-#define FILE_ZERO_BUF_SIZE (1024u * 1024u)
-
-/* req->stage */
-enum file_stage {
-    FILE_STAGE_RW,           /* read/write the caller's iovecs */
-    FILE_STAGE_BOUNCE_READ,  /* direct: read the aligned range */
-    FILE_STAGE_RMW_HEAD,     /* direct: read the first block */
-    FILE_STAGE_RMW_TAIL,     /* direct: read the last block */
-    FILE_STAGE_BOUNCE_WRITE, /* direct: write the aligned range */
-    FILE_STAGE_FSYNC,        /* flush, or FUA after trim/zero */
-    FILE_STAGE_TRIM,         /* trim: punch a hole */
-    FILE_STAGE_ZERO_PUNCH_TRIM, /* zero with MAY_TRIM: punch a hole */
-    FILE_STAGE_ZERO_RANGE,   /* zero: ZERO_RANGE */
-    FILE_STAGE_ZERO_PUNCH,   /* zero emulated: punch a hole... */
-    FILE_STAGE_ZERO_ALLOC,   /* ...and allocate it again */
-    FILE_STAGE_ZERO_WRITE,   /* zero emulated: write zeros */
-};
-
-struct file_store {
-    int fd;
-    uint64_t size;
-    bool readonly;
-    bool blkdev;
-    bool direct;
-    uint32_t align;   /* direct: alignment of offsets, lengths, buffers */
-    uint32_t lbs;     /* block device: logical block size; files: 1 */
-    /* Cleared the first time the file system says EOPNOTSUPP. */
-    atomic_bool can_punch;
-    atomic_bool can_zero_range;
-    atomic_bool can_alloc;
-};
+#include "backends/file-internal.h"
 
 /* Read by the kernel only; aligned for O_DIRECT writes. */
 static uint8_t file_zero_buf[FILE_ZERO_BUF_SIZE]
     __attribute__((aligned(FILE_DIRECT_ALIGN)));
 
-static void file_submit(struct file_store *h, struct backend_req *req);
 static void file_zero_next(struct file_store *h, struct backend_req *req);
-
-static uint64_t
-file_align_down(uint64_t v, uint32_t align)
-{
-    return v & ~(uint64_t)(align - 1);
-}
-
-static uint64_t
-file_align_up(uint64_t v, uint32_t align)
-{
-    return file_align_down(v + align - 1, align);
-}
 
 static bool
 file_is_eopnotsupp(int res)
@@ -399,7 +346,7 @@ file_prep_fallocate(struct file_store *h, struct backend_req *req, int mode)
 }
 
 /* Queue the SQE of req's current stage. */
-static void
+void
 file_submit(struct file_store *h, struct backend_req *req)
 {
     uint8_t *bounce = req->bounce;
@@ -463,123 +410,6 @@ file_submit(struct file_store *h, struct backend_req *req)
         break;
     }
     }
-}
-
-/* --- Bounce buffers (direct I/O) ------------------------------------- */
-
-/* The bytes of [bounce_offset, + bounce_len) the request really changes. */
-static void
-file_bounce_range(const struct backend_req *req, uint64_t *lo, uint64_t *hi)
-{
-    if (req->op == BACKEND_OP_ZERO) {
-        *lo = req->offset + req->progress;
-        *hi = MIN(req->offset + req->count,
-                  req->bounce_offset + req->bounce_len);
-    } else {
-        *lo = req->offset;
-        *hi = req->offset + req->count;
-    }
-}
-
-/* Allocate req->bounce covering [lo, hi) aligned.  0 or -ENOMEM. */
-static int
-file_bounce_alloc(struct file_store *h, struct backend_req *req, uint64_t lo,
-                  uint64_t hi)
-{
-    uint64_t alo = file_align_down(lo, h->align);
-    uint64_t ahi = file_align_up(hi, h->align);
-    void *p;
-
-    if (req->bounce && req->bounce_len >= ahi - alo) {
-        p = req->bounce; /* the zero fallback reuses its block */
-    } else {
-        free(req->bounce);
-        req->bounce = NULL;
-        if (posix_memalign(&p, MAX(h->align, FILE_DIRECT_ALIGN),
-                           (size_t)(ahi - alo)) != 0) {
-            return -ENOMEM;
-        }
-    }
-    req->bounce = p;
-    req->bounce_offset = alo;
-    req->bounce_len = (size_t)(ahi - alo);
-    req->step_progress = 0;
-    return 0;
-}
-
-/* After the head (or nothing) was read: read the tail, or fill and write. */
-static void
-file_rmw_next(struct file_store *h, struct backend_req *req, bool head_read)
-{
-    uint64_t lo, hi;
-    uint8_t *dst;
-
-    file_bounce_range(req, &lo, &hi);
-    req->step_progress = 0;
-    if (req->stage != FILE_STAGE_RMW_TAIL && (hi & (h->align - 1)) != 0
-        && !(head_read && req->bounce_len == h->align)) {
-        req->stage = FILE_STAGE_RMW_TAIL;
-        file_submit(h, req);
-        return;
-    }
-    dst = (uint8_t *)req->bounce + (lo - req->bounce_offset);
-    if (req->op == BACKEND_OP_ZERO) {
-        memset(dst, 0, hi - lo);
-    } else {
-        for (int i = 0; i < req->iovcnt; i++) {
-            memcpy(dst, req->iov[i].iov_base, req->iov[i].iov_len);
-            dst += req->iov[i].iov_len;
-        }
-    }
-    req->stage = FILE_STAGE_BOUNCE_WRITE;
-    file_submit(h, req);
-}
-
-/* Start a bounced write of [lo, hi) (set up by file_bounce_alloc). */
-static void
-file_rmw_start(struct file_store *h, struct backend_req *req)
-{
-    uint64_t lo, hi;
-
-    file_bounce_range(req, &lo, &hi);
-    if ((lo & (h->align - 1)) != 0) {
-        req->stage = FILE_STAGE_RMW_HEAD;
-        req->step_progress = 0;
-        file_submit(h, req);
-    } else {
-        /* Any stage but RMW_TAIL: rmw_next decides whether to read it. */
-        req->stage = FILE_STAGE_BOUNCE_WRITE;
-        file_rmw_next(h, req, false);
-    }
-}
-
-static void
-file_bounce_copy_out(struct backend_req *req)
-{
-    const uint8_t *src = (const uint8_t *)req->bounce
-                         + (req->offset - req->bounce_offset);
-
-    for (int i = 0; i < req->iovcnt; i++) {
-        memcpy(req->iov[i].iov_base, src, req->iov[i].iov_len);
-        src += req->iov[i].iov_len;
-    }
-}
-
-static bool
-file_req_aligned(const struct file_store *h, const struct backend_req *req)
-{
-    uint64_t mask = h->align - 1;
-
-    if (((req->offset | req->count) & mask) != 0) {
-        return false;
-    }
-    for (int i = 0; i < req->iovcnt; i++) {
-        if ((((uintptr_t)req->iov[i].iov_base | req->iov[i].iov_len) & mask)
-            != 0) {
-            return false;
-        }
-    }
-    return true;
 }
 
 /* --- Completion ------------------------------------------------------- */

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the file backend (file.c, file-direct.c): the handle, the
+ * request stages and the helpers both halves use.
+ */
+#ifndef POLLTGT_BACKENDS_FILE_INTERNAL_H
+#define POLLTGT_BACKENDS_FILE_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backends/backend.h"
+#include "util/compiler.h"
+
+/* Alignment for O_DIRECT on regular files. */
+#define FILE_DIRECT_ALIGN 4096u
+/* One SQE transfers at most this much (READ/WRITE take an unsigned). */
+#define FILE_MAX_SQE_BYTES (UINT64_C(1) << 30)
+/* The kernel's UIO_MAXIOV. */
+#define FILE_MAX_IOVS 1024
+/* Requeues of -EAGAIN/-EINTR without progress before giving up. */
+#define FILE_MAX_RETRIES 1000
+/* lseek calls per block-status request; see the file comment. */
+#define FILE_EXTENTS_MAX_LSEEK 32
+/* Write-zeroes fallback: zeros written per SQE. */
+#define FILE_ZERO_BUF_SIZE (1024u * 1024u)
+
+/* req->stage */
+enum file_stage {
+    FILE_STAGE_RW,           /* read/write the caller's iovecs */
+    FILE_STAGE_BOUNCE_READ,  /* direct: read the aligned range */
+    FILE_STAGE_RMW_HEAD,     /* direct: read the first block */
+    FILE_STAGE_RMW_TAIL,     /* direct: read the last block */
+    FILE_STAGE_BOUNCE_WRITE, /* direct: write the aligned range */
+    FILE_STAGE_FSYNC,        /* flush, or FUA after trim/zero */
+    FILE_STAGE_TRIM,         /* trim: punch a hole */
+    FILE_STAGE_ZERO_PUNCH_TRIM, /* zero with MAY_TRIM: punch a hole */
+    FILE_STAGE_ZERO_RANGE,   /* zero: ZERO_RANGE */
+    FILE_STAGE_ZERO_PUNCH,   /* zero emulated: punch a hole... */
+    FILE_STAGE_ZERO_ALLOC,   /* ...and allocate it again */
+    FILE_STAGE_ZERO_WRITE,   /* zero emulated: write zeros */
+};
+
+struct file_store {
+    int fd;
+    uint64_t size;
+    bool readonly;
+    bool blkdev;
+    bool direct;
+    uint32_t align;   /* direct: alignment of offsets, lengths, buffers */
+    uint32_t lbs;     /* block device: logical block size; files: 1 */
+    /* Cleared the first time the file system says EOPNOTSUPP. */
+    atomic_bool can_punch;
+    atomic_bool can_zero_range;
+    atomic_bool can_alloc;
+};
+
+static inline uint64_t
+file_align_down(uint64_t v, uint32_t align)
+{
+    return v & ~(uint64_t)(align - 1);
+}
+
+static inline uint64_t
+file_align_up(uint64_t v, uint32_t align)
+{
+    return (v + align - 1) & ~(uint64_t)(align - 1);
+}
+
+/* file.c: (re)submit the SQE of req's current stage. */
+void file_submit(struct file_store *h, struct backend_req *req)
+    ATTR_NONNULL(1, 2);
+
+/* file-direct.c: the bounce-buffer path of O_DIRECT. */
+bool file_req_aligned(const struct file_store *h, const struct backend_req *req)
+    ATTR_NONNULL(1, 2);
+int file_bounce_alloc(struct file_store *h, struct backend_req *req,
+                      uint64_t lo, uint64_t hi) ATTR_NONNULL(1, 2);
+void file_bounce_range(const struct backend_req *req, uint64_t *lo,
+                       uint64_t *hi) ATTR_NONNULL(1, 2, 3);
+void file_rmw_start(struct file_store *h, struct backend_req *req)
+    ATTR_NONNULL(1, 2);
+void file_rmw_next(struct file_store *h, struct backend_req *req,
+                   bool head_read) ATTR_NONNULL(1, 2);
+void file_bounce_copy_out(struct backend_req *req) ATTR_NONNULL(1);
+
+#endif /* POLLTGT_BACKENDS_FILE_INTERNAL_H */
