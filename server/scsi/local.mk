@@ -6,6 +6,7 @@ server_libpolltgt_a_SOURCES += \
 	server/scsi/scsi-spc.c \
 	server/scsi/scsi-rsoc.c \
 	server/scsi/scsi-sbc.c \
+	server/scsi/scsi-caw.c \
 	server/scsi/scsi-lbp.c \
 	server/scsi/scsi-step.c
 

@@ -108,6 +108,8 @@ static const uint8_t u_prefetch_16[] = { 0x90, 0x02, U_LBA8, U_LBA4, 0x1f,
                                          0 };
 static const uint8_t u_sync_cache_16[] = { 0x91, 0x06, U_LBA8, U_LBA4, 0x1f,
                                            0 };
+static const uint8_t u_compare_and_write[] = { 0x89, 0x1a, U_LBA8, 0, 0, 0,
+                                               0xff, 0x1f, 0 };
 static const uint8_t u_write_same_16[] = { 0x93, 0x09, U_LBA8, U_LBA4, 0x1f,
                                            0 };
 static const uint8_t u_read_capacity_16[] = { 0x9e, 0x1f, 0, 0, 0, 0, 0, 0,
@@ -215,7 +217,8 @@ static const struct scsi_op scsi_ops[256] = {
                                                 SCSI_OP_SA),
     [SCSI_OP_READ_16] = OP("READ(16)", scsi_sbc_decode_rw, scsi_sbc_exec_rw,
                            0, u_read_16),
-    [SCSI_OP_COMPARE_AND_WRITE] = OP_REFUSED("COMPARE AND WRITE", 0),
+    [SCSI_OP_COMPARE_AND_WRITE] = OP("COMPARE AND WRITE", scsi_caw_decode,
+                                     scsi_caw_exec, 0, u_compare_and_write),
     [SCSI_OP_WRITE_16] = OP("WRITE(16)", scsi_sbc_decode_rw, scsi_sbc_exec_rw,
                             0, u_write_16),
     [SCSI_OP_WRITE_VERIFY_16] = OP("WRITE AND VERIFY(16)", scsi_sbc_decode_rw,
@@ -515,6 +518,8 @@ scsi_lu_init(struct scsi_lu *lu, struct export *e, uint64_t lun,
     lu->max_unmap_blocks = SCSI_MAX_UNMAP_BYTES >> shift;
     gran = MIN(min_block >> shift, UINT32_C(0xffff));
     lu->opt_xfer_gran = (uint16_t)(gran ? gran : 1);
+    pthread_mutex_init(&lu->caw_ranges.lock, NULL);
+    lu->caw = &lu->caw_ranges;
 
     snprintf(lu->serial, sizeof lu->serial, "%016llx%016llx",
              (unsigned long long)h1, (unsigned long long)h2);

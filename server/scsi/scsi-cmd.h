@@ -32,6 +32,7 @@
 #ifndef POLLTGT_SCSI_SCSI_CMD_H
 #define POLLTGT_SCSI_SCSI_CMD_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -81,6 +82,19 @@ enum scsi_dir {
  * Built by the transport from the configuration, read-only afterwards and
  * shared by every I/O thread.
  */
+/* COMPARE AND WRITE: the most blocks one command compares and writes
+ * (VPD B0h), and how many may be in progress on one LU at once. */
+#define SCSI_CAW_MAX_BLOCKS 16
+#define SCSI_CAW_SLOTS 32
+
+/* The LBA ranges of the COMPARE AND WRITEs in progress on an LU, from
+ * every I/O thread: the only mutable part of a struct scsi_lu. */
+struct scsi_caw_ranges {
+    pthread_mutex_t lock;
+    uint64_t lba[SCSI_CAW_SLOTS];
+    uint32_t n[SCSI_CAW_SLOTS];   /* 0: the slot is free */
+};
+
 struct scsi_lu {
     struct export *export;
     uint64_t lun;
@@ -96,6 +110,8 @@ struct scsi_lu {
     uint32_t max_ws_blocks;    /* VPD B0h MAXIMUM WRITE SAME LENGTH; also
                                 * VERIFY with BYTCHK 11b */
     uint32_t max_unmap_blocks; /* VPD B0h MAXIMUM UNMAP LBA COUNT */
+    struct scsi_caw_ranges *caw; /* points at caw_ranges below */
+    struct scsi_caw_ranges caw_ranges;
 };
 
 /* A target: its name and its logical units, for REPORT LUNS and VPD 83h. */

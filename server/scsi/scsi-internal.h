@@ -170,6 +170,10 @@ bool scsi_lbp_has_lba_status(const struct scsi_lu *lu) ATTR_NONNULL(1);
  * PROTECTED then tells the initiator why nothing is unmapped). */
 bool scsi_lbp_unmap_avail(const struct scsi_lu *lu) ATTR_NONNULL(1);
 #define SCSI_LBP_MAX_UNMAP_DESC 256 /* MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT */
+/* scsi-caw.c */
+bool scsi_caw_decode(struct scsi_cmd *t) ATTR_NONNULL(1);
+void scsi_caw_exec(struct scsi_cmd *t) ATTR_NONNULL(1);
+
 bool scsi_lbp_decode_write_same(struct scsi_cmd *t) ATTR_NONNULL(1);
 void scsi_lbp_exec_write_same(struct scsi_cmd *t) ATTR_NONNULL(1);
 bool scsi_lbp_decode_unmap(struct scsi_cmd *t) ATTR_NONNULL(1);

@@ -222,9 +222,9 @@ spc_inquiry_vpd(const struct scsi_cmd *t, uint8_t page, uint8_t *b)
         break;
     case SCSI_VPD_BLOCK_LIMITS:
         /* Byte 4 WSNZ 0: WRITE SAME of 0 blocks means "to the end".  No
-         * COMPARE AND WRITE (byte 5), no PRE-FETCH limit (16-19), no
-         * unmap granularity (28-35): those stay 0, "not supported" or
-         * "no limit reported". */
+         * PRE-FETCH limit (16-19), no unmap granularity (28-35): those
+         * stay 0, "no limit reported". */
+        b[5] = SCSI_CAW_MAX_BLOCKS;
         scsi_put_be16(&b[6], lu->opt_xfer_gran);
         scsi_put_be32(&b[8], lu->max_xfer_blocks);
         scsi_put_be32(&b[12], lu->max_xfer_blocks);

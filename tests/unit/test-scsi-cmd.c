@@ -129,6 +129,10 @@ static const struct decode_case decode_cases[] = {
     /* NDOB: no data, and the memory backend zeroes without a buffer. */
     { { SCSI_OP_WRITE_SAME_16, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8 },
       SCSI_DIR_NONE, 0, 0, STATS_OP_ZERO },
+    /* COMPARE AND WRITE of 2 blocks: verify and write data, and room for
+     * the stored blocks. */
+    { { SCSI_OP_COMPARE_AND_WRITE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 },
+      SCSI_DIR_WRITE, 2048, 3072, STATS_OP_WRITE },
     /* GET LBA STATUS: scratch room for extents past the answer. */
     { { SCSI_OP_SERVICE_ACTION_IN_16, 0x12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
         24 }, SCSI_DIR_READ, 24, -1, STATS_OP_BLOCK_STATUS },
@@ -145,7 +149,7 @@ static const struct decode_case decode_cases[] = {
 };
 
 /* Distinct opcodes among decode_cases. */
-#define CMD_NSUPPORTED 33
+#define CMD_NSUPPORTED 34
 
 START_TEST(test_cmd_decode_every_supported_opcode)
 {

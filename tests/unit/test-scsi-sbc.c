@@ -250,6 +250,95 @@ START_TEST(test_sbc_short_data_out_writes_only_what_came)
 }
 END_TEST
 
+static size_t
+caw_cdb(uint8_t *cdb, uint64_t lba, uint8_t n, uint8_t byte1)
+{
+    memset(cdb, 0, 16);
+    cdb[0] = SCSI_OP_COMPARE_AND_WRITE;
+    cdb[1] = byte1;
+    for (int i = 0; i < 8; i++) {
+        cdb[2 + i] = (uint8_t)(lba >> (56 - 8 * i));
+    }
+    cdb[13] = n;
+    return 16;
+}
+
+/* COMPARE AND WRITE: writes only when the stored blocks match, reports
+ * where they differ otherwise, refuses a range another one holds. */
+START_TEST(test_sbc_compare_and_write)
+{
+    const unsigned bs = block_sizes[_i];
+    struct st_env env;
+    uint8_t cdb[16];
+    uint8_t *stored = bt_xmalloc(4 * 4096), *out = bt_xmalloc(8 * 4096);
+    uint8_t *raw = bt_xmalloc(4 * 4096);
+    struct st_cmd c;
+    uint64_t lba = 40;
+
+    st_env_init(&env, 8 * MiB, bs, false, 1);
+    bt_fill(stored, 2 * bs, 7);
+    ck_assert_int_eq(bt_write(env.ctx, env.b, lba * bs, stored, 2 * bs, 0), 0);
+
+    /* Match: the second half is written. */
+    memcpy(out, stored, 2 * bs);
+    bt_fill(out + 2 * bs, 2 * bs, 8);
+    st_cmd_init(&c, &env, &env.lu[0], cdb, caw_cdb(cdb, lba, 2, 0));
+    ck_assert_int_eq(st_run(&env, &c, out, 4 * bs), SCSI_STATUS_GOOD);
+    ck_assert_int_eq(c.t.stats_op, STATS_OP_WRITE);
+    st_cmd_free(&c);
+    ck_assert_int_eq(bt_read(env.ctx, env.b, lba * bs, raw, 2 * bs), 0);
+    ck_assert(memcmp(raw, out + 2 * bs, 2 * bs) == 0);
+
+    /* Mismatch at byte bs + 5: MISCOMPARE with that offset, nothing
+     * written. */
+    memcpy(out, raw, 2 * bs);
+    out[bs + 5] ^= 0x40;
+    bt_fill(out + 2 * bs, 2 * bs, 9);
+    st_cmd_init(&c, &env, &env.lu[0], cdb, caw_cdb(cdb, lba, 2, 0x08));
+    ck_assert_int_eq(st_run(&env, &c, out, 4 * bs),
+                     SCSI_STATUS_CHECK_CONDITION);
+    st_assert_sense_info(&c.t, SCSI_SENSE_MISCOMPARE_KEY,
+                         SCSI_ASC_MISCOMPARE_DURING_VERIFY, bs + 5);
+    st_cmd_free(&c);
+    ck_assert_int_eq(bt_read(env.ctx, env.b, lba * bs, out, 2 * bs), 0);
+    ck_assert(memcmp(raw, out, 2 * bs) == 0);
+
+    /* Another COMPARE AND WRITE holds an overlapping range: BUSY. */
+    env.lu[0].caw->lba[3] = lba + 1;
+    env.lu[0].caw->n[3] = 1;
+    memcpy(out, raw, 2 * bs);
+    st_cmd_init(&c, &env, &env.lu[0], cdb, caw_cdb(cdb, lba, 2, 0));
+    ck_assert_int_eq(st_run(&env, &c, out, 4 * bs), SCSI_STATUS_BUSY);
+    st_cmd_free(&c);
+    env.lu[0].caw->n[3] = 0;
+    st_cmd_init(&c, &env, &env.lu[0], cdb, caw_cdb(cdb, lba, 2, 0));
+    ck_assert_int_eq(st_run(&env, &c, out, 4 * bs), SCSI_STATUS_GOOD);
+    st_cmd_free(&c);
+    for (int i = 0; i < SCSI_CAW_SLOTS; i++) {
+        ck_assert_uint_eq(env.lu[0].caw->n[i], 0); /* all released */
+    }
+
+    /* 0 blocks: nothing to do; over the limit, WRPROTECT: refused. */
+    st_cmd_init(&c, &env, &env.lu[0], cdb, caw_cdb(cdb, lba, 0, 0));
+    ck_assert_int_eq(st_run(&env, &c, NULL, 0), SCSI_STATUS_GOOD);
+    st_cmd_init(&c, &env, &env.lu[0], cdb,
+                caw_cdb(cdb, lba, SCSI_CAW_MAX_BLOCKS + 1, 0));
+    ck_assert_int_eq(st_run(&env, &c, NULL, 0), SCSI_STATUS_CHECK_CONDITION);
+    st_assert_invalid_field_at(&c.t, 13, 7);
+    st_cmd_init(&c, &env, &env.lu[0], cdb, caw_cdb(cdb, lba, 1, 0x20));
+    ck_assert_int_eq(st_run(&env, &c, NULL, 0), SCSI_STATUS_CHECK_CONDITION);
+    st_cmd_init(&c, &env, &env.lu[0], cdb,
+                caw_cdb(cdb, env.lu[0].nblocks - 1, 2, 0));
+    ck_assert_int_eq(st_run(&env, &c, NULL, 0), SCSI_STATUS_CHECK_CONDITION);
+    st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
+                    SCSI_ASC_LBA_OUT_OF_RANGE);
+    free(stored);
+    free(out);
+    free(raw);
+    st_env_free(&env);
+}
+END_TEST
+
 START_TEST(test_sbc_transfer_length_zero)
 {
     struct st_env env;
@@ -765,6 +854,7 @@ sbc_suite(void)
     tcase_add_test(tc, test_sbc_read_capacity_10_saturates_on_big_disk);
     tcase_add_loop_test(tc, test_sbc_write_read_round_trip, 0, 2);
     tcase_add_loop_test(tc, test_sbc_short_data_out_writes_only_what_came, 0, 2);
+    tcase_add_loop_test(tc, test_sbc_compare_and_write, 0, 2);
     tcase_add_test(tc, test_sbc_transfer_length_zero);
     tcase_add_test(tc, test_sbc_lba_out_of_range_and_overflow);
     tcase_add_loop_test(tc, test_sbc_maximum_transfer_length, 0, 2);

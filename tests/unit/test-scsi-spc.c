@@ -238,7 +238,7 @@ START_TEST(test_spc_vpd_block_pages)
     ck_assert_uint_eq(st_be32(&b[8]), (4 * MiB) / bs);     /* maximum */
     ck_assert_uint_eq(st_be32(&b[12]), (4 * MiB) / bs);    /* optimal */
     ck_assert_uint_eq(b[4] & 0x01, 0);                     /* WSNZ */
-    ck_assert_uint_eq(b[5], 0);                   /* no COMPARE AND WRITE */
+    ck_assert_uint_eq(b[5], SCSI_CAW_MAX_BLOCKS); /* COMPARE AND WRITE */
     /* UNMAP: 512 MiB in at most 256 descriptors; WRITE SAME: 32 MiB, at
      * most 65535 blocks. */
     ck_assert_uint_eq(st_be32(&b[20]), (512 * MiB) / bs);
@@ -783,7 +783,7 @@ START_TEST(test_spc_rsoc_all_commands)
     /* 31 commands without service actions, READ CAPACITY(16), GET LBA
      * STATUS and REPORT SUPPORTED OPERATION CODES with. */
     all = st_be32(b);
-    ck_assert_uint_eq(all, 34 * 8);
+    ck_assert_uint_eq(all, 35 * 8);
     ck_assert_uint_eq(c.t.data_len, 4 + all);
     d = spc_rsoc_find(b, 8, SCSI_OP_READ_12, 0);
     ck_assert_ptr_nonnull(d);
@@ -797,7 +797,7 @@ START_TEST(test_spc_rsoc_all_commands)
                                         0x10));
     ck_assert_ptr_nonnull(spc_rsoc_find(b, 8, SCSI_OP_MAINTENANCE_IN, 0x0c));
     ck_assert_ptr_nonnull(spc_rsoc_find(b, 8, SCSI_OP_UNMAP, 0));
-    ck_assert_ptr_null(spc_rsoc_find(b, 8, SCSI_OP_COMPARE_AND_WRITE, 0));
+    ck_assert_ptr_nonnull(spc_rsoc_find(b, 8, SCSI_OP_COMPARE_AND_WRITE, 0));
     ck_assert_ptr_null(spc_rsoc_find(b, 8, SCSI_OP_RESERVE_6, 0));
     /* Every descriptor without SERVACTV has service action 0. */
     for (uint32_t off = 4; off < 4 + all; off += 8) {
@@ -808,7 +808,7 @@ START_TEST(test_spc_rsoc_all_commands)
     /* RCTD: 20 bytes each, CTDP, a timeouts descriptor of length 0Ah. */
     ck_assert_int_eq(spc_rsoc(&env, &c, 0x80, 0, 0, 4096), SCSI_STATUS_GOOD);
     b = c.t.buf;
-    ck_assert_uint_eq(st_be32(b), 34 * 20);
+    ck_assert_uint_eq(st_be32(b), 35 * 20);
     for (uint32_t off = 4; off < 4 + st_be32(b); off += 20) {
         ck_assert_uint_eq(b[off + 5] & 0x02, 0x02);
         ck_assert_uint_eq(st_be16(&b[off + 8]), 0x0a);
@@ -818,13 +818,13 @@ START_TEST(test_spc_rsoc_all_commands)
     /* Truncated: the header still tells the whole length. */
     ck_assert_int_eq(spc_rsoc(&env, &c, 0x00, 0, 0, 10), SCSI_STATUS_GOOD);
     ck_assert_uint_eq(c.t.data_len, 10);
-    ck_assert_uint_eq(st_be32(c.t.buf), 34 * 8);
+    ck_assert_uint_eq(st_be32(c.t.buf), 35 * 8);
     st_cmd_free(&c);
 
     /* Without trim and block status: no UNMAP, no GET LBA STATUS. */
     env.e.caps &= ~(unsigned)(BACKEND_CAN_TRIM | BACKEND_CAN_BLOCK_STATUS);
     ck_assert_int_eq(spc_rsoc(&env, &c, 0x00, 0, 0, 4096), SCSI_STATUS_GOOD);
-    ck_assert_uint_eq(st_be32(c.t.buf), 32 * 8);
+    ck_assert_uint_eq(st_be32(c.t.buf), 33 * 8);
     ck_assert_ptr_null(spc_rsoc_find(c.t.buf, 8, SCSI_OP_UNMAP, 0));
     ck_assert_ptr_null(spc_rsoc_find(c.t.buf, 8, SCSI_OP_SERVICE_ACTION_IN_16,
                                      0x12));
@@ -861,7 +861,7 @@ START_TEST(test_spc_rsoc_one_command)
     ck_assert_uint_eq(st_be16(&b[14]), 0x0a);
     st_cmd_free(&c);
     /* Not supported: SUPPORT 001b and no usage data. */
-    ck_assert_int_eq(spc_rsoc(&env, &c, 0x01, SCSI_OP_COMPARE_AND_WRITE, 0,
+    ck_assert_int_eq(spc_rsoc(&env, &c, 0x01, SCSI_OP_RESERVE_6, 0,
                               512), SCSI_STATUS_GOOD);
     ck_assert_uint_eq(c.t.data_len, 4);
     ck_assert_uint_eq(c.t.buf[1], 0x01);

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * COMPARE AND WRITE (SBC-3 5.2): read n blocks, compare them with the
+ * first half of the data-out, and only if they match write the second
+ * half -- the primitive VMware's ATS locking is built on.
+ *
+ * Atomicity: the command claims its LBA range in the LU's table of ranges
+ * in progress (struct scsi_caw_ranges, a mutex held only to look and
+ * claim, never across I/O) for its whole read-compare-write.  Another
+ * COMPARE AND WRITE overlapping it is answered BUSY at once, so the I/O
+ * thread never waits and the initiator retries.  Plain WRITEs do not look
+ * at the table: COMPARE AND WRITE is atomic against other COMPARE AND
+ * WRITEs, which is what lock-based users (ATS) rely on, not against a
+ * plain write racing on the same blocks.
+ */
+#include <config.h>
+
+#include <string.h>
+
+#include "scsi/scsi-internal.h"
+#include "stats/stats.h"
+
+/* t->step_pos */
+#define CAW_READ  0
+#define CAW_WRITE 1
+#define CAW_FLUSH 2 /* FUA without BACKEND_CAN_FUA */
+#define CAW_DONE  3
+
+static uint64_t
+caw_lba(const struct scsi_cmd *t)
+{
+    return scsi_get_be64(&t->cdb[2]);
+}
+
+static uint32_t
+caw_blocks(const struct scsi_cmd *t)
+{
+    return t->cdb[13];
+}
+
+static bool
+caw_fua(const struct scsi_cmd *t)
+{
+    return t->cdb[1] & 0x08;
+}
+
+bool
+scsi_caw_decode(struct scsi_cmd *t)
+{
+    const struct scsi_lu *lu = t->lu;
+    uint32_t n = caw_blocks(t);
+    uint32_t len;
+
+    t->stats_op = STATS_OP_WRITE;
+    /* WRPROTECT (no protection information) and the reserved bits; DPO,
+     * FUA and FUA_NV are fine. */
+    if (t->cdb[1] & (0xe0 | 0x05)) {
+        return scsi_cmd_invalid_field(t);
+    }
+    if (n > SCSI_CAW_MAX_BLOCKS) {
+        return scsi_cmd_invalid_field_at(t, 13, 7);
+    }
+    if (!scsi_sbc_check_range(t, caw_lba(t), n) || !scsi_sbc_check_writable(t)) {
+        return false;
+    }
+    if (n == 0) {
+        return true; /* nothing compared or written (SBC-3): GOOD */
+    }
+    len = n << lu->block_shift;
+    /* Data-out: verify data, then write data; scratch: what is stored. */
+    scsi_cmd_data_out(t, 2 * len, len);
+    return true;
+}
+
+/* Claim [lba, lba + n) in the LU's table; false if another COMPARE AND
+ * WRITE holds an overlapping range or the table is full. */
+static bool
+caw_claim(struct scsi_cmd *t)
+{
+    struct scsi_caw_ranges *r = t->lu->caw;
+    uint64_t lba = caw_lba(t);
+    uint32_t n = caw_blocks(t);
+    int slot = -1;
+
+    pthread_mutex_lock(&r->lock);
+    for (int i = 0; i < SCSI_CAW_SLOTS; i++) {
+        if (r->n[i] == 0) {
+            slot = slot < 0 ? i : slot;
+        } else if (lba < r->lba[i] + r->n[i] && r->lba[i] < lba + n) {
+            slot = -2;
+            break;
+        }
+    }
+    if (slot >= 0) {
+        r->lba[slot] = lba;
+        r->n[slot] = n;
+        t->stage = (uint32_t)slot;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return slot >= 0;
+}
+
+static void
+caw_release(struct scsi_cmd *t)
+{
+    struct scsi_caw_ranges *r = t->lu->caw;
+
+    pthread_mutex_lock(&r->lock);
+    r->n[t->stage] = 0;
+    pthread_mutex_unlock(&r->lock);
+}
+
+static bool
+caw_next(struct scsi_cmd *t)
+{
+    const struct scsi_lu *lu = t->lu;
+    struct backend *b = lu->export->backend;
+    uint32_t len = caw_blocks(t) << lu->block_shift;
+    uint64_t offset = caw_lba(t) << lu->block_shift;
+
+    switch (t->step_pos) {
+    case CAW_READ:
+        scsi_step_req(t, offset, len, 0, t->buf + 2 * len);
+        backend_read(b, &t->breq);
+        return true;
+    case CAW_WRITE:
+        scsi_step_req(t, offset, len,
+                      caw_fua(t) && (lu->export->caps & BACKEND_CAN_FUA)
+                          ? BACKEND_FUA : 0,
+                      t->buf + len);
+        backend_write(b, &t->breq);
+        return true;
+    case CAW_FLUSH:
+        scsi_step_req(t, 0, 0, 0, NULL);
+        backend_flush(b, &t->breq);
+        return true;
+    default:
+        caw_release(t);
+        t->status = SCSI_STATUS_GOOD;
+        return false;
+    }
+}
+
+static bool
+caw_done(struct scsi_cmd *t, int err)
+{
+    const struct scsi_lu *lu = t->lu;
+    uint32_t len = caw_blocks(t) << lu->block_shift;
+
+    if (err < 0) {
+        caw_release(t);
+        scsi_sbc_set_error(t, err, t->step_pos != CAW_READ);
+        return false;
+    }
+    switch (t->step_pos) {
+    case CAW_READ:
+        for (uint32_t i = 0; i < len; i++) {
+            if (t->buf[i] != t->buf[2 * len + i]) {
+                /* INFORMATION: the offset of the first byte that differs
+                 * (SBC-3 5.2); nothing is written. */
+                caw_release(t);
+                scsi_cmd_set_sense_info(t, SCSI_SENSE_MISCOMPARE_KEY,
+                                        SCSI_ASC_MISCOMPARE_DURING_VERIFY, i);
+                return false;
+            }
+        }
+        t->step_pos = CAW_WRITE;
+        return true;
+    case CAW_WRITE:
+        t->step_pos = caw_fua(t) && !(lu->export->caps & BACKEND_CAN_FUA) &&
+                              (lu->export->caps & BACKEND_CAN_FLUSH)
+                          ? CAW_FLUSH
+                          : CAW_DONE;
+        return true;
+    default:
+        t->step_pos = CAW_DONE;
+        return true;
+    }
+}
+
+static const struct scsi_step_ops caw_step_ops = {
+    .next = caw_next,
+    .done = caw_done,
+};
+
+void
+scsi_caw_exec(struct scsi_cmd *t)
+{
+    if (t->xfer_len == 0) {
+        t->status = SCSI_STATUS_GOOD;
+        scsi_cmd_finish(t);
+        return;
+    }
+    if (!caw_claim(t)) {
+        /* Another COMPARE AND WRITE on these blocks is in progress: the
+         * initiator retries a BUSY, and this thread never waits. */
+        t->status = SCSI_STATUS_BUSY;
+        scsi_cmd_finish(t);
+        return;
+    }
+    t->step_pos = CAW_READ;
+    scsi_step_start(t, &caw_step_ops);
+}
