@@ -39,6 +39,8 @@ tests_iscsi_test_iscsi_copy_LDADD = $(LIBISCSI_LIBS)
 
 ISCSI_SH_TESTS = \
 	tests/iscsi/test-iscsi-tools.sh \
-	tests/iscsi/test-iscsi-cross.sh
+	tests/iscsi/test-iscsi-cross.sh \
+	tests/iscsi/test-iscsi-fuzz.sh
 TESTS += $(ISCSI_SH_TESTS)
 EXTRA_DIST += $(ISCSI_SH_TESTS)
+EXTRA_DIST += tests/iscsi/fuzz-iscsi.py
