@@ -206,6 +206,7 @@ control_job_on_thread(void *opaque)
     struct iscsi_server *iscsi = server_iscsi(ctl->srv);
     size_t n = aio_ctx_handler_stats(ctx, NULL, 0);
 
+    aio_ctx_stats_read(ctx, &rt->loop);
     rt->handlers = calloc(n ? n : 1, sizeof *rt->handlers);
     if (rt->handlers) {
         rt->nhandlers = aio_ctx_handler_stats(ctx, rt->handlers, n);
@@ -358,8 +359,10 @@ control_start_job(struct control_client *c, enum control_job_kind kind,
         control_respondf(c, false, "out of memory\n");
         return;
     }
-    /* What any thread may read is read here: loop counters, export
-     * counters (one writer each, relaxed atomics). */
+    /* Export counters may be read from any thread (one writer each,
+     * relaxed atomics): here.  A thread's loop counters and tunables are
+     * read on that thread (control_job_on_thread), after every message
+     * sent to it before this request: a `set` just answered shows. */
     job->report.nthreads = n;
     for (unsigned i = 0; i < n; i++) {
         struct iothread *t = server_iothread(ctl->srv, i);
@@ -368,7 +371,6 @@ control_start_job(struct control_client *c, enum control_job_kind kind,
         rt->id = i;
         rt->cpu = i < cfg->iothreads ? cfg->iothread[i].cpu : -1;
         rt->nconns = iothread_nconns(t);
-        aio_ctx_stats_read(iothread_ctx(t), &rt->loop);
     }
     job->report.nexports = exports->n;
     for (size_t i = 0; i < exports->n; i++) {
