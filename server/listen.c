@@ -15,6 +15,7 @@
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -38,6 +39,9 @@ struct listener {
     const char *what;
     listen_accept_fn *fn;
     void *opaque;
+    bool perm;          /* listen_open_unix: mode, uid, gid below */
+    unsigned mode;
+    long uid, gid;
 };
 
 void
@@ -142,6 +146,17 @@ listen_bind_unix(struct listener *l)
         close(fd);
         return r;
     }
+    if (l->perm && (chmod(l->addr.path, l->mode) < 0 ||
+                    ((l->uid >= 0 || l->gid >= 0) &&
+                     chown(l->addr.path, (uid_t)l->uid, (gid_t)l->gid) < 0))) {
+        int r = -errno;
+
+        log_error("%s unix:%s: cannot set mode %04o or owner: %m", l->what,
+                  l->addr.path, l->mode);
+        close(fd);
+        unlink(l->addr.path);
+        return r;
+    }
     snprintf(l->name, sizeof l->name, "unix:%s", l->addr.path);
     return fd;
 }
@@ -193,13 +208,14 @@ out:
     return r;
 }
 
+static int listen_start(struct listener *l, struct listener **out);
+
 int
 listen_open(struct ev_loop *loop, const struct parse_addr *addr,
             const char *what, listen_accept_fn *fn, void *opaque,
             struct listener **out)
 {
     struct listener *l = calloc(1, sizeof *l);
-    int fd;
 
     if (l == NULL) {
         return -ENOMEM;
@@ -209,7 +225,46 @@ listen_open(struct ev_loop *loop, const struct parse_addr *addr,
     l->what = what;
     l->fn = fn;
     l->opaque = opaque;
-    fd = addr->kind == PARSE_ADDR_UNIX ? listen_bind_unix(l)
+    return listen_start(l, out);
+}
+
+int
+listen_open_unix(struct ev_loop *loop, const char *path, const char *what,
+                 unsigned mode, long uid, long gid, listen_accept_fn *fn,
+                 void *opaque, struct listener **out)
+{
+    struct listener *l;
+
+    if (strlen(path) >= sizeof l->addr.path ||
+        strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+        log_error("%s unix:%s: path too long", what, path);
+        return -ENAMETOOLONG;
+    }
+    l = calloc(1, sizeof *l);
+    if (l == NULL) {
+        return -ENOMEM;
+    }
+    l->loop = loop;
+    l->addr.kind = PARSE_ADDR_UNIX;
+    strcpy(l->addr.path, path);
+    l->what = what;
+    l->fn = fn;
+    l->opaque = opaque;
+    l->perm = true;
+    l->mode = mode;
+    l->uid = uid;
+    l->gid = gid;
+    return listen_start(l, out);
+}
+
+/* Bind, listen and watch l (freed on failure). */
+static int
+listen_start(struct listener *l, struct listener **out)
+{
+    const char *what = l->what;
+    int fd;
+
+    fd = l->addr.kind == PARSE_ADDR_UNIX ? listen_bind_unix(l)
                                        : listen_bind_tcp(l);
     if (fd < 0) {
         free(l);
@@ -228,8 +283,12 @@ listen_open(struct ev_loop *loop, const struct parse_addr *addr,
     ev_io_init(&l->io, listen_on_readable, fd, EV_READ);
     ev_init(&l->backoff, listen_on_backoff);
     l->io.data = l->backoff.data = l;
-    ev_io_start(loop, &l->io);
-    log_info("%s: listening on %s", what, l->name);
+    ev_io_start(l->loop, &l->io);
+    if (l->perm) {
+        log_info("%s: listening on %s (mode %04o)", what, l->name, l->mode);
+    } else {
+        log_info("%s: listening on %s", what, l->name);
+    }
     *out = l;
     return 0;
 }

@@ -30,6 +30,16 @@ int listen_open(struct ev_loop *loop, const struct parse_addr *addr,
                 const char *what, listen_accept_fn *fn, void *opaque,
                 struct listener **out) ATTR_NONNULL(1, 2, 3, 4, 6);
 
+/*
+ * A Unix socket at path with the given mode and, where not -1, owner and
+ * group, set before it listens (so nobody connects through looser
+ * permissions); otherwise as listen_open.  For the status socket.
+ */
+int listen_open_unix(struct ev_loop *loop, const char *path, const char *what,
+                     unsigned mode, long uid, long gid, listen_accept_fn *fn,
+                     void *opaque, struct listener **out)
+    ATTR_NONNULL(1, 2, 3, 7, 9);
+
 /* Stop accepting; close the socket (unlink a Unix socket's path). */
 void listen_close(struct listener *l);
 

@@ -25,8 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +34,7 @@
 #include "control/control.h"
 #include "export.h"
 #include "iothread.h"
+#include "listen.h"
 #include "log.h"
 #include "mainloop.h"
 #include "iscsi/iscsi-server.h"
@@ -84,9 +83,7 @@ struct control_client {
 struct control {
     struct ev_loop *loop;
     struct server *srv;
-    int fd;
-    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    ev_io accept_io;
+    struct listener *listener;
     ev_async async;
     pthread_mutex_t lock;
     struct control_job *done; /* jobs an I/O thread has finished with */
@@ -619,45 +616,35 @@ control_on_client_idle(struct ev_loop *loop, ev_timer *w, int revents)
     control_client_close(c);
 }
 
+/* listen.c accepted a client of the status socket (main thread). */
 static void
-control_on_accept(struct ev_loop *loop, ev_io *w, int revents)
+control_on_accept(int fd, const struct sockaddr_storage *peer,
+                  socklen_t peerlen, void *opaque)
 {
-    struct control *ctl = w->data;
+    struct control *ctl = opaque;
+    struct control_client *c = calloc(1, sizeof *c);
 
-    for (;;) {
-        int fd = accept4(ctl->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        struct control_client *c;
-
-        if (fd < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            if (errno != EAGAIN) {
-                log_warn("status socket: accept: %m");
-            }
-            return;
-        }
-        c = calloc(1, sizeof *c);
-        if (c == NULL) {
-            close(fd);
-            continue;
-        }
-        c->ctl = ctl;
-        c->fd = fd;
-        strbuf_init(&c->out);
-        ev_io_init(&c->rio, control_on_client_readable, fd, EV_READ);
-        ev_io_init(&c->wio, control_on_client_writable, fd, EV_WRITE);
-        ev_init(&c->idle, control_on_client_idle);
-        c->idle.repeat = CONTROL_IDLE_TIMEOUT;
-        c->rio.data = c->wio.data = c->idle.data = c;
-        c->next = ctl->clients;
-        if (c->next) {
-            c->next->prev = c;
-        }
-        ctl->clients = c;
-        ev_io_start(loop, &c->rio);
-        ev_timer_again(loop, &c->idle);
+    (void)peer;
+    (void)peerlen;
+    if (c == NULL) {
+        close(fd);
+        return;
     }
+    c->ctl = ctl;
+    c->fd = fd;
+    strbuf_init(&c->out);
+    ev_io_init(&c->rio, control_on_client_readable, fd, EV_READ);
+    ev_io_init(&c->wio, control_on_client_writable, fd, EV_WRITE);
+    ev_init(&c->idle, control_on_client_idle);
+    c->idle.repeat = CONTROL_IDLE_TIMEOUT;
+    c->rio.data = c->wio.data = c->idle.data = c;
+    c->next = ctl->clients;
+    if (c->next) {
+        c->next->prev = c;
+    }
+    ctl->clients = c;
+    ev_io_start(ctl->loop, &c->rio);
+    ev_timer_again(ctl->loop, &c->idle);
 }
 
 /* --- Start and stop ------------------------------------------------- */
@@ -667,57 +654,23 @@ control_start(struct control **out, struct ev_loop *loop, const char *path,
               unsigned mode, long uid, long gid, struct server *srv)
 {
     struct control *ctl = calloc(1, sizeof *ctl);
-    struct sockaddr_un sun = { .sun_family = AF_UNIX };
-    struct stat st;
     int r;
 
     if (ctl == NULL) {
         return -ENOMEM;
     }
-    if (strlen(path) >= sizeof sun.sun_path) {
-        log_error("status socket %s: path too long", path);
-        free(ctl);
-        return -ENAMETOOLONG;
-    }
-    if (lstat(path, &st) == 0) {
-        if (!S_ISSOCK(st.st_mode)) {
-            log_error("status socket %s: exists and is not a socket; not "
-                      "replacing it", path);
-            free(ctl);
-            return -EEXIST;
-        }
-        unlink(path);
-    }
-    ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (ctl->fd < 0) {
-        r = -errno;
-        free(ctl);
-        return r;
-    }
-    strcpy(sun.sun_path, path);
-    strcpy(ctl->path, path);
-    if (bind(ctl->fd, (struct sockaddr *)&sun, sizeof sun) < 0 ||
-        chmod(path, mode) < 0 ||
-        ((uid >= 0 || gid >= 0) &&
-         chown(path, (uid_t)uid, (gid_t)gid) < 0) ||
-        listen(ctl->fd, 64) < 0) {
-        r = -errno;
-        log_error("status socket %s: %m", path);
-        close(ctl->fd);
-        unlink(path);
-        free(ctl);
-        return r;
-    }
     ctl->loop = loop;
     ctl->srv = srv;
+    r = listen_open_unix(loop, path, "status socket", mode, uid, gid,
+                         control_on_accept, ctl, &ctl->listener);
+    if (r < 0) {
+        free(ctl);
+        return r;
+    }
     pthread_mutex_init(&ctl->lock, NULL);
-    ev_io_init(&ctl->accept_io, control_on_accept, ctl->fd, EV_READ);
-    ctl->accept_io.data = ctl;
-    ev_io_start(loop, &ctl->accept_io);
     ev_async_init(&ctl->async, control_on_async);
     ctl->async.data = ctl;
     ev_async_start(loop, &ctl->async);
-    log_info("status socket: listening on %s (mode %04o)", path, mode);
     *out = ctl;
     return 0;
 }
@@ -739,10 +692,8 @@ control_stop(struct control *ctl)
         nanosleep(&ts, NULL);
         control_on_async(ctl->loop, &ctl->async, 0);
     }
-    ev_io_stop(ctl->loop, &ctl->accept_io);
     ev_async_stop(ctl->loop, &ctl->async);
-    close(ctl->fd);
-    unlink(ctl->path);
+    listen_close(ctl->listener);
     pthread_mutex_destroy(&ctl->lock);
     if (ctl->jobs_in_flight == 0) {
         free(ctl);
