@@ -595,4 +595,87 @@ test_memdiff(const void *a, const void *b, size_t len)
     return -1;
 }
 
+/* --- Raw sockets ------------------------------------------------------- */
+
+/* Read exactly len bytes within timeout_ms.  Returns len, 0..len-1 on EOF
+ * (bytes read before it), -ETIMEDOUT, or -errno. */
+static inline ssize_t
+test_read_full(int fd, void *buf, size_t len, int timeout_ms)
+{
+    size_t got = 0;
+    int64_t deadline = test_now_ms() + timeout_ms;
+
+    while (got < len) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        int64_t left = deadline - test_now_ms();
+        ssize_t n;
+
+        if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
+            return -ETIMEDOUT;
+        }
+        n = recv(fd, (char *)buf + got, len - got, 0);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -errno;
+        }
+        if (n == 0) {
+            return (ssize_t)got;
+        }
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+/* Send all of buf.  Returns 0 or -errno. */
+static inline int
+test_send_full(int fd, const void *buf, size_t len)
+{
+    size_t done = 0;
+
+    while (done < len) {
+        ssize_t n = send(fd, (const char *)buf + done, len - done,
+                         MSG_NOSIGNAL);
+
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -errno;
+        }
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+/* The peer closes the connection within timeout_ms (EOF or reset),
+ * whatever it sends before (*extra counts those bytes).  Returns false if
+ * it stayed open. */
+static inline bool
+test_wait_close(int fd, int timeout_ms, size_t *extra)
+{
+    char buf[4096];
+    int64_t deadline = test_now_ms() + timeout_ms;
+
+    *extra = 0;
+    for (;;) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        int64_t left = deadline - test_now_ms();
+        ssize_t n;
+
+        if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
+            return false;
+        }
+        n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            continue;
+        }
+        if (n <= 0) {
+            return true; /* EOF, reset or another error: closed */
+        }
+        *extra += (size_t)n;
+    }
+}
+
 #endif /* POLLTGT_TESTS_SERVER_TEST_HELPERS_H */

@@ -442,91 +442,19 @@ raw_get32(const uint8_t *p)
            (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Read exactly len bytes within timeout_ms.  Returns len, 0..len-1 on EOF
- * (bytes read before it), -ETIMEDOUT, or -errno. */
-static inline ssize_t
-raw_read_full(int fd, void *buf, size_t len, int timeout_ms)
-{
-    size_t got = 0;
-    int64_t deadline = test_now_ms() + timeout_ms;
-
-    while (got < len) {
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        int64_t left = deadline - test_now_ms();
-        ssize_t n;
-
-        if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
-            return -ETIMEDOUT;
-        }
-        n = recv(fd, (char *)buf + got, len - got, 0);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return -errno;
-        }
-        if (n == 0) {
-            return (ssize_t)got;
-        }
-        got += (size_t)n;
-    }
-    return (ssize_t)got;
-}
-
 /* Send all of buf; false if the peer has gone (EPIPE/ECONNRESET). */
 static inline bool
 raw_write_full(int fd, const void *buf, size_t len)
 {
-    size_t done = 0;
+    int r = test_send_full(fd, buf, len);
 
-    while (done < len) {
-        ssize_t n = send(fd, (const char *)buf + done, len - done,
-                         MSG_NOSIGNAL);
-
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            if (errno == EPIPE || errno == ECONNRESET) {
-                return false;
-            }
-            FAIL("send: %s", strerror(errno));
-        }
-        done += (size_t)n;
+    if (r == -EPIPE || r == -ECONNRESET) {
+        return false;
+    }
+    if (r < 0) {
+        FAIL("send: %s", strerror(-r));
     }
     return true;
-}
-
-/* The peer closes the connection within timeout_ms (EOF or reset),
- * whatever it sends before (*extra counts those bytes).  Returns false if
- * it stayed open. */
-static inline bool
-raw_wait_close(int fd, int timeout_ms, size_t *extra)
-{
-    char buf[4096];
-    int64_t deadline = test_now_ms() + timeout_ms;
-
-    *extra = 0;
-    for (;;) {
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        int64_t left = deadline - test_now_ms();
-        ssize_t n;
-
-        if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
-            return false;
-        }
-        n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno == ECONNRESET)) {
-            return true;
-        }
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EINTR) {
-                continue;
-            }
-            return true;
-        }
-        *extra += (size_t)n;
-    }
 }
 
 /* One connection of the raw initiator. */
@@ -643,7 +571,7 @@ raw_iscsi_recv(struct raw_iscsi *c, struct raw_pdu *p, int timeout_ms)
 
     memset(p, 0, sizeof *p);
     p->hd_ok = p->dd_ok = true;
-    if (raw_read_full(c->fd, p->bhs, 48, timeout_ms) != 48) {
+    if (test_read_full(c->fd, p->bhs, 48, timeout_ms) != 48) {
         return -1;
     }
     ahs = (uint32_t)p->bhs[4] * 4;
@@ -652,7 +580,7 @@ raw_iscsi_recv(struct raw_iscsi *c, struct raw_pdu *p, int timeout_ms)
     CHECK(ahs == 0, "target sent a PDU (opcode 0x%02x) with %u bytes of "
           "AHS, none asked for", (unsigned)(p->bhs[0] & 0x3f), ahs);
     if (c->hd) {
-        if (raw_read_full(c->fd, dig, 4, timeout_ms) != 4) {
+        if (test_read_full(c->fd, dig, 4, timeout_ms) != 4) {
             return -1;
         }
         p->hd_ok = raw_crc32c(p->bhs, 48) ==
@@ -664,13 +592,13 @@ raw_iscsi_recv(struct raw_iscsi *c, struct raw_pdu *p, int timeout_ms)
     p->data = calloc(1, p->dlen + pad + 1);
     CHECK(p->data != NULL, "out of memory");
     if (p->dlen) {
-        if (raw_read_full(c->fd, p->data, p->dlen + pad, timeout_ms) !=
+        if (test_read_full(c->fd, p->data, p->dlen + pad, timeout_ms) !=
             (ssize_t)(p->dlen + pad)) {
             raw_pdu_free(p);
             return -1;
         }
         if (c->dd) {
-            if (raw_read_full(c->fd, dig, 4, timeout_ms) != 4) {
+            if (test_read_full(c->fd, dig, 4, timeout_ms) != 4) {
                 raw_pdu_free(p);
                 return -1;
             }

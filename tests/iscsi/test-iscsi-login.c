@@ -258,7 +258,7 @@ check_reinstatement(const struct iscsi_test_target *t, int port)
     CHECK(raw_iscsi_connect(&new, port) >= 0, "connect: %s", strerror(errno));
     CHECK(raw_iscsi_login(&new, ISCSI_TEST_INITIATOR, t->iqn, keys) == 0,
           "second session with the same ISID: login refused");
-    CHECK(raw_wait_close(old.fd, 5000, &extra),
+    CHECK(test_wait_close(old.fd, 5000, &extra),
           "the reinstated session's connection stayed open");
     raw_iscsi_clear_ua(&new, t->lun);
     CHECK(raw_iscsi_read16(&new, t->lun, 0, buf, sizeof buf, 512) == 0,

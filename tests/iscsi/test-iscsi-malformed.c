@@ -78,7 +78,7 @@ expect_closed(int fd, int ms, const char *what)
 {
     size_t extra;
 
-    CHECK(raw_wait_close(fd, ms, &extra), "%s: the connection is still "
+    CHECK(test_wait_close(fd, ms, &extra), "%s: the connection is still "
           "open after %d ms", what, ms);
     close(fd);
 }

@@ -63,56 +63,14 @@
 #define RAW_REPLY_TYPE_BLOCK_STATUS 5
 #define RAW_REPLY_TYPE_ERROR        0x8001
 
-/* Read exactly len bytes within timeout_ms.  Returns len, 0..len-1 on EOF
- * (bytes read before it), -ETIMEDOUT, or -errno. */
-static inline ssize_t
-raw_read_full(int fd, void *buf, size_t len, int timeout_ms)
-{
-    size_t got = 0;
-    int64_t deadline = test_now_ms() + timeout_ms;
-
-    while (got < len) {
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        int64_t left = deadline - test_now_ms();
-        ssize_t n;
-
-        if (left <= 0) {
-            return -ETIMEDOUT;
-        }
-        if (poll(&pfd, 1, (int)left) == 0) {
-            return -ETIMEDOUT;
-        }
-        n = recv(fd, (char *)buf + got, len - got, 0);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return -errno;
-        }
-        if (n == 0) {
-            return (ssize_t)got;
-        }
-        got += (size_t)n;
-    }
-    return (ssize_t)got;
-}
-
+/* Send all of buf; any error fails the test. */
 static inline void
 raw_write_full(int fd, const void *buf, size_t len)
 {
-    size_t done = 0;
+    int r = test_send_full(fd, buf, len);
 
-    while (done < len) {
-        ssize_t n = send(fd, (const char *)buf + done, len - done,
-                         MSG_NOSIGNAL);
-
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            FAIL("send: %s", strerror(errno));
-        }
-        done += (size_t)n;
+    if (r < 0) {
+        FAIL("send: %s", strerror(-r));
     }
 }
 
@@ -121,30 +79,7 @@ raw_write_full(int fd, const void *buf, size_t len)
 static inline bool
 raw_expect_eof(int fd, int timeout_ms, size_t *extra)
 {
-    char buf[4096];
-    int64_t deadline = test_now_ms() + timeout_ms;
-
-    *extra = 0;
-    for (;;) {
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        int64_t left = deadline - test_now_ms();
-        ssize_t n;
-
-        if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
-            return false;
-        }
-        n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno == ECONNRESET)) {
-            return *extra == 0;
-        }
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EINTR) {
-                continue;
-            }
-            return *extra == 0;
-        }
-        *extra += (size_t)n;
-    }
+    return test_wait_close(fd, timeout_ms, extra) && *extra == 0;
 }
 
 /* Read the greeting and send client flags. */
@@ -155,7 +90,7 @@ raw_greet(int fd, uint32_t client_flags)
     uint64_t m1, m2;
     uint32_t be = htobe32(client_flags);
 
-    CHECK(raw_read_full(fd, g, sizeof g, 5000) == (ssize_t)sizeof g,
+    CHECK(test_read_full(fd, g, sizeof g, 5000) == (ssize_t)sizeof g,
           "no complete 18-byte greeting from the server");
     memcpy(&m1, g, 8);
     memcpy(&m2, g + 8, 8);
@@ -193,7 +128,7 @@ raw_read_opt_reply(int fd, struct raw_opt_reply *r, int timeout_ms)
     uint8_t h[20];
     uint64_t m;
 
-    if (raw_read_full(fd, h, sizeof h, timeout_ms) != (ssize_t)sizeof h) {
+    if (test_read_full(fd, h, sizeof h, timeout_ms) != (ssize_t)sizeof h) {
         return -1;
     }
     memcpy(&m, h, 8);
@@ -207,7 +142,7 @@ raw_read_opt_reply(int fd, struct raw_opt_reply *r, int timeout_ms)
     r->len = be32toh(r->len);
     CHECK(r->len <= sizeof r->data, "option reply of %u bytes", r->len);
     if (r->len &&
-        raw_read_full(fd, r->data, r->len, timeout_ms) != (ssize_t)r->len) {
+        test_read_full(fd, r->data, r->len, timeout_ms) != (ssize_t)r->len) {
         return -1;
     }
     return 0;
@@ -338,7 +273,7 @@ raw_read_simple_reply(int fd, uint32_t *error, uint64_t *cookie, int timeout_ms)
     uint8_t h[16];
     uint32_t m;
 
-    if (raw_read_full(fd, h, sizeof h, timeout_ms) != (ssize_t)sizeof h) {
+    if (test_read_full(fd, h, sizeof h, timeout_ms) != (ssize_t)sizeof h) {
         return -1;
     }
     memcpy(&m, h, 4);
@@ -365,7 +300,7 @@ raw_read_chunk(int fd, struct raw_chunk *c, int timeout_ms)
     uint8_t h[20];
     uint32_t m;
 
-    if (raw_read_full(fd, h, sizeof h, timeout_ms) != (ssize_t)sizeof h) {
+    if (test_read_full(fd, h, sizeof h, timeout_ms) != (ssize_t)sizeof h) {
         return -1;
     }
     memcpy(&m, h, 4);
@@ -383,7 +318,7 @@ raw_read_chunk(int fd, struct raw_chunk *c, int timeout_ms)
     c->payload = malloc(c->length ? c->length : 1);
     CHECK(c->payload != NULL, "out of memory");
     if (c->length &&
-        raw_read_full(fd, c->payload, c->length, timeout_ms) !=
+        test_read_full(fd, c->payload, c->length, timeout_ms) !=
             (ssize_t)c->length) {
         free(c->payload);
         return -1;

@@ -261,7 +261,7 @@ test_block_status_without_context(const struct test_server *s)
         } else {
             CHECK(raw_read_simple_reply(fd, &err, &cookie, 5000) == 0 &&
                   cookie == 7 && err == 0, "read after the error");
-            CHECK(raw_read_full(fd, data, sizeof data, 5000) ==
+            CHECK(test_read_full(fd, data, sizeof data, 5000) ==
                   (ssize_t)sizeof data && memcmp(data, known, sizeof data) == 0,
                   "read after the error: wrong data");
         }

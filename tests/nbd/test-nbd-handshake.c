@@ -427,7 +427,7 @@ test_handshake_timeout(struct test_server *s)
     t0 = test_now_ms();
     silent = test_connect_unix(s->sock);
     CHECK(silent >= 0, "connect");
-    CHECK(raw_read_full(silent, greeting, sizeof greeting, 2000) == 18,
+    CHECK(test_read_full(silent, greeting, sizeof greeting, 2000) == 18,
           "no greeting");
     /* A second one that stops in the middle of an option. */
     stalled = test_connect_unix(s->sock);

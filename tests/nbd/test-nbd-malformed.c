@@ -54,7 +54,7 @@ healthy(const char *after)
     raw_send_request(fd, 0, RAW_CMD_READ, 0x12, 4096, sizeof back);
     CHECK(raw_read_simple_reply(fd, &err, &cookie, 5000) == 0 &&
           cookie == 0x12 && err == 0, "after %s: read failed", after);
-    CHECK(raw_read_full(fd, back, sizeof back, 5000) == (ssize_t)sizeof back &&
+    CHECK(test_read_full(fd, back, sizeof back, 5000) == (ssize_t)sizeof back &&
           memcmp(back, data, sizeof data) == 0,
           "after %s: data read back differs", after);
     raw_send_request(fd, 0, RAW_CMD_DISC, 0x13, 0, 0);
@@ -320,7 +320,7 @@ test_bytewise_handshake(void)
     uint32_t fl = htobe32(3);
 
     CHECK(fd >= 0, "connect");
-    CHECK(raw_read_full(fd, g, sizeof g, 3000) == 18, "greeting");
+    CHECK(test_read_full(fd, g, sizeof g, 3000) == 18, "greeting");
     memcpy(msg, &fl, 4);
     len = 4;
     {
@@ -360,7 +360,7 @@ test_bytewise_handshake(void)
         raw_send_request(fd, 0, RAW_CMD_READ, 0x78, 1000, 300);
         CHECK(raw_read_simple_reply(fd, &err, &cookie, 3000) == 0 &&
               err == 0 && cookie == 0x78, "read");
-        CHECK(raw_read_full(fd, back, 300, 3000) == 300 &&
+        CHECK(test_read_full(fd, back, 300, 3000) == 300 &&
               memcmp(back, req, 300) == 0, "byte-wise write: data differs");
     }
     close(fd);
@@ -428,7 +428,7 @@ test_unknown_command(void)
 
             CHECK(raw_read_simple_reply(fd, &err, &cookie, 3000) == 0 &&
                   cookie == 5 && err == 0 &&
-                  raw_read_full(fd, d, 16, 3000) == 16,
+                  test_read_full(fd, d, 16, 3000) == 16,
                   "read after an unknown command");
         }
         raw_send_request(fd, 0, RAW_CMD_DISC, 6, 0, 0);
@@ -462,7 +462,7 @@ test_huge_write(void)
     /* 64 MiB announced, nothing sent: a server that tries to read it
      * would wait forever. */
     raw_send_request(fd, 0, RAW_CMD_WRITE, 9, 0, 64 * MIB);
-    n = raw_read_full(fd, buf, sizeof buf, 3000);
+    n = test_read_full(fd, buf, sizeof buf, 3000);
     CHECK(n != -ETIMEDOUT,
           "64 MiB write: the connection was not closed within 3 s (is the "
           "server waiting for the payload?)");
@@ -540,7 +540,7 @@ test_disc_after_write(void)
     fd = raw_connect_go(srv.sock, "mem", false, false, &size, &tflags);
     raw_send_request(fd, 0, RAW_CMD_READ, 0x23, 8 * MIB, sizeof back);
     CHECK(raw_read_simple_reply(fd, &err, &cookie, 3000) == 0 && err == 0 &&
-          raw_read_full(fd, back, sizeof back, 3000) == (ssize_t)sizeof back &&
+          test_read_full(fd, back, sizeof back, 3000) == (ssize_t)sizeof back &&
           memcmp(back, data, sizeof data) == 0,
           "the write before NBD_CMD_DISC is not there");
     close(fd);

@@ -73,7 +73,7 @@ vanish_mid_write(const struct test_server *s)
     size_t len;
 
     CHECK(fd >= 0 && r, "connect");
-    if (raw_read_full(fd, g, sizeof g, 3000) != (ssize_t)sizeof g) {
+    if (test_read_full(fd, g, sizeof g, 3000) != (ssize_t)sizeof g) {
         close(fd);
         free(r);
         return false;
