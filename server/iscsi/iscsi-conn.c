@@ -338,8 +338,19 @@ iscsi_conn_on_writable(void *opaque)
 static ssize_t
 iscsi_conn_recv(struct iscsi_conn *conn)
 {
+    size_t need = iscsi_pdu_max_len(conn->max_recv_dsl);
     ssize_t n;
 
+    if (need > conn->rx_cap) {
+        /* The login raised MaxRecvDataSegmentLength: grow once. */
+        uint8_t *rx = realloc(conn->rx, need);
+
+        if (rx == NULL) {
+            return -ENOMEM;
+        }
+        conn->rx = rx;
+        conn->rx_cap = need;
+    }
     if (conn->rx_start == conn->rx_end) {
         conn->rx_start = conn->rx_end = 0;
     } else if (conn->rx_end == conn->rx_cap ||
@@ -433,18 +444,10 @@ int
 iscsi_conn_enter_full(struct iscsi_conn *conn)
 {
     const struct config *cfg = conn->srv->cfg;
-    size_t cap = iscsi_pdu_max_len(conn->params.max_recv_dsl);
     int r;
 
-    if (cap > conn->rx_cap) {
-        uint8_t *rx = realloc(conn->rx, cap);
-
-        if (rx == NULL) {
-            return -ENOMEM;
-        }
-        conn->rx = rx;
-        conn->rx_cap = cap;
-    }
+    /* The receive buffer grows to the new limit at the next recv, never
+     * under a PDU handler that still points into it. */
     r = iscsi_task_pool_init(conn, conn->discovery ? 1 : cfg->iscsi_queue_depth);
     if (r < 0) {
         return r;

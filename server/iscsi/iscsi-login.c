@@ -297,22 +297,17 @@ iscsi_login_enter_full(struct iscsi_conn *conn, const char **why)
 }
 
 void
-iscsi_login_pdu(struct iscsi_conn *conn, const uint8_t *req,
+iscsi_login_pdu(struct iscsi_conn *conn, const uint8_t *bhs,
                 const uint8_t *data, uint32_t dlen)
 {
-    /* A copy: entering the full feature phase may move the receive
-     * buffer that req points into, and the response quotes it. */
-    uint8_t bhs[ISCSI_BHS_LEN];
     struct iscsi_login *l = conn->login;
-    uint8_t flags = req[ISCSI_BHS_FLAGS];
+    uint8_t flags = bhs[ISCSI_BHS_FLAGS];
     int csg = ISCSI_LOGIN_CSG(flags), nsg = ISCSI_LOGIN_NSG(flags);
     bool transit = flags & ISCSI_LOGIN_T;
     const char *why = NULL;
     struct strbuf out;
     uint16_t status;
     uint8_t rflags;
-
-    memcpy(bhs, req, sizeof bhs);
 
     if (l == NULL) {
         l = conn->login = calloc(1, sizeof *l);
