@@ -96,6 +96,12 @@ reload_poll_params(struct config *running, const struct config *next,
                 hooks->set_poll_params(id, cur, hooks->opaque);
             }
         }
+        /* After the new tunables, so the window is sized under them: the
+         * host may have changed since the last measurement (a migrated VM,
+         * another idle driver). */
+        if (cur->max_ns == POLICY_MAX_NS_AUTO && hooks->recalibrate) {
+            hooks->recalibrate(id, hooks->opaque);
+        }
     }
     running->poll = next->poll;
     return changes;

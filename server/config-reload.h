@@ -17,6 +17,9 @@ struct config_reload_hooks {
      * the change to the thread, which applies it between iterations). */
     void (*set_poll_params)(unsigned id, const struct poll_params *params,
                             void *opaque);
+    /* Measure I/O thread id's wake-up cost again (a reload, for a thread
+     * whose max-ns is auto).  Optional. */
+    void (*recalibrate)(unsigned id, void *opaque);
     void *opaque;
 };
 

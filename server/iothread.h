@@ -42,6 +42,14 @@ int iothread_run(struct iothread *t, void (*fn)(void *), void *opaque)
 int iothread_set_params(struct iothread *t, const struct poll_params *params)
     ATTR_NONNULL(1, 2);
 
+/*
+ * Measure the wake-up cost again and, where max-ns is auto, size the
+ * window from it (a reload does this: the host may have changed).  The
+ * thread stalls for the few tens of milliseconds it takes.  Returns 0 or
+ * -ENOMEM.
+ */
+int iothread_calibrate(struct iothread *t) ATTR_NONNULL(1);
+
 /* Connections owned by the thread, for least-loaded placement (any thread). */
 unsigned iothread_nconns(const struct iothread *t) ATTR_NONNULL(1);
 void iothread_conn_added(struct iothread *t) ATTR_NONNULL(1);

@@ -48,6 +48,19 @@ server_set_poll_params(unsigned id, const struct poll_params *params,
     }
 }
 
+/* Reload hook: measure a thread's wake-up cost again (max-ns = auto). */
+static void
+server_recalibrate(unsigned id, void *opaque)
+{
+    struct server *srv = opaque;
+
+    if (id < srv->niothreads && iothread_calibrate(srv->iothreads[id]) < 0) {
+        log_error("iothread %u: cannot ask for a new wake-up measurement: "
+                  "out of memory",
+                  id);
+    }
+}
+
 int
 server_start(struct server **out, struct mainloop *ml)
 {
@@ -78,6 +91,7 @@ server_start(struct server **out, struct mainloop *ml)
     }
     mainloop_set_reload_hooks(ml, &(struct config_reload_hooks){
         .set_poll_params = server_set_poll_params,
+        .recalibrate = server_recalibrate,
         .opaque = srv,
     });
     int r = export_set_open(&srv->exports, cfg);

@@ -242,9 +242,14 @@ struct aio_ctx {
     struct msgq msgq;
     struct aio_handler *notifier_h;
 
-    /* The policy: params and pstate are the owner's. */
+    /* The policy: params and pstate are the owner's.  params.max_ns is
+     * the window in effect: with max-ns = auto (max_ns_auto), the one
+     * sized from the last wake-up measurement (auto_max_ns). */
     struct poll_params params;
     struct policy_state pstate;
+    bool max_ns_auto;
+    int64_t auto_max_ns;
+    struct aio_wakecost wakecost;  /* the last measurement (0s: none) */
 
     /*
      * The params as other threads read them (aio_ctx_stats_read): a
@@ -254,6 +259,8 @@ struct aio_ctx {
     _Atomic(const struct policy_ops *) pub_policy;
     _Atomic int64_t pub_max_ns, pub_grow, pub_shrink, pub_weight;
     _Atomic int64_t pub_idle_timeout_ms;
+    _Atomic bool pub_max_ns_auto;
+    _Atomic int64_t pub_wake_blocked_ns, pub_wake_spinning_ns, pub_wake_cost_ns;
 
     struct aio_stats stats;
     int64_t next_cpu_sample_ns;

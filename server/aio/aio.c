@@ -115,6 +115,14 @@ aio_params_publish(struct aio_ctx *ctx)
                           memory_order_relaxed);
     atomic_store_explicit(&ctx->pub_idle_timeout_ms,
                           ctx->params.idle_timeout_ms, memory_order_relaxed);
+    atomic_store_explicit(&ctx->pub_max_ns_auto, ctx->max_ns_auto,
+                          memory_order_relaxed);
+    atomic_store_explicit(&ctx->pub_wake_blocked_ns, ctx->wakecost.blocked_ns,
+                          memory_order_relaxed);
+    atomic_store_explicit(&ctx->pub_wake_spinning_ns,
+                          ctx->wakecost.spinning_ns, memory_order_relaxed);
+    atomic_store_explicit(&ctx->pub_wake_cost_ns, ctx->wakecost.cost_ns,
+                          memory_order_relaxed);
     atomic_store_explicit(&ctx->pub_seq, seq + 2, memory_order_release);
 }
 
@@ -454,6 +462,10 @@ static void
 aio_ctx_apply_params(struct aio_ctx *ctx, const struct poll_params *params)
 {
     ctx->params = *params;
+    ctx->max_ns_auto = params->max_ns == POLICY_MAX_NS_AUTO;
+    if (ctx->max_ns_auto) {
+        ctx->params.max_ns = ctx->auto_max_ns;
+    }
     ctx->idle_ns = params->idle_timeout_ms * NS_PER_MS;
     ctx->idle_check_interval_ns = ctx->idle_ns / 2;
     if (ctx->idle_check_interval_ns > AIO_IDLE_CHECK_MAX_NS) {
@@ -477,7 +489,7 @@ aio_ctx_new(struct aio_ctx **ctxp, const struct poll_params *params,
 
     *ctxp = NULL;
     if (params->policy == NULL || params->idle_timeout_ms <= 0
-        || params->max_ns < 0) {
+        || (params->max_ns < 0 && params->max_ns != POLICY_MAX_NS_AUTO)) {
         return -EINVAL;
     }
     ctx = calloc(1, sizeof *ctx);
@@ -491,6 +503,8 @@ aio_ctx_new(struct aio_ctx **ctxp, const struct poll_params *params,
     ctx->uring.efd = -1;
     ctx->fdmon = &fdmon_epoll_ops;
     ctx->now = clock_now_ns();
+    /* Until aio_ctx_calibrate measures this host. */
+    ctx->auto_max_ns = policy_max_ns_auto(-1);
     aio_ctx_apply_params(ctx, params);
 
     r = ctx->fdmon->init(ctx);
@@ -560,6 +574,37 @@ aio_ctx_params(const struct aio_ctx *ctx)
     return &ctx->params;
 }
 
+int
+aio_ctx_calibrate(struct aio_ctx *ctx)
+{
+    struct aio_wakecost wc;
+    struct poll_params configured = ctx->params;
+    int r;
+
+    assert(ctx->magic == AIO_CTX_MAGIC);
+    r = aio_wakecost_measure(&wc);
+    ctx->wakecost = r == 0 ? wc : (struct aio_wakecost){ .waker_cpu = -1 };
+    ctx->auto_max_ns = policy_max_ns_auto(r == 0 ? wc.cost_ns : -1);
+    if (ctx->max_ns_auto) {
+        configured.max_ns = POLICY_MAX_NS_AUTO;
+    }
+    /* Re-applied even when fixed: publishes the new measurement. */
+    aio_ctx_apply_params(ctx, &configured);
+    return r;
+}
+
+const struct aio_wakecost *
+aio_ctx_wakecost(const struct aio_ctx *ctx)
+{
+    return &ctx->wakecost;
+}
+
+bool
+aio_ctx_max_ns_auto(const struct aio_ctx *ctx)
+{
+    return ctx->max_ns_auto;
+}
+
 void
 aio_ctx_stats_read(struct aio_ctx *ctx, struct aio_stats_snapshot *out)
 {
@@ -582,6 +627,14 @@ aio_ctx_stats_read(struct aio_ctx *ctx, struct aio_stats_snapshot *out)
                                                   memory_order_relaxed);
         out->params.idle_timeout_ms = atomic_load_explicit(
             &ctx->pub_idle_timeout_ms, memory_order_relaxed);
+        out->max_ns_auto = atomic_load_explicit(&ctx->pub_max_ns_auto,
+                                                memory_order_relaxed);
+        out->wake_blocked_ns = atomic_load_explicit(&ctx->pub_wake_blocked_ns,
+                                                    memory_order_relaxed);
+        out->wake_spinning_ns = atomic_load_explicit(
+            &ctx->pub_wake_spinning_ns, memory_order_relaxed);
+        out->wake_cost_ns = atomic_load_explicit(&ctx->pub_wake_cost_ns,
+                                                 memory_order_relaxed);
         atomic_thread_fence(memory_order_acquire);
         seq2 = atomic_load_explicit(&ctx->pub_seq, memory_order_relaxed);
     } while ((seq1 & 1) || seq1 != seq2);

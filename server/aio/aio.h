@@ -125,11 +125,31 @@ void aio_ctx_notify(struct aio_ctx *ctx) ATTR_NONNULL(1);
 int aio_ctx_run(struct aio_ctx *ctx, void (*fn)(void *), void *opaque)
     ATTR_NONNULL(1, 2);
 
-/* Replace the tunables; resets the policy state as documented.  Owning
- * thread only (reach it with aio_ctx_run). */
+/* Replace the tunables; resets the policy state as documented.  A max_ns
+ * of POLICY_MAX_NS_AUTO takes the window aio_ctx_calibrate sized (QEMU's
+ * 32768 until it has run).  Owning thread only (reach it with
+ * aio_ctx_run). */
 void aio_ctx_set_params(struct aio_ctx *ctx, const struct poll_params *params)
     ATTR_NONNULL(1, 2);
+/* The tunables in effect: max_ns is the window in use, also under auto. */
 const struct poll_params *aio_ctx_params(const struct aio_ctx *ctx)
+    ATTR_NONNULL(1);
+/* Whether max-ns is auto (the window follows the measured wake-up cost). */
+bool aio_ctx_max_ns_auto(const struct aio_ctx *ctx) ATTR_NONNULL(1);
+
+/*
+ * Measure what a wake-up costs on this thread's CPU (aio_wakecost_measure)
+ * and size the automatic window from it (policy_max_ns_auto; on failure,
+ * QEMU's 32768).  Applies at once when max-ns is auto, resetting the policy
+ * state as a change of tunables does.  Owning thread only, and not while it
+ * serves clients: it stalls the loop for a few tens of milliseconds.
+ * Returns 0, or the measurement's -errno (the fallback window is then in
+ * use).
+ */
+int aio_ctx_calibrate(struct aio_ctx *ctx) ATTR_NONNULL(1);
+/* The last measurement (all 0 before aio_ctx_calibrate). */
+struct aio_wakecost;
+const struct aio_wakecost *aio_ctx_wakecost(const struct aio_ctx *ctx)
     ATTR_NONNULL(1);
 
 /* The time (CLOCK_MONOTONIC ns) at which this iteration found its work:
@@ -199,6 +219,29 @@ int aio_ctx_submit(struct aio_ctx *ctx) ATTR_NONNULL(1);
 /* Requests submitted and not yet completed. */
 unsigned aio_ctx_sqe_inflight(const struct aio_ctx *ctx) ATTR_NONNULL(1);
 
+/* --- What a wake-up costs (wakecost.c) ---------------------------------- */
+
+/*
+ * The latency from a write on another CPU to the return of a blocking
+ * epoll_wait, against the same while spinning on a non-blocking read
+ * (medians), and their difference: what blocking costs this host.  This
+ * is what `max-ns = auto` sizes the poll window from.
+ */
+struct aio_wakecost {
+    int64_t blocked_ns;  /* median write -> epoll_wait return */
+    int64_t spinning_ns; /* median write -> spinning read sees it */
+    int64_t cost_ns;     /* blocked - spinning (0 if not positive) */
+    unsigned samples;    /* per mode */
+    int waker_cpu;       /* where the writer ran (-1: unpinned) */
+};
+
+/*
+ * Measure on the calling thread (at its current CPU; pin it first), with a
+ * short-lived waker thread on another CPU.  Takes a few tens of ms and
+ * must not run while the thread serves clients.  Returns 0 or -errno.
+ */
+int aio_wakecost_measure(struct aio_wakecost *out) ATTR_NONNULL(1);
+
 /* --- Statistics ------------------------------------------------------- */
 
 #define AIO_STATS_HIST_BUCKETS 40 /* log2(ns) buckets: [0,1), [1,2), [2,4), ... */
@@ -228,7 +271,9 @@ struct aio_stats {
 /* A plain copy of the counters, readable from any thread. */
 struct aio_stats_snapshot {
     char policy[16];
-    struct poll_params params;
+    struct poll_params params;   /* max_ns: the window in effect */
+    bool max_ns_auto;            /* ... sized from the wake-up cost */
+    int64_t wake_blocked_ns, wake_spinning_ns, wake_cost_ns; /* 0: none */
     int64_t poll_ns;
     uint64_t iterations, poll_hits, poll_misses, blocking_waits;
     uint64_t polling_ns, blocked_ns, dispatch_ns, grows, shrinks;

@@ -38,9 +38,11 @@ policy_find(const char *name)
 }
 
 /*
- * 32768 ns is QEMU's default poll-max-ns, chosen there from virtio-blk
- * measurements; on this project's 2-core VM a blocking wake-up costs about
- * 100 us, so a 32 us window is still well below the cost it saves.
+ * max-ns is `auto`: QEMU's fixed 32768 ns was chosen from virtio-blk
+ * measurements on hosts where a wake-up costs a few microseconds; where it
+ * costs 100 us (a VM whose idle vCPU halts), every request interval is
+ * longer than 32 us and the policies correctly stop polling, so the window
+ * must follow the host (see policy-max-ns.c).
  */
 void
 policy_params_default(struct poll_params *p)
@@ -91,8 +93,10 @@ policy_update(struct policy_state *st, const struct poll_params *p,
 const struct policy_param policy_params[] = {
     { "policy", POLICY_PARAM_POLICY, PARAM_OFFSET(policy), 0, 0,
       "poll policy: off, classic, per-handler, weighted or busy" },
-    { "max-ns", POLICY_PARAM_DURATION_NS, PARAM_OFFSET(max_ns), 0,
-      NS_PER_SEC, "longest poll window (0 disables polling)" },
+    { "max-ns", POLICY_PARAM_WINDOW, PARAM_OFFSET(max_ns), 0,
+      NS_PER_SEC,
+      "longest poll window (0 disables polling; auto: from the measured "
+      "wake-up cost)" },
     { "grow", POLICY_PARAM_INT, PARAM_OFFSET(grow), 0, 1024,
       "window growth factor (0 means 2)" },
     { "shrink", POLICY_PARAM_INT, PARAM_OFFSET(shrink), 0, 1024,
@@ -159,6 +163,13 @@ policy_param_set(struct poll_params *p, const struct policy_param *param,
             return -EINVAL;
         }
         break;
+    case POLICY_PARAM_WINDOW:
+        if (strcmp(value, "auto") == 0) {
+            *field = POLICY_MAX_NS_AUTO;
+            return 0;
+        }
+        /* Otherwise a duration. */
+        __attribute__((fallthrough));
     case POLICY_PARAM_DURATION_NS:
     case POLICY_PARAM_DURATION_MS:
         if (param->kind == POLICY_PARAM_DURATION_MS) {
@@ -173,10 +184,12 @@ policy_param_set(struct poll_params *p, const struct policy_param *param,
         }
         if (r < 0 || v < param->min || v > param->max) {
             snprintf(err, errlen,
-                     "invalid value '%s': expected a duration from %" PRId64
+                     "invalid value '%s': expected %sa duration from %" PRId64
                      "%s to %" PRId64 "%s (a bare number is in %s; units ns, "
                      "us, ms, s)",
-                     value, param->min, scale == 1 ? "ns" : "ms", param->max,
+                     value,
+                     param->kind == POLICY_PARAM_WINDOW ? "'auto' or " : "",
+                     param->min, scale == 1 ? "ns" : "ms", param->max,
                      scale == 1 ? "ns" : "ms",
                      scale == 1 ? "nanoseconds" : "milliseconds");
             return -EINVAL;
@@ -198,6 +211,9 @@ policy_param_format(const struct poll_params *p,
 
     if (param->kind == POLICY_PARAM_POLICY) {
         snprintf(buf, len, "%s", p->policy->name);
+    } else if (param->kind == POLICY_PARAM_WINDOW &&
+               *field == POLICY_MAX_NS_AUTO) {
+        snprintf(buf, len, "auto");
     } else {
         snprintf(buf, len, "%" PRId64, *field);
     }

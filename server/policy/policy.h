@@ -28,12 +28,29 @@
 /* The start of a classic / per-handler window when it first grows (QEMU). */
 #define POLICY_CLASSIC_START_NS INT64_C(4000)
 
+/*
+ * max-ns = auto: the loop sizes the window from the wake-up cost it
+ * measured on its own CPU (policy_max_ns_auto), instead of a fixed value.
+ * Only a configured value is ever AUTO; the window a policy sees is always
+ * a real duration (aio.c resolves it).
+ */
+#define POLICY_MAX_NS_AUTO INT64_C(-1)
+
+/* The bounds of an automatic window, and its value when the measurement
+ * failed (QEMU's bare-metal default). */
+#define POLICY_AUTO_MIN_NS      INT64_C(16000)
+#define POLICY_AUTO_MAX_NS      INT64_C(1000000)
+#define POLICY_AUTO_FALLBACK_NS INT64_C(32768)
+/* The window is this many wake-ups long (see policy-max-ns.c). */
+#define POLICY_AUTO_FACTOR      4
+
 struct policy_ops;
 
 /* The tunables of one I/O thread's loop. */
 struct poll_params {
     const struct policy_ops *policy;
-    int64_t max_ns;          /* longest window; 0 disables polling */
+    int64_t max_ns;          /* longest window; 0 disables polling;
+                              * POLICY_MAX_NS_AUTO in a configuration */
     int64_t grow;            /* 0 means the policy default (2) */
     int64_t shrink;          /* 0: classic/per-handler reset to 0, weighted 2 */
     int64_t weight;          /* weighted average shift, 0 means 3 */
@@ -95,7 +112,7 @@ extern const struct policy_ops *const policy_table[];
 /* Look a policy up by its INI name; NULL if unknown. */
 const struct policy_ops *policy_find(const char *name) ATTR_NONNULL(1);
 
-/* The built-in defaults (weighted, 32768, 2, 2, 3, 7000). */
+/* The built-in defaults (weighted, auto, 2, 2, 3, 7000). */
 void policy_params_default(struct poll_params *p) ATTR_NONNULL(1);
 
 /*
@@ -114,6 +131,14 @@ void policy_reset(struct policy_state *st, const struct poll_params *p,
 void policy_update(struct policy_state *st, const struct poll_params *p,
                    struct policy_handler *const *set, size_t n,
                    int64_t block_ns) ATTR_NONNULL(1, 2);
+
+/*
+ * The automatic window for a measured wake-up cost (ns; < 0: unknown):
+ * POLICY_AUTO_FACTOR wake-ups, clamped to [POLICY_AUTO_MIN_NS,
+ * POLICY_AUTO_MAX_NS], POLICY_AUTO_FALLBACK_NS when the cost is unknown.
+ * Pure, so tests give it costs and check windows.
+ */
+int64_t policy_max_ns_auto(int64_t wake_cost_ns);
 
 /* Effective factors, with 0 meaning the documented default. */
 static inline int64_t
@@ -134,6 +159,7 @@ enum policy_param_kind {
     POLICY_PARAM_POLICY, /* a policy name */
     POLICY_PARAM_INT,    /* an integer in [min, max] */
     POLICY_PARAM_DURATION_NS, /* a duration, stored in ns */
+    POLICY_PARAM_WINDOW, /* a duration in ns, or `auto` (POLICY_MAX_NS_AUTO) */
     POLICY_PARAM_DURATION_MS, /* a duration, stored in ms */
 };
 

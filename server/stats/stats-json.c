@@ -79,11 +79,18 @@ json_thread(struct strbuf *b, const struct stats_report_thread *t)
 
     strbuf_printf(b, "{\"id\":%u,\"cpu\":%d,\"policy\":", t->id, t->cpu);
     strbuf_json_string(b, s->policy);
-    strbuf_printf(b, ",\"params\":{\"max_ns\":%" PRId64 ",\"grow\":%" PRId64
+    /* max_ns is the window in effect; max_ns_auto says it was sized from
+     * the measured wake-up cost. */
+    strbuf_printf(b, ",\"params\":{\"max_ns\":%" PRId64
+                  ",\"max_ns_auto\":%s,\"grow\":%" PRId64
                   ",\"shrink\":%" PRId64 ",\"weight\":%" PRId64
                   ",\"idle_timeout_ms\":%" PRId64 "}",
-                  s->params.max_ns, s->params.grow, s->params.shrink,
+                  s->params.max_ns, s->max_ns_auto ? "true" : "false",
+                  s->params.grow, s->params.shrink,
                   s->params.weight, s->params.idle_timeout_ms);
+    strbuf_printf(b, ",\"wakeup\":{\"cost_ns\":%" PRId64
+                  ",\"blocked_ns\":%" PRId64 ",\"spinning_ns\":%" PRId64 "}",
+                  s->wake_cost_ns, s->wake_blocked_ns, s->wake_spinning_ns);
     /* busy polls without a bound: shown as -1 and "poll_unbounded". */
     strbuf_printf(b, ",\"poll_ns\":%" PRId64 ",\"poll_unbounded\":%s",
                   s->poll_ns == POLICY_NS_UNBOUNDED ? -1 : s->poll_ns,

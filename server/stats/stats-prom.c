@@ -199,7 +199,15 @@ stats_format_prom(const struct stats_report *r, struct strbuf *b)
                       r->threads[i].id, r->threads[i].loop.policy);
     }
     PROM_THREADS(b, r, "polltgt_iothread_poll_max_seconds", "gauge",
-                 "The max-ns tunable.", "%.9f", s->params.max_ns / 1e9);
+                 "The longest poll window in effect (max-ns).", "%.9f",
+                 s->params.max_ns / 1e9);
+    PROM_THREADS(b, r, "polltgt_iothread_poll_max_auto", "gauge",
+                 "1 when max-ns is auto: sized from the measured wake-up cost.",
+                 "%d", s->max_ns_auto ? 1 : 0);
+    PROM_THREADS(b, r, "polltgt_iothread_wakeup_cost_seconds", "gauge",
+                 "What a blocking wake-up costs this I/O thread, as measured "
+                 "at start or reload (0: not measured).",
+                 "%.9f", s->wake_cost_ns / 1e9);
     prom_family(b, "polltgt_iothread_poll_window_seconds", "gauge",
                 "The current poll window (+Inf: busy polling).");
     for (size_t i = 0; i < r->nthreads; i++) {

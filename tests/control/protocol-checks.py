@@ -87,9 +87,12 @@ def check_thread(t, i):
     w = f'iothreads[{i}]'
     check(t['id'] == i, f'{w}: id {t["id"]}')
     check(t['policy'] in POLICIES, f'{w}: policy {t["policy"]!r}')
-    check(t['params'] == {'max_ns': 32768, 'grow': 2, 'shrink': 2,
-                          'weight': 3, 'idle_timeout_ms': 7000},
+    check(t['params'] == {'max_ns': 32768, 'max_ns_auto': False, 'grow': 2,
+                          'shrink': 2, 'weight': 3, 'idle_timeout_ms': 7000},
           f'{w}: params {t["params"]} are not the configured ones')
+    wk = t['wakeup']
+    check(set(wk) == {'cost_ns', 'blocked_ns', 'spinning_ns'} and
+          all(is_count(v) for v in wk.values()), f'{w}: wakeup {wk}')
     check(isinstance(t['poll_unbounded'], bool), f'{w}: poll_unbounded')
     check(isinstance(t['poll_ns'], int) and
           (t['poll_ns'] == -1) == t['poll_unbounded'], f'{w}: poll_ns')
