@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Private to the file backend (file.c, file-direct.c): the handle, the
- * request stages and the helpers both halves use.
+ * Private to the file backend: the handle, the request stages and the
+ * calls between its three files, which form layers that only call down:
+ * file.c (open, capabilities, block status, cache and the ops table) calls
+ * file-io.c (read, write, flush, trim and zero on the io_uring), which calls
+ * file-direct.c (the O_DIRECT bounce buffers: planning and copying, no I/O).
  */
 #ifndef POLLTGT_BACKENDS_FILE_INTERNAL_H
 #define POLLTGT_BACKENDS_FILE_INTERNAL_H
@@ -68,21 +71,42 @@ file_align_up(uint64_t v, uint32_t align)
     return (v + align - 1) & ~(uint64_t)(align - 1);
 }
 
-/* file.c: (re)submit the SQE of req's current stage. */
-void file_submit(struct file_store *h, struct backend_req *req)
-    ATTR_NONNULL(1, 2);
+/* file-io.c: the requests that go through the io_uring. */
+void file_io_read(void *handle, struct backend_req *req) ATTR_NONNULL(1, 2);
+void file_io_write(void *handle, struct backend_req *req) ATTR_NONNULL(1, 2);
+void file_io_flush(void *handle, struct backend_req *req) ATTR_NONNULL(1, 2);
+void file_io_trim(void *handle, struct backend_req *req) ATTR_NONNULL(1, 2);
+void file_io_zero(void *handle, struct backend_req *req) ATTR_NONNULL(1, 2);
 
-/* file-direct.c: the bounce-buffer path of O_DIRECT. */
-bool file_req_aligned(const struct file_store *h, const struct backend_req *req)
-    ATTR_NONNULL(1, 2);
-int file_bounce_alloc(struct file_store *h, struct backend_req *req,
+/*
+ * file-direct.c: the bounce-buffer path of O_DIRECT.  These functions set
+ * up req->bounce and req->stage; the caller submits the stage.
+ */
+/* Whether req's offset, length and buffers all suit O_DIRECT. */
+bool file_direct_aligned(const struct file_store *h,
+                         const struct backend_req *req) ATTR_NONNULL(1, 2);
+/* Allocate req->bounce for [lo, hi) widened to the alignment (or reuse a
+ * big enough one).  0 or -ENOMEM. */
+int file_direct_alloc(const struct file_store *h, struct backend_req *req,
                       uint64_t lo, uint64_t hi) ATTR_NONNULL(1, 2);
-void file_bounce_range(const struct backend_req *req, uint64_t *lo,
+/* The bytes of the bounce buffer the request changes: [*lo, *hi). */
+void file_direct_range(const struct backend_req *req, uint64_t *lo,
                        uint64_t *hi) ATTR_NONNULL(1, 2, 3);
-void file_rmw_start(struct file_store *h, struct backend_req *req)
+/* Set req->stage to the first stage of a bounced write or zero. */
+void file_direct_write_start(const struct file_store *h,
+                             struct backend_req *req) ATTR_NONNULL(1, 2);
+/* After a head or tail read: set req->stage to reading the tail, or fill
+ * the buffer and set it to writing it.  head_read: the head was read. */
+void file_direct_write_next(const struct file_store *h,
+                            struct backend_req *req, bool head_read)
     ATTR_NONNULL(1, 2);
-void file_rmw_next(struct file_store *h, struct backend_req *req,
-                   bool head_read) ATTR_NONNULL(1, 2);
-void file_bounce_copy_out(struct backend_req *req) ATTR_NONNULL(1);
+/* The rest of the current bounce stage (BOUNCE_READ, RMW_HEAD, RMW_TAIL or
+ * BOUNCE_WRITE) from req->step_progress: *len bytes at *buf, file
+ * offset *pos. */
+void file_direct_step(const struct file_store *h,
+                      const struct backend_req *req, void **buf,
+                      uint64_t *len, uint64_t *pos) ATTR_NONNULL(1, 2, 3, 4, 5);
+/* A bounced read is complete: copy its bytes to the caller's iovecs. */
+void file_direct_copy_out(struct backend_req *req) ATTR_NONNULL(1);
 
 #endif /* POLLTGT_BACKENDS_FILE_INTERNAL_H */

@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * See server.h.  Start order: I/O threads, exports (their backends),
- * front ends; stop in reverse, draining clients first.
+ * front ends, status socket; stop in reverse, draining clients first.
+ * The status socket is told nothing of the parts: it gets the
+ * control_server_ops below, which read them on the right thread (export
+ * counters on the main thread, a thread's loop and connections on that
+ * thread), so the dependency goes one way, from here to control.
  */
 #include <config.h>
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -15,6 +20,7 @@
 #include "iscsi/iscsi-server.h"
 #include "nbd/nbd-server.h"
 #include "server.h"
+#include "stats/report.h"
 #include "util/clock.h"
 
 /* How long a graceful stop waits for clients to finish their requests. */
@@ -60,6 +66,126 @@ server_recalibrate(unsigned id, void *opaque)
                   id);
     }
 }
+
+/* --- What the status socket may ask (control.h) ------------------------ */
+
+static int
+server_status_snapshot(void *opaque, struct stats_report *r)
+{
+    struct server *srv = opaque;
+    const struct config *cfg = mainloop_config(srv->ml);
+    const struct export_set *exports = &srv->exports;
+    unsigned n = srv->niothreads;
+
+    r->uptime_s = (double)(clock_now_ns() - srv->started_ns) / 1e9;
+    r->threads = calloc(n ? n : 1, sizeof *r->threads);
+    r->exports = calloc(exports->n ? exports->n : 1, sizeof *r->exports);
+    if (r->threads == NULL || r->exports == NULL) {
+        return -ENOMEM;
+    }
+    /* Export counters may be read from any thread (one writer each,
+     * relaxed atomics): here. */
+    r->nthreads = n;
+    for (unsigned i = 0; i < n; i++) {
+        struct stats_report_thread *rt = &r->threads[i];
+
+        rt->id = i;
+        rt->cpu = i < cfg->iothreads ? cfg->iothread[i].cpu : -1;
+        rt->nconns = iothread_nconns(srv->iothreads[i]);
+    }
+    r->nexports = exports->n;
+    for (size_t i = 0; i < exports->n; i++) {
+        const struct export *e = &exports->exports[i];
+        struct stats_report_export *re = &r->exports[i];
+
+        re->name = e->name;
+        re->backend = backend_name(e->backend);
+        re->description = e->description;
+        re->size = e->size;
+        re->readonly = e->readonly;
+        for (unsigned t = 0; t < e->nstats; t++) {
+            stats_io_accumulate(&e->stats[t], &re->io);
+            if (t < n) {
+                stats_io_accumulate(&e->stats[t], &r->threads[t].io);
+            }
+        }
+    }
+    return 0;
+}
+
+static int
+server_status_run_on_thread(void *opaque, unsigned id, void (*fn)(void *arg),
+                            void *arg)
+{
+    struct server *srv = opaque;
+
+    assert(id < srv->niothreads);
+    return iothread_run(srv->iothreads[id], fn, arg);
+}
+
+/* On I/O thread id: what only that thread may read. */
+static void
+server_status_collect_thread(void *opaque, unsigned id, struct stats_report *r)
+{
+    struct server *srv = opaque;
+    struct stats_report_thread *rt = &r->threads[id];
+    struct aio_ctx *ctx = iothread_ctx(srv->iothreads[id]);
+    size_t n = aio_ctx_handler_stats(ctx, NULL, 0);
+
+    aio_ctx_stats_read(ctx, &rt->loop);
+    rt->handlers = calloc(n ? n : 1, sizeof *rt->handlers);
+    if (rt->handlers) {
+        rt->nhandlers = aio_ctx_handler_stats(ctx, rt->handlers, n);
+        if (rt->nhandlers > n) {
+            rt->nhandlers = n;
+        }
+    }
+    if (srv->nbd_started) {
+        nbd_server_collect(&srv->nbd, id, r);
+    }
+    if (srv->iscsi_started) {
+        iscsi_server_collect(&srv->iscsi, id, r);
+    }
+    /* The loop samples its CPU time at most once a second; this thread
+     * can read its own clock exactly. */
+    rt->loop.cpu_ns = clock_thread_cpu_ns();
+}
+
+static int
+server_status_set_param(void *opaque, int id, const char *key,
+                        const char *value, char *err, size_t errlen)
+{
+    struct server *srv = opaque;
+
+    return mainloop_set_param(srv->ml, id, key, value, err, errlen);
+}
+
+static int
+server_status_reload(void *opaque, char **errmsg)
+{
+    struct server *srv = opaque;
+
+    return mainloop_reload(srv->ml, errmsg);
+}
+
+static const char *
+server_status_config_file(void *opaque)
+{
+    struct server *srv = opaque;
+
+    return mainloop_config(srv->ml)->file;
+}
+
+static const struct control_server_ops server_status_ops = {
+    .snapshot = server_status_snapshot,
+    .run_on_thread = server_status_run_on_thread,
+    .collect_thread = server_status_collect_thread,
+    .set_param = server_status_set_param,
+    .reload = server_status_reload,
+    .config_file = server_status_config_file,
+};
+
+/* --- Start and stop ---------------------------------------------------- */
 
 int
 server_start(struct server **out, struct mainloop *ml)
@@ -121,7 +247,7 @@ server_start(struct server **out, struct mainloop *ml)
     if (cfg->status_socket) {
         r = control_start(&srv->control, mainloop_ev(ml), cfg->status_socket,
                           cfg->status_mode, cfg->status_uid, cfg->status_gid,
-                          srv);
+                          &server_status_ops, srv);
         if (r < 0) {
             server_stop(srv);
             return r;
@@ -168,46 +294,4 @@ server_stop(struct server *srv)
         export_set_close(&srv->exports);
     }
     free(srv);
-}
-
-unsigned
-server_niothreads(const struct server *srv)
-{
-    return srv->niothreads;
-}
-
-struct iothread *
-server_iothread(const struct server *srv, unsigned id)
-{
-    return id < srv->niothreads ? srv->iothreads[id] : NULL;
-}
-
-const struct export_set *
-server_exports(const struct server *srv)
-{
-    return &srv->exports;
-}
-
-struct nbd_server *
-server_nbd(struct server *srv)
-{
-    return srv->nbd_started ? &srv->nbd : NULL;
-}
-
-struct iscsi_server *
-server_iscsi(struct server *srv)
-{
-    return srv->iscsi_started ? &srv->iscsi : NULL;
-}
-
-struct mainloop *
-server_mainloop(const struct server *srv)
-{
-    return srv->ml;
-}
-
-int64_t
-server_started_ns(const struct server *srv)
-{
-    return srv->started_ns;
 }

@@ -14,7 +14,9 @@
  * part of the report, and the main thread is woken (ev_async) to send the
  * job on to the next thread, or to answer when the last one has replied.
  * No lock is taken on any data path; counters the main thread may read
- * directly (loop counters, export counters) are read directly.
+ * directly (export counters) are read directly.  What is read, and how a
+ * thread is reached, is the server's business: this file sees it only
+ * through struct control_server_ops (control.h).
  */
 #include <config.h>
 
@@ -32,14 +34,8 @@
 
 #include "control/control-protocol.h"
 #include "control/control.h"
-#include "export.h"
-#include "iothread.h"
 #include "listen.h"
 #include "log.h"
-#include "mainloop.h"
-#include "iscsi/iscsi-server.h"
-#include "nbd/nbd-server.h"
-#include "server.h"
 #include "stats/report.h"
 #include "util/clock.h"
 #include "util/strbuf.h"
@@ -82,7 +78,8 @@ struct control_client {
 
 struct control {
     struct ev_loop *loop;
-    struct server *srv;
+    const struct control_server_ops *ops;
+    void *opaque; /* for ops */
     struct listener *listener;
     ev_async async;
     pthread_mutex_t lock;
@@ -196,31 +193,9 @@ control_job_on_thread(void *opaque)
     struct control_job *job = opaque;
     struct control *ctl = job->ctl;
     unsigned id = job->next_thread;
-    struct iothread *t = server_iothread(ctl->srv, id);
-    struct stats_report_thread *rt = &job->report.threads[id];
-    struct aio_ctx *ctx = iothread_ctx(t);
-    struct nbd_server *nbd = server_nbd(ctl->srv);
-    struct iscsi_server *iscsi = server_iscsi(ctl->srv);
-    size_t n = aio_ctx_handler_stats(ctx, NULL, 0);
 
-    aio_ctx_stats_read(ctx, &rt->loop);
-    rt->handlers = calloc(n ? n : 1, sizeof *rt->handlers);
-    if (rt->handlers) {
-        rt->nhandlers = aio_ctx_handler_stats(ctx, rt->handlers, n);
-        if (rt->nhandlers > n) {
-            rt->nhandlers = n;
-        }
-    }
-    if (nbd) {
-        nbd_server_collect(nbd, id, &job->report);
-    }
-    if (iscsi) {
-        iscsi_server_collect(iscsi, id, &job->report);
-    }
-    /* The loop samples its CPU time at most once a second; this thread
-     * can read its own clock exactly. */
-    rt->loop.cpu_ns = clock_thread_cpu_ns();
-    rt->collected = true;
+    ctl->ops->collect_thread(ctl->opaque, id, &job->report);
+    job->report.threads[id].collected = true;
 
     pthread_mutex_lock(&ctl->lock);
     job->next_done = ctl->done;
@@ -290,12 +265,11 @@ control_job_done(struct control_job *job)
 static void
 control_job_visit(struct control_job *job)
 {
-    unsigned n = server_niothreads(job->ctl->srv);
+    struct control *ctl = job->ctl;
 
-    while (job->next_thread < n) {
-        struct iothread *t = server_iothread(job->ctl->srv, job->next_thread);
-
-        if (iothread_run(t, control_job_on_thread, job) == 0) {
+    while (job->next_thread < job->report.nthreads) {
+        if (ctl->ops->run_on_thread(ctl->opaque, job->next_thread,
+                                    control_job_on_thread, job) == 0) {
             return;
         }
         job->next_thread++; /* out of memory: report without this thread */
@@ -330,9 +304,6 @@ control_start_job(struct control_client *c, enum control_job_kind kind,
 {
     struct control *ctl = c->ctl;
     struct control_job *job = calloc(1, sizeof *job);
-    const struct export_set *exports = server_exports(ctl->srv);
-    const struct config *cfg = mainloop_config(server_mainloop(ctl->srv));
-    unsigned n = server_niothreads(ctl->srv);
     struct timespec now;
 
     if (job == NULL) {
@@ -345,46 +316,15 @@ control_start_job(struct control_client *c, enum control_job_kind kind,
     job->parts = parts;
     clock_gettime(CLOCK_REALTIME, &now);
     job->report.timestamp = (double)now.tv_sec + now.tv_nsec / 1e9;
-    job->report.uptime_s =
-        (double)(clock_now_ns() - server_started_ns(ctl->srv)) / 1e9;
-    job->report.threads = calloc(n ? n : 1, sizeof *job->report.threads);
-    job->report.exports = calloc(exports->n ? exports->n : 1,
-                                 sizeof *job->report.exports);
-    if (job->report.threads == NULL || job->report.exports == NULL) {
+    /* What the main thread may read is read here; a thread's loop counters
+     * and tunables are read on that thread (control_job_on_thread), after
+     * every message sent to it before this request: a `set` just answered
+     * shows. */
+    if (ctl->ops->snapshot(ctl->opaque, &job->report) < 0) {
         stats_report_free(&job->report);
         free(job);
         control_respondf(c, false, "out of memory\n");
         return;
-    }
-    /* Export counters may be read from any thread (one writer each,
-     * relaxed atomics): here.  A thread's loop counters and tunables are
-     * read on that thread (control_job_on_thread), after every message
-     * sent to it before this request: a `set` just answered shows. */
-    job->report.nthreads = n;
-    for (unsigned i = 0; i < n; i++) {
-        struct iothread *t = server_iothread(ctl->srv, i);
-        struct stats_report_thread *rt = &job->report.threads[i];
-
-        rt->id = i;
-        rt->cpu = i < cfg->iothreads ? cfg->iothread[i].cpu : -1;
-        rt->nconns = iothread_nconns(t);
-    }
-    job->report.nexports = exports->n;
-    for (size_t i = 0; i < exports->n; i++) {
-        const struct export *e = &exports->exports[i];
-        struct stats_report_export *re = &job->report.exports[i];
-
-        re->name = e->name;
-        re->backend = backend_name(e->backend);
-        re->description = e->description;
-        re->size = e->size;
-        re->readonly = e->readonly;
-        for (unsigned t = 0; t < e->nstats; t++) {
-            stats_io_accumulate(&e->stats[t], &re->io);
-            if (t < n) {
-                stats_io_accumulate(&e->stats[t], &job->report.threads[t].io);
-            }
-        }
     }
     c->job = job;
     ctl->jobs_in_flight++;
@@ -440,8 +380,8 @@ control_cmd_set(struct control_client *c, char *args)
         }
         id = (int)v;
     }
-    if (mainloop_set_param(server_mainloop(c->ctl->srv), id, key, value, err,
-                           sizeof err) < 0) {
+    if (c->ctl->ops->set_param(c->ctl->opaque, id, key, value, err,
+                               sizeof err) < 0) {
         control_respondf(c, false, "%s\n", err);
         return;
     }
@@ -451,14 +391,15 @@ control_cmd_set(struct control_client *c, char *args)
 static void
 control_cmd_reload(struct control_client *c)
 {
+    struct control *ctl = c->ctl;
     char *errmsg = NULL;
-    int r = mainloop_reload(server_mainloop(c->ctl->srv), &errmsg);
+    int r = ctl->ops->reload(ctl->opaque, &errmsg);
 
     if (r < 0) {
         control_respondf(c, false, "%s%s has errors; keeping the running "
                          "configuration\n",
                          errmsg ? errmsg : "",
-                         mainloop_config(server_mainloop(c->ctl->srv))->file);
+                         ctl->ops->config_file(ctl->opaque));
         free(errmsg);
         return;
     }
@@ -651,7 +592,8 @@ control_on_accept(int fd, const struct sockaddr_storage *peer,
 
 int
 control_start(struct control **out, struct ev_loop *loop, const char *path,
-              unsigned mode, long uid, long gid, struct server *srv)
+              unsigned mode, long uid, long gid,
+              const struct control_server_ops *ops, void *opaque)
 {
     struct control *ctl = calloc(1, sizeof *ctl);
     int r;
@@ -660,7 +602,8 @@ control_start(struct control **out, struct ev_loop *loop, const char *path,
         return -ENOMEM;
     }
     ctl->loop = loop;
-    ctl->srv = srv;
+    ctl->ops = ops;
+    ctl->opaque = opaque;
     r = listen_open_unix(loop, path, "status socket", mode, uid, gid,
                          control_on_accept, ctl, &ctl->listener);
     if (r < 0) {

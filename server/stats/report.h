@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A report: everything the status socket tells, collected at one moment
- * (each I/O thread contributes its own part, see control.c) and then
- * formatted as JSON (stats-json.c) or Prometheus text (stats-prom.c).
+ * (each I/O thread contributes its own part: control.c visits the threads,
+ * server.c fills the parts in through control.h's control_server_ops) and
+ * then formatted as JSON (stats-json.c) or Prometheus text (stats-prom.c).
  * Plain data, owned by the report.
  */
 #ifndef POLLTGT_STATS_REPORT_H

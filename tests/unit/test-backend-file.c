@@ -4,8 +4,9 @@
  * files in a scratch directory (mkdtemp, removed at the end of each test
  * case).  Most tests go through the backend_*() wrappers; the ones that
  * must reach the fallback paths (a file system refusing ZERO_RANGE or
- * PUNCH_HOLE), or simulate short and -EAGAIN completions, include file.c
- * to reach its static state, which §3.7 allows when it is the only way.
+ * PUNCH_HOLE), or simulate short and -EAGAIN completions, include
+ * file-io.c (the request path) to reach its static state, which §3.7
+ * allows when it is the only way.
  * O_DIRECT sub-cases are skipped, with a message, where the file system
  * refuses O_DIRECT.
  */
@@ -21,7 +22,7 @@
 
 #include "backend-test-helpers.h"
 
-#include "backends/file.c"
+#include "backends/file-io.c"
 
 #define MiB (UINT64_C(1) << 20)
 #define KiB (UINT64_C(1) << 10)
