@@ -5,11 +5,42 @@ server_libpolltgt_a_SOURCES += \
 	server/policy/policy-per-handler.c server/policy/policy-weighted.c \
 	server/policy/policy-busy.c server/policy/policy-max-ns.c
 
-check_PROGRAMS += tests/unit/test-policy
-TESTS += tests/unit/test-policy
-tests_unit_test_policy_SOURCES = tests/unit/test-policy.c tests/unit/fake-clock.h
-tests_unit_test_policy_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_policy_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
+# One test binary per policy family, plus test-policy-params for the
+# table, the parameters and the rules all policies share (busy, off).
+check_PROGRAMS += \
+	tests/unit/test-policy-params \
+	tests/unit/test-policy-classic \
+	tests/unit/test-policy-per-handler \
+	tests/unit/test-policy-weighted
+TESTS += \
+	tests/unit/test-policy-params \
+	tests/unit/test-policy-classic \
+	tests/unit/test-policy-per-handler \
+	tests/unit/test-policy-weighted
+
+tests_unit_test_policy_params_SOURCES = \
+	tests/unit/test-policy-params.c \
+	tests/unit/policy-test-helpers.h tests/unit/fake-clock.h
+tests_unit_test_policy_params_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_policy_params_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
+
+tests_unit_test_policy_classic_SOURCES = \
+	tests/unit/test-policy-classic.c \
+	tests/unit/policy-test-helpers.h tests/unit/fake-clock.h
+tests_unit_test_policy_classic_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_policy_classic_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
+
+tests_unit_test_policy_per_handler_SOURCES = \
+	tests/unit/test-policy-per-handler.c \
+	tests/unit/policy-test-helpers.h tests/unit/fake-clock.h
+tests_unit_test_policy_per_handler_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_policy_per_handler_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
+
+tests_unit_test_policy_weighted_SOURCES = \
+	tests/unit/test-policy-weighted.c \
+	tests/unit/policy-test-helpers.h tests/unit/fake-clock.h
+tests_unit_test_policy_weighted_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_policy_weighted_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
 
 check_PROGRAMS += tests/unit/test-policy-max-ns
 TESTS += tests/unit/test-policy-max-ns

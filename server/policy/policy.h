@@ -5,7 +5,7 @@
  * A policy is a pure strategy.  It never reads a clock and never makes a
  * system call: the loop measures block_ns and marks which handlers had an
  * event, the policy turns that into the next window.  This is what lets
- * tests/unit/test-policy.c replay hand-computed timelines exactly.
+ * tests/unit/test-policy-*.c replay hand-computed timelines exactly.
  * The rules of each policy are in man/polltgt.ini.5 and in the file of the
  * policy (policy-<name>.c).
  *
