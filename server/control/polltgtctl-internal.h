@@ -111,6 +111,10 @@ const char *ctl_hit_rate(char *buf, double hits, double misses)
     ATTR_NONNULL(1);
 /* The poll window of an iothreads entry: a duration, or "busy". */
 const char *ctl_window(char *buf, const struct ctl_json *t) ATTR_NONNULL(1);
+/* A thread's max-ns in force, "262µs auto" when sized from the wake-up
+ * cost; and that measured cost ("-" when not measured). */
+const char *ctl_max_ns(char *buf, const struct ctl_json *t) ATTR_NONNULL(1, 2);
+const char *ctl_wakeup(char *buf, const struct ctl_json *t) ATTR_NONNULL(1, 2);
 /* The number of elements of the array what in doc, 0 if there is none. */
 size_t ctl_count(const struct ctl_json *doc, const char *what);
 

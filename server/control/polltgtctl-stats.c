@@ -79,6 +79,29 @@ ctl_window(char *buf, const struct ctl_json *t)
     return ctl_fmt_ns(buf, ctl_json_num(t, "poll_ns", 0));
 }
 
+const char *
+ctl_max_ns(char *buf, const struct ctl_json *t)
+{
+    size_t n = strlen(ctl_fmt_ns(buf, ctl_json_num(t, "params.max_ns", 0)));
+
+    if (ctl_json_bool(t, "params.max_ns_auto", false) && n < CTL_FMT_LEN) {
+        snprintf(buf + n, CTL_FMT_LEN - n, " auto");
+    }
+    return buf;
+}
+
+const char *
+ctl_wakeup(char *buf, const struct ctl_json *t)
+{
+    double ns = ctl_json_num(t, "wakeup.cost_ns", 0);
+
+    if (ns <= 0 && ctl_json_num(t, "wakeup.spinning_ns", 0) <= 0) {
+        snprintf(buf, CTL_FMT_LEN, "-"); /* not measured */
+        return buf;
+    }
+    return ctl_fmt_ns(buf, ns);
+}
+
 size_t
 ctl_count(const struct ctl_json *doc, const char *what)
 {
@@ -106,15 +129,16 @@ static int
 ctl_print_iothreads(const struct ctl_json *doc)
 {
     static const char *const heads[] = {
-        "ID", "CPU", "POLICY", "WINDOW", "MAX-NS", "HIT-RATE", "ITERATIONS",
-        "BLOCKING", "GROWS", "SHRINKS", "CPU-TIME", "CONNS",
+        "ID", "CPU", "POLICY", "WINDOW", "MAX-NS", "WAKE-UP", "HIT-RATE",
+        "ITERATIONS", "BLOCKING", "GROWS", "SHRINKS", "CPU-TIME", "CONNS",
     };
     const struct ctl_json *list = ctl_json_get(doc, "iothreads");
     struct ctl_table t;
     char a[CTL_FMT_LEN], b[CTL_FMT_LEN], c[CTL_FMT_LEN], d[CTL_FMT_LEN];
     char e[CTL_FMT_LEN], f[CTL_FMT_LEN], g[CTL_FMT_LEN], h[CTL_FMT_LEN];
+    char i[CTL_FMT_LEN];
 
-    ctl_table_init(&t, 12, heads, "rrllrrrrrrrr");
+    ctl_table_init(&t, 13, heads, "rrllrrrrrrrrr");
     for (const struct ctl_json *it = list ? list->child : NULL; it;
          it = it->next) {
         double cpu = ctl_json_num(it, "cpu", -1);
@@ -129,8 +153,8 @@ ctl_print_iothreads(const struct ctl_json *doc)
         }
         ctl_table_cell(&t, "%s", ctl_json_str(it, "policy", "?"));
         ctl_table_cell(&t, "%s", ctl_window(a, it));
-        ctl_table_cell(&t, "%s",
-                       ctl_fmt_ns(b, ctl_json_num(it, "params.max_ns", 0)));
+        ctl_table_cell(&t, "%s", ctl_max_ns(b, it));
+        ctl_table_cell(&t, "%s", ctl_wakeup(i, it));
         ctl_table_cell(&t, "%s", ctl_hit_rate(c, hits, misses));
         ctl_table_cell(&t, "%s", ctl_fmt_count(
                                      d, (double)ctl_json_u64(it, "iterations",

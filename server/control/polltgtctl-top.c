@@ -118,8 +118,8 @@ ctl_top_frame(struct ctl_top *top, const struct ctl_json *prev,
               const struct ctl_json *cur)
 {
     static const char *const theads[] = {
-        "ID", "POLICY", "WINDOW", "MAX-NS", "HIT-RATE", "CPU%", "ITER/S",
-        "WAITS/S", "IOPS", "MiB/s", "CONNS",
+        "ID", "POLICY", "WINDOW", "MAX-NS", "WAKE-UP", "HIT-RATE", "CPU%",
+        "ITER/S", "WAITS/S", "IOPS", "MiB/s", "CONNS",
     };
     static const char *const eheads[] = {
         "EXPORT", "IOPS", "READ/S", "WRITE/S", "MiB/s", "LATENCY", "INFLIGHT",
@@ -136,6 +136,7 @@ ctl_top_frame(struct ctl_top *top, const struct ctl_json *prev,
     double *t_bytes = calloc(nthreads + 1, sizeof *t_bytes);
     bool *used = calloc(nprev + 1, sizeof *used);
     char a[CTL_FMT_LEN], b[CTL_FMT_LEN], c[CTL_FMT_LEN], up[CTL_FMT_LEN];
+    char w[CTL_FMT_LEN];
     struct ctl_table t;
 
     if (t_ops == NULL || t_bytes == NULL || used == NULL) {
@@ -182,7 +183,7 @@ ctl_top_frame(struct ctl_top *top, const struct ctl_json *prev,
            ctl_count(cur, "connections") == 1 ? "" : "s", dt,
            top->keys ? " (q quits)" : "");
 
-    ctl_table_init(&t, 11, theads, "rllrrrrrrrr");
+    ctl_table_init(&t, 12, theads, "rllrrrrrrrrr");
     for (const struct ctl_json *it = threads ? threads->child : NULL; it;
          it = it->next) {
         const struct ctl_json *p = ctl_top_find(prev, "iothreads", "id", it);
@@ -196,8 +197,8 @@ ctl_top_frame(struct ctl_top *top, const struct ctl_json *prev,
         ctl_table_cell(&t, "%.0f", id);
         ctl_table_cell(&t, "%s", ctl_json_str(it, "policy", "?"));
         ctl_table_cell(&t, "%s", ctl_window(a, it));
-        ctl_table_cell(&t, "%s",
-                       ctl_fmt_ns(b, ctl_json_num(it, "params.max_ns", 0)));
+        ctl_table_cell(&t, "%s", ctl_max_ns(b, it));
+        ctl_table_cell(&t, "%s", ctl_wakeup(w, it));
         ctl_table_cell(&t, "%s", ctl_hit_rate(c, hits, misses));
         ctl_table_cell(&t, "%.1f", cpu > 0 ? cpu / (dt * 1e9) * 100 : 0.0);
         ctl_table_cell(&t, "%.0f", ctl_top_delta(it, p, "iterations") / dt);

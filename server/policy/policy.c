@@ -8,6 +8,7 @@
  */
 #include <config.h>
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -48,7 +49,7 @@ void
 policy_params_default(struct poll_params *p)
 {
     p->policy = &policy_weighted_ops;
-    p->max_ns = 32768;
+    p->max_ns = POLICY_MAX_NS_AUTO;
     p->grow = 2;
     p->shrink = 2;
     p->weight = 3;
@@ -59,6 +60,7 @@ void
 policy_reset(struct policy_state *st, const struct poll_params *p,
              struct policy_handler *const *set, size_t n)
 {
+    assert(p->max_ns >= 0); /* auto is resolved by the loop, never here */
     for (size_t i = 0; i < n; i++) {
         set[i]->ns = 0;
         set[i]->had_event = false;
@@ -75,6 +77,7 @@ policy_update(struct policy_state *st, const struct poll_params *p,
 {
     int64_t old = st->ns;
 
+    assert(p->max_ns >= 0);
     p->policy->update(st, p, set, n, block_ns);
     if (p->max_ns == 0) {
         st->ns = 0;

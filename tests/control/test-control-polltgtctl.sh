@@ -91,7 +91,7 @@ mkdir "$T/cwd" && ln -s "$SOCK" "$T/cwd/polltgt.sock"
 
 run 0 ctl stats
 out_has '^polltgtd [0-9.]+, up [0-9]+s: 2 I/O threads, 1 export, 0 connections$'
-out_has '^ID +CPU +POLICY +WINDOW +MAX-NS +HIT-RATE +ITERATIONS +BLOCKING +GROWS +SHRINKS +CPU-TIME +CONNS$'
+out_has '^ID +CPU +POLICY +WINDOW +MAX-NS +WAKE-UP +HIT-RATE +ITERATIONS +BLOCKING +GROWS +SHRINKS +CPU-TIME +CONNS$'
 out_has '^ +0 +- +weighted +[^ ]+ +32\.8us '
 out_has '^ +1 +- +weighted +[^ ]+ +32\.8us '
 out_has '^EXPORT +BACKEND +SIZE +READS +WRITES '
@@ -129,7 +129,7 @@ out_has '^reloaded: 1 live change applied$'
 # top: bounded frames, plain when not a terminal.
 run 0 timeout 20 "$CTL" -s "$SOCK" top -n 2 -d 0.2
 [ "$(grep -c '^polltgtd .* every 0\.2[0-9]s$' "$T/out")" -eq 2 ] || fail "top frames: $(cat "$T/out")"
-[ "$(grep -cE '^ID +POLICY +WINDOW +MAX-NS +HIT-RATE +CPU% +ITER/S +WAITS/S +IOPS +MiB/s +CONNS$' "$T/out")" -eq 2 ] ||
+[ "$(grep -cE '^ID +POLICY +WINDOW +MAX-NS +WAKE-UP +HIT-RATE +CPU% +ITER/S +WAITS/S +IOPS +MiB/s +CONNS$' "$T/out")" -eq 2 ] ||
     fail "top thread tables: $(cat "$T/out")"
 [ "$(grep -cE '^EXPORT +IOPS +READ/S +WRITE/S +MiB/s +LATENCY +INFLIGHT +ERRORS/S$' "$T/out")" -eq 2 ] ||
     fail "top export tables: $(cat "$T/out")"

@@ -13,9 +13,9 @@ start_polltgtd "$conf"
 log_has 'polltgt .* started: config' || fail "no start line"
 
 # A live change: the poll window of every I/O thread.
-sed -i 's/^max-ns = 32768/max-ns = 65536/' "$conf"
+sed -i 's/^; max-ns = auto/max-ns = 65536/' "$conf"
 kill -HUP "$POLLTGTD_PID"
-wait_for 10 log_has 'reload: \[iothread 0\] max-ns: 32768 -> 65536' ||
+wait_for 10 log_has 'reload: \[iothread 0\] max-ns: auto -> 65536' ||
     { cat "$POLLTGTD_LOG"; fail "max-ns change not applied"; }
 
 # A broken file: errors logged with file and line, old config kept.

@@ -69,6 +69,14 @@ grep -q '^polltgt_iothread_poll_max_auto{iothread="1"} 0$' "$TMPDIR_TEST/m1.txt"
 grep -Eq '^polltgt_iothread_wakeup_cost_seconds\{iothread="0"\} [0-9.]+$' \
     "$TMPDIR_TEST/m1.txt" || fail "metrics: no wake-up cost"
 
+# polltgtctl stats: thread 0's window says auto, with the measured cost.
+ctl stats >"$TMPDIR_TEST/t1.txt" || fail "polltgtctl stats"
+grep -Eq '^ *0 .* auto +[0-9.]+(ns|µs|us|ms) ' "$TMPDIR_TEST/t1.txt" ||
+    fail "polltgtctl stats does not show thread 0 as auto: $(cat "$TMPDIR_TEST/t1.txt")"
+grep -Eq '^ *1 .* [0-9.]+(µs|us) +[0-9.]+(ns|µs|us|ms) ' "$TMPDIR_TEST/t1.txt" ||
+    fail "polltgtctl stats: thread 1: $(cat "$TMPDIR_TEST/t1.txt")"
+! grep -Eq '^ *1 .* auto ' "$TMPDIR_TEST/t1.txt" || fail "thread 1 shown as auto"
+
 # set 1 max-ns auto: thread 1 takes its own measured window.
 ctl set 1 max-ns auto >/dev/null || fail "set 1 max-ns auto refused"
 ctl stats --json >"$TMPDIR_TEST/s2.json"

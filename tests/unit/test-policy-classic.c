@@ -9,7 +9,7 @@
  * every expected window is computed by hand from the spec's rules, with
  * the arithmetic next to it: the test never re-implements a policy, so a
  * wrong rule in the code cannot be copied into the expectation.  Unless a
- * test says otherwise the parameters are the defaults: max-ns 32768,
+ * test says otherwise the parameters are the defaults with max-ns 32768:
  * grow 2, shrink 2, weight 3 (so the weighted newest sample counts x >> 3,
  * i.e. x / 8 rounded down).
  */

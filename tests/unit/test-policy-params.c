@@ -13,7 +13,7 @@
  * every expected window is computed by hand from the spec's rules, with
  * the arithmetic next to it: the test never re-implements a policy, so a
  * wrong rule in the code cannot be copied into the expectation.  Unless a
- * test says otherwise the parameters are the defaults: max-ns 32768,
+ * test says otherwise the parameters are the defaults with max-ns 32768:
  * grow 2, shrink 2, weight 3 (so the weighted newest sample counts x >> 3,
  * i.e. x / 8 rounded down).
  */
@@ -62,7 +62,7 @@ START_TEST(test_params_default_values)
     memset(&p, 0xa5, sizeof p);
     policy_params_default(&p);
     ck_assert_ptr_eq(p.policy, &policy_weighted_ops);
-    ck_assert_int_eq(p.max_ns, 32768);
+    ck_assert_int_eq(p.max_ns, POLICY_MAX_NS_AUTO);
     ck_assert_int_eq(p.grow, 2);
     ck_assert_int_eq(p.shrink, 2);
     ck_assert_int_eq(p.weight, 3);
@@ -114,7 +114,7 @@ START_TEST(test_param_set_rejects_malformed_duration)
     policy_params_default(&p);
     ck_assert_int_eq(policy_param_set(&p, param, "abc", err, sizeof err),
                      -EINVAL);
-    ck_assert_int_eq(p.max_ns, 32768); /* unchanged */
+    ck_assert_int_eq(p.max_ns, POLICY_MAX_NS_AUTO); /* unchanged */
     /* Says what was given and what is accepted. */
     ck_assert_msg(strstr(err, "'abc'") != NULL, "message: %s", err);
     ck_assert_msg(strstr(err, "duration") != NULL, "message: %s", err);
@@ -285,8 +285,7 @@ START_TEST(test_reset_zeroes_every_handler)
     struct poll_params p;
     struct fake_clock clk;
 
-    policy_params_default(&p);
-    p.policy = ops;
+    params_for(&p, ops->name);
     fake_clock_init(&clk, &p, set, 3);
     fake_clock_run(&clk, ev, ARRAY_SIZE(ev), NULL, 0, NULL, NULL);
     for (size_t i = 0; i < 3; i++) {
@@ -316,8 +315,7 @@ START_TEST(test_update_clears_had_event)
     struct poll_params p;
     struct fake_clock clk;
 
-    policy_params_default(&p);
-    p.policy = ops;
+    params_for(&p, ops->name);
     fake_clock_init(&clk, &p, set, 3);
     fake_clock_iterate(&clk, 5000, ev, 2);
     for (size_t i = 0; i < 3; i++) {
