@@ -2,7 +2,9 @@
 server_libpolltgt_a_SOURCES += \
 	server/log.c server/log.h \
 	server/acl.c server/acl.h \
-	server/config.c server/config.h \
+	server/config.h server/config-internal.h \
+	server/config-load.c server/config-keys.c server/config-value.c \
+	server/config-error.c server/config-export.c server/config-finish.c \
 	server/config-reload.c server/config-reload.h \
 	server/daemon.c server/daemon.h \
 	server/mainloop.c server/mainloop.h \
