@@ -8,9 +8,10 @@
  * message has the form "FILE:LINE: [section] key: what was given: what is
  * accepted", and unknown sections and keys suggest the nearest valid name.
  *
- * The key tables in config.c are the one list of keys; the poll tunables
- * come from policy.c's parameter table so the status socket validates them
- * the same way.
+ * The key tables in config-keys.c are the one list of keys; the poll
+ * tunables come from policy.c's parameter table so the status socket
+ * validates them the same way.  The loader's parts share
+ * config-internal.h.
  */
 #ifndef POLLTGT_SERVER_CONFIG_H
 #define POLLTGT_SERVER_CONFIG_H
@@ -36,9 +37,6 @@
 #define CONFIG_PROTO_NBD   (1u << 0)
 #define CONFIG_PROTO_ISCSI (1u << 1)
 #define CONFIG_PROTO_ALL   (CONFIG_PROTO_NBD | CONFIG_PROTO_ISCSI)
-
-/* Digest preference lists as iSCSI writes them ("CRC32C,None"). */
-#define CONFIG_DIGEST_ACCEPTS "a list of none and crc32c, in order of preference"
 
 struct config_addrs {
     struct parse_addr *addr;

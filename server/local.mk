@@ -2,7 +2,9 @@
 server_libpolltgt_a_SOURCES += \
 	server/log.c server/log.h \
 	server/acl.c server/acl.h \
-	server/config.c server/config.h \
+	server/config.h server/config-internal.h \
+	server/config-load.c server/config-keys.c server/config-value.c \
+	server/config-error.c server/config-export.c server/config-finish.c \
 	server/config-reload.c server/config-reload.h \
 	server/daemon.c server/daemon.h \
 	server/mainloop.c server/mainloop.h \
@@ -18,11 +20,42 @@ server_polltgtd_SOURCES = server/main.c
 server_polltgtd_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(INIH_CFLAGS)
 server_polltgtd_LDADD = $(POLLTGT_LIBS)
 
-check_PROGRAMS += tests/unit/test-config
-TESTS += tests/unit/test-config
-tests_unit_test_config_SOURCES = tests/unit/test-config.c
-tests_unit_test_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(INIH_CFLAGS)
-tests_unit_test_config_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
+# The configuration tests: one binary per part of the loader, sharing
+# tests/unit/config-test-helpers.h.
+check_PROGRAMS += tests/unit/test-config-keys
+TESTS += tests/unit/test-config-keys
+tests_unit_test_config_keys_SOURCES = tests/unit/test-config-keys.c \
+	tests/unit/config-test-helpers.h
+tests_unit_test_config_keys_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(INIH_CFLAGS)
+tests_unit_test_config_keys_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/test-config-values
+TESTS += tests/unit/test-config-values
+tests_unit_test_config_values_SOURCES = tests/unit/test-config-values.c \
+	tests/unit/config-test-helpers.h
+tests_unit_test_config_values_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(INIH_CFLAGS)
+tests_unit_test_config_values_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/test-config-export
+TESTS += tests/unit/test-config-export
+tests_unit_test_config_export_SOURCES = tests/unit/test-config-export.c \
+	tests/unit/config-test-helpers.h
+tests_unit_test_config_export_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(INIH_CFLAGS)
+tests_unit_test_config_export_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/test-config-iscsi
+TESTS += tests/unit/test-config-iscsi
+tests_unit_test_config_iscsi_SOURCES = tests/unit/test-config-iscsi.c \
+	tests/unit/config-test-helpers.h
+tests_unit_test_config_iscsi_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(INIH_CFLAGS)
+tests_unit_test_config_iscsi_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/test-config-load
+TESTS += tests/unit/test-config-load
+tests_unit_test_config_load_SOURCES = tests/unit/test-config-load.c \
+	tests/unit/config-test-helpers.h
+tests_unit_test_config_load_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(INIH_CFLAGS)
+tests_unit_test_config_load_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
 
 check_PROGRAMS += tests/unit/test-txq
 TESTS += tests/unit/test-txq

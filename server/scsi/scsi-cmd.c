@@ -502,8 +502,8 @@ scsi_lu_init(struct scsi_lu *lu, struct export *e, uint64_t lun,
     unsigned shift = 9;
 
     memset(lu, 0, sizeof *lu);
-    /* config.c accepts 512 and 4096; anything else would be a bug there,
-     * and 512 is what every initiator handles. */
+    /* config-export.c accepts 512 and 4096; anything else would be a bug
+     * there, and 512 is what every initiator handles. */
     if (bs == 4096) {
         shift = 12;
     }

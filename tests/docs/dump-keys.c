@@ -2,7 +2,7 @@
 /*
  * Print every configuration key the loader accepts, one per line:
  * "section<TAB>key<TAB>default" (default empty when there is none), in the
- * order of config.c's key tables.  tests/docs/test-docs-keys.sh compares
+ * order of config-keys.c's tables.  tests/docs/test-docs-keys.sh compares
  * this list with man/polltgt.ini.5, so a key added to the tables without a
  * manual entry fails `make check` instead of going undocumented.
  */

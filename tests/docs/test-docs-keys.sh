@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: MIT
 #
 # The manual pages against the code:
-#  1. every key of config.c's tables (printed by tests/docs/dump-keys) has
-#     an entry in man/polltgt.ini.5, in the subsection of its section, and
-#     states the built-in default the code uses;
+#  1. every key of config-keys.c's tables (printed by tests/docs/dump-keys)
+#     has an entry in man/polltgt.ini.5, in the subsection of its section,
+#     and states the built-in default the code uses;
 #  2. every key entry in the page names a key the code accepts (no stale
 #     entries after a rename);
 #  3. every option in `polltgtd --help` appears in man/polltgtd.8;
