@@ -173,7 +173,7 @@ static inline void
 assert_default_poll(const struct poll_params *p)
 {
     ck_assert_ptr_eq(p->policy, &policy_weighted_ops);
-    ck_assert_int_eq(p->max_ns, 32768);
+    ck_assert_int_eq(p->max_ns, POLICY_MAX_NS_AUTO);
     ck_assert_int_eq(p->grow, 2);
     ck_assert_int_eq(p->shrink, 2);
     ck_assert_int_eq(p->weight, 3);

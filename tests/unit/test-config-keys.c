@@ -299,7 +299,7 @@ START_TEST(test_foreach_key_includes_every_policy_param_with_default)
         }
     }
     ck_assert_str_eq(l.dflt[find_key(&l, "poll", "policy")], "weighted");
-    ck_assert_str_eq(l.dflt[find_key(&l, "poll", "max-ns")], "32768");
+    ck_assert_str_eq(l.dflt[find_key(&l, "poll", "max-ns")], "auto");
     ck_assert_str_eq(l.dflt[find_key(&l, "poll", "idle-timeout-ms")], "7000");
     ck_assert_str_eq(l.dflt[find_key(&l, "server", "iothreads")], "1");
     ck_assert_str_eq(l.dflt[find_key(&l, "server", "log-level")], "info");

@@ -123,6 +123,7 @@ static const struct {
 } max_ns_values[] = {
     { "0", 0 },
     { "32768", 32768 },
+    { "auto", POLICY_MAX_NS_AUTO },
     { "100000", 100000 },
     { "500ns", 500 },
     { "64us", 64000 },
@@ -281,7 +282,7 @@ START_TEST(test_iothread_override_to_zero_is_applied)
 
     ck_assert_int_eq(cfg->iothread[0].params.max_ns, 0);
     ck_assert_int_eq(cfg->iothread[0].params.grow, 0);
-    ck_assert_int_eq(cfg->iothread[1].params.max_ns, 32768);
+    ck_assert_int_eq(cfg->iothread[1].params.max_ns, POLICY_MAX_NS_AUTO);
     ck_assert_int_eq(cfg->iothread[1].params.grow, 2);
     config_free(cfg);
 }
