@@ -13,7 +13,7 @@ server_libpolltgt_a_SOURCES += \
 	server/listen.c server/listen.h \
 	server/export.c server/export.h \
 	server/frontend.c server/frontend.h \
-	server/txq.c server/txq.h
+	server/txq.c server/conn.c server/conn.h server/txq.h
 
 sbin_PROGRAMS += server/polltgtd
 server_polltgtd_SOURCES = server/main.c

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One iSCSI connection on its I/O thread: socket I/O, transmit queue,
- * timers and lifetime.  The shape is the NBD connection's (nbd-conn.c):
- * the socket is a polled handler whose poll callback does the recv
- * itself, replies are batched into one sendmsg, and a connection whose
+ * One iSCSI connection on its I/O thread: what iSCSI adds to the socket
+ * connection of conn.c (receive loop, transmit queue, close and deferred
+ * free live there): whole PDUs parsed out of a receive buffer that grows
+ * with the negotiated MaxRecvDataSegmentLength, the login and NOP timers,
+ * the task pool's back-pressure, and the drain.  A connection whose
  * initiator vanished is freed only when the backend has handed back every
  * task it held.
  *
@@ -31,26 +32,29 @@
 #include "log.h"
 #include "util/clock.h"
 
-static void iscsi_conn_on_readable(void *opaque);
-static void iscsi_conn_on_writable(void *opaque);
-static bool iscsi_conn_poll(void *opaque);
-static void iscsi_conn_maybe_free(struct iscsi_conn *conn);
 static void iscsi_conn_drain_check(struct iscsi_conn *conn);
-static void iscsi_conn_flush_bh(void *opaque);
+static const struct conn_ops iscsi_conn_ops;
 
-static void
-iscsi_conn_tx_release(struct txq_item *it, void *opaque)
+static struct iscsi_conn *
+iscsi_conn_of(struct conn *c)
 {
-    iscsi_pdu_release(opaque, (struct iscsi_tx *)it);
+    struct iscsi_conn *conn = (struct iscsi_conn *)c;
+
+    assert(conn->magic == ISCSI_CONN_MAGIC);
+    return conn;
 }
 
-static const struct aio_handler_ops iscsi_conn_ops = {
-    .read = iscsi_conn_on_readable,
-    .write = iscsi_conn_on_writable,
-    .poll = iscsi_conn_poll,
-    .poll_ready = iscsi_conn_on_readable,
-    .name = "iscsi",
-};
+static const struct iscsi_conn *
+iscsi_conn_of_const(const struct conn *c)
+{
+    return (const struct iscsi_conn *)c;
+}
+
+static void
+iscsi_conn_tx_release(struct conn *c, struct txq_item *it)
+{
+    iscsi_pdu_release(iscsi_conn_of(c), (struct iscsi_tx *)it);
+}
 
 static void
 iscsi_conn_login_timeout(void *opaque)
@@ -58,8 +62,8 @@ iscsi_conn_login_timeout(void *opaque)
     struct iscsi_conn *conn = opaque;
 
     log_warn("iscsi %s: login not finished within the login-timeout; closing",
-             conn->peer);
-    iscsi_conn_close_soon(conn, NULL);
+             conn->base.peer);
+    conn_close_soon(&conn->base, NULL);
 }
 
 /* The NOP timer: ping an idle initiator, drop one that does not answer. */
@@ -71,30 +75,30 @@ iscsi_conn_nop_timer(void *opaque)
     int64_t now = clock_now_ns();
     int64_t idle = now - conn->last_rx_ns;
 
-    if (conn->state != ISCSI_STATE_FULL) {
+    if (conn->state != ISCSI_STATE_FULL || conn->base.life != CONN_OPEN) {
         return;
     }
     if (conn->nop_outstanding) {
         if (idle >= cfg->iscsi_nop_timeout_ns) {
             log_warn("iscsi %s: no answer to a NOP-In ping within the "
                      "nop-timeout; closing",
-                     conn->peer);
-            iscsi_conn_close_soon(conn, NULL);
+                     conn->base.peer);
+            conn_close_soon(&conn->base, NULL);
             return;
         }
-        aio_timer_mod(conn->ctx, &conn->nop_timer,
+        aio_timer_mod(conn->base.ctx, &conn->nop_timer,
                       conn->last_rx_ns + cfg->iscsi_nop_timeout_ns);
         return;
     }
     if (idle >= cfg->iscsi_nop_interval_ns) {
         iscsi_session_ping(conn);
         conn->last_rx_ns = now; /* the timeout counts from the ping */
-        aio_timer_mod(conn->ctx, &conn->nop_timer,
+        aio_timer_mod(conn->base.ctx, &conn->nop_timer,
                       now + cfg->iscsi_nop_timeout_ns);
-        iscsi_conn_flush(conn);
+        conn_flush(&conn->base);
         return;
     }
-    aio_timer_mod(conn->ctx, &conn->nop_timer,
+    aio_timer_mod(conn->base.ctx, &conn->nop_timer,
                   conn->last_rx_ns + cfg->iscsi_nop_interval_ns);
 }
 
@@ -106,7 +110,7 @@ iscsi_conn_format_portal(struct iscsi_conn *conn)
     char host[INET6_ADDRSTRLEN];
 
     conn->portal[0] = '\0';
-    if (getsockname(conn->fd, (struct sockaddr *)&ss, &len) < 0) {
+    if (getsockname(conn->base.fd, (struct sockaddr *)&ss, &len) < 0) {
         return;
     }
     if (ss.ss_family == AF_INET) {
@@ -132,11 +136,9 @@ iscsi_conn_attach_on_thread(struct iscsi_server *srv, struct iothread *t,
     struct iscsi_conn *conn = calloc(1, sizeof *conn);
     unsigned id = iothread_id(t);
 
-    if (conn) {
-        conn->rx_cap = iscsi_pdu_max_len(ISCSI_LOGIN_MAX_DSL);
-        conn->rx = malloc(conn->rx_cap);
-    }
-    if (conn == NULL || conn->rx == NULL) {
+    if (conn == NULL ||
+        conn_init(&conn->base, &iscsi_conn_ops, t, fd, peer, peerlen,
+                  iscsi_pdu_max_len(ISCSI_LOGIN_MAX_DSL)) < 0) {
         log_error("iscsi: cannot set up a connection: out of memory");
         free(conn);
         close(fd);
@@ -145,22 +147,14 @@ iscsi_conn_attach_on_thread(struct iscsi_server *srv, struct iothread *t,
     }
     conn->magic = ISCSI_CONN_MAGIC;
     conn->srv = srv;
-    conn->iothread = t;
-    conn->ctx = iothread_ctx(t);
-    conn->fd = fd;
-    memcpy(&conn->peer_addr, peer, peerlen);
-    conn->peer_len = peerlen;
-    listen_format_peer(peer, peerlen, conn->peer, sizeof conn->peer);
     iscsi_conn_format_portal(conn);
-    txq_init(&conn->txq);
-    conn->connected_ns = clock_now_ns();
-    conn->last_rx_ns = conn->connected_ns;
+    conn->last_rx_ns = conn->base.connected_ns;
     conn->max_recv_dsl = ISCSI_LOGIN_MAX_DSL;
     strbuf_init(&conn->text_out);
     /* Any starting StatSN will do (RFC 7143 4.2.2.2); a random one makes
      * an initiator that assumes 0 or 1 fail in testing, not in the field. */
     if (getrandom(&conn->statsn, sizeof conn->statsn, GRND_NONBLOCK) < 0) {
-        conn->statsn = (uint32_t)conn->connected_ns;
+        conn->statsn = (uint32_t)conn->base.connected_ns;
     }
 
     conn->next = srv->thread_conns[id];
@@ -169,33 +163,26 @@ iscsi_conn_attach_on_thread(struct iscsi_server *srv, struct iothread *t,
     }
     srv->thread_conns[id] = conn;
 
-    aio_bh_init(&conn->flush_bh, iscsi_conn_flush_bh, conn);
     aio_timer_init(&conn->login_timer, iscsi_conn_login_timeout, conn);
     aio_timer_init(&conn->nop_timer, iscsi_conn_nop_timer, conn);
-    conn->h = aio_handler_add(conn->ctx, fd, &iscsi_conn_ops, conn);
-    if (conn->h == NULL) {
-        log_error("iscsi %s: cannot register with iothread %u: %m", conn->peer,
-                  id);
-        conn->state = ISCSI_STATE_DEAD;
-        close(fd);
-        conn->fd = -1;
-        iscsi_conn_maybe_free(conn);
-        return;
+    if (conn_start(&conn->base) < 0) {
+        return; /* killed, and freed through iscsi_conn_free */
     }
-    aio_timer_mod(conn->ctx, &conn->login_timer,
+    aio_timer_mod(conn->base.ctx, &conn->login_timer,
                   clock_now_ns() + srv->cfg->iscsi_login_timeout_ns);
-    log_debug("iscsi %s: connected on iothread %u", conn->peer, id);
+    log_debug("iscsi %s: connected on iothread %u", conn->base.peer, id);
 }
 
+/* The protocol's part of the deferred free (on the connection's thread,
+ * once dead and releasable). */
 static void
-iscsi_conn_free_on_thread(void *opaque)
+iscsi_conn_free(struct conn *c)
 {
-    struct iscsi_conn *conn = opaque;
+    struct iscsi_conn *conn = iscsi_conn_of(c);
     struct iscsi_server *srv = conn->srv;
-    unsigned id = iothread_id(conn->iothread);
+    unsigned id = iothread_id(c->iothread);
 
-    assert(conn->magic == ISCSI_CONN_MAGIC);
-    assert(conn->state == ISCSI_STATE_DEAD && conn->inflight == 0);
+    assert(conn->inflight == 0);
     if (conn->prev) {
         conn->prev->next = conn->next;
     } else {
@@ -209,236 +196,67 @@ iscsi_conn_free_on_thread(void *opaque)
     iscsi_login_free(conn);
     free(conn->reset_seen);
     strbuf_free(&conn->text_out);
-    free(conn->rx);
-    frontend_conn_gone(&srv->fe, conn->iothread);
+    frontend_conn_gone(&srv->fe, c->iothread);
     conn->magic = 0;
     free(conn);
 }
 
-static void
-iscsi_conn_maybe_free(struct iscsi_conn *conn)
+static bool
+iscsi_conn_releasable(const struct conn *c)
 {
-    if (conn->state != ISCSI_STATE_DEAD || conn->inflight > 0 ||
-        conn->free_scheduled) {
-        return;
-    }
-    conn->free_scheduled = true;
-    if (aio_ctx_run(conn->ctx, iscsi_conn_free_on_thread, conn) < 0) {
-        log_error("iscsi %s: out of memory freeing a connection; leaking it",
-                  conn->peer);
-    }
-}
-
-/* Stop all socket I/O now. */
-static void
-iscsi_conn_kill(struct iscsi_conn *conn)
-{
-    if (conn->state == ISCSI_STATE_DEAD) {
-        return;
-    }
-    log_debug("iscsi %s: closed (%u task(s) still in the backend)", conn->peer,
-              conn->in_core);
-    conn->state = ISCSI_STATE_DEAD;
-    iscsi_server_session_remove(conn->srv, conn);
-    aio_timer_del(conn->ctx, &conn->login_timer);
-    aio_timer_del(conn->ctx, &conn->nop_timer);
-    aio_bh_cancel(conn->ctx, &conn->flush_bh);
-    if (conn->h) {
-        aio_handler_del(conn->h);
-        conn->h = NULL;
-    }
-    if (conn->fd >= 0) {
-        close(conn->fd);
-        conn->fd = -1;
-    }
-    txq_drop(&conn->txq, iscsi_conn_tx_release, conn);
-    /* Tasks waiting for data will never get it; those in the backend
-     * come back later and are released then. */
-    iscsi_task_abort_all(conn);
-    iscsi_conn_maybe_free(conn);
-}
-
-static void
-iscsi_conn_check_closing(struct iscsi_conn *conn)
-{
-    if (conn->state == ISCSI_STATE_CLOSING && txq_empty(&conn->txq) &&
-        conn->in_core == 0) {
-        iscsi_conn_kill(conn);
-    }
-}
-
-void
-iscsi_conn_close_soon(struct iscsi_conn *conn, const char *why)
-{
-    if (why) {
-        log_warn("iscsi %s: %s; closing the connection", conn->peer, why);
-    }
-    if (conn->state >= ISCSI_STATE_CLOSING) {
-        return;
-    }
-    conn->state = ISCSI_STATE_CLOSING;
-    iscsi_conn_flush(conn);
-}
-
-static void
-iscsi_conn_set_want_write(struct iscsi_conn *conn, bool want)
-{
-    if (conn->want_write != want && conn->h) {
-        conn->want_write = want;
-        aio_handler_want_write(conn->h, want);
-    }
-}
-
-void
-iscsi_conn_flush(struct iscsi_conn *conn)
-{
-    int r;
-
-    if (conn->in_rx || conn->in_flush || conn->state == ISCSI_STATE_DEAD) {
-        return; /* the receive loop flushes when it is done */
-    }
-    conn->in_flush = true;
-    r = txq_send(&conn->txq, conn->fd, iscsi_conn_tx_release, conn);
-    conn->in_flush = false;
-    if (r == -EAGAIN) {
-        iscsi_conn_set_want_write(conn, true);
-        return;
-    }
-    if (r < 0) {
-        log_debug("iscsi %s: send: %s", conn->peer, strerror(-r));
-        iscsi_conn_kill(conn);
-        return;
-    }
-    iscsi_conn_set_want_write(conn, false);
-    iscsi_conn_check_closing(conn);
-}
-
-static void
-iscsi_conn_flush_bh(void *opaque)
-{
-    iscsi_conn_flush(opaque);
-}
-
-void
-iscsi_conn_flush_soon(struct iscsi_conn *conn)
-{
-    if (conn->state != ISCSI_STATE_DEAD) {
-        aio_bh_schedule(conn->ctx, &conn->flush_bh);
-    }
-}
-
-static void
-iscsi_conn_on_writable(void *opaque)
-{
-    iscsi_conn_flush(opaque);
-}
-
-/* Read what the socket has.  Returns bytes read, 0 on EOF, -EAGAIN if
- * nothing is there, -errno on error. */
-static ssize_t
-iscsi_conn_recv(struct iscsi_conn *conn)
-{
-    size_t need = iscsi_pdu_max_len(conn->max_recv_dsl);
-    ssize_t n;
-
-    if (need > conn->rx_cap) {
-        /* The login raised MaxRecvDataSegmentLength: grow once. */
-        uint8_t *rx = realloc(conn->rx, need);
-
-        if (rx == NULL) {
-            return -ENOMEM;
-        }
-        conn->rx = rx;
-        conn->rx_cap = need;
-    }
-    if (conn->rx_start == conn->rx_end) {
-        conn->rx_start = conn->rx_end = 0;
-    } else if (conn->rx_end == conn->rx_cap ||
-               conn->rx_cap - conn->rx_start < iscsi_pdu_max_len(conn->max_recv_dsl)) {
-        /* The partial PDU moves to the front, so a whole one fits. */
-        memmove(conn->rx, conn->rx + conn->rx_start,
-                conn->rx_end - conn->rx_start);
-        conn->rx_end -= conn->rx_start;
-        conn->rx_start = 0;
-    }
-    if (conn->rx_end == conn->rx_cap) {
-        return -EAGAIN; /* a full buffer is parsed before more is read */
-    }
-    n = recv(conn->fd, conn->rx + conn->rx_end, conn->rx_cap - conn->rx_end,
-             MSG_DONTWAIT);
-    if (n < 0) {
-        return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
-    }
-    if (n == 0) {
-        conn->rx_eof = true;
-        return 0;
-    }
-    conn->rx_end += (size_t)n;
-    return n;
+    return iscsi_conn_of_const(c)->inflight == 0;
 }
 
 static bool
-iscsi_conn_poll(void *opaque)
+iscsi_conn_quiesced(const struct conn *c)
 {
-    struct iscsi_conn *conn = opaque;
+    return iscsi_conn_of_const(c)->in_core == 0;
+}
 
-    if (conn->rx_paused || conn->state >= ISCSI_STATE_CLOSING) {
-        return false;
-    }
-    return iscsi_conn_recv(conn) != -EAGAIN;
+/* The socket is gone: the session ends. */
+static void
+iscsi_conn_on_kill(struct conn *c)
+{
+    struct iscsi_conn *conn = iscsi_conn_of(c);
+
+    log_debug("iscsi %s: %u task(s) still in the backend", c->peer,
+              conn->in_core);
+    iscsi_server_session_remove(conn->srv, conn);
+    aio_timer_del(c->ctx, &conn->login_timer);
+    aio_timer_del(c->ctx, &conn->nop_timer);
+    /* Tasks waiting for data will never get it; those in the backend
+     * come back later and are released then. */
+    iscsi_task_abort_all(conn);
+}
+
+/* The buffer holds a whole PDU of the size negotiated now (grown when the
+ * login raises MaxRecvDataSegmentLength, at the next recv: never under a
+ * PDU handler that still points into it). */
+static size_t
+iscsi_conn_rx_want(const struct conn *c)
+{
+    return iscsi_pdu_max_len(iscsi_conn_of_const(c)->max_recv_dsl);
 }
 
 static void
-iscsi_conn_on_readable(void *opaque)
+iscsi_conn_process(struct conn *c)
 {
-    struct iscsi_conn *conn = opaque;
-    int rounds = 0;
+    struct iscsi_conn *conn = iscsi_conn_of(c);
 
-    if (conn->state >= ISCSI_STATE_CLOSING) {
-        if (conn->state == ISCSI_STATE_CLOSING) {
-            char sink[4096];
-
-            if (recv(conn->fd, sink, sizeof sink, MSG_DONTWAIT) == 0) {
-                iscsi_conn_kill(conn);
-            }
-        }
-        return;
+    while (!c->rx_paused && c->life == CONN_OPEN && iscsi_pdu_process(conn)) {
     }
-    conn->in_rx = true;
-    for (;;) {
-        ssize_t n;
-
-        while (!conn->rx_paused && conn->state <= ISCSI_STATE_FULL &&
-               iscsi_pdu_process(conn)) {
-        }
-        if (conn->state >= ISCSI_STATE_CLOSING || conn->rx_paused ||
-            ++rounds > 16) {
-            break;
-        }
-        n = iscsi_conn_recv(conn);
-        if (n == -EAGAIN) {
-            break;
-        }
-        if (n <= 0) {
-            conn->in_rx = false;
-            if (n < 0) {
-                log_debug("iscsi %s: recv: %s", conn->peer, strerror((int)-n));
-            } else if (conn->rx_start != conn->rx_end) {
-                log_info("iscsi %s: initiator disconnected mid-PDU", conn->peer);
-            } else {
-                log_debug("iscsi %s: initiator closed the connection",
-                          conn->peer);
-            }
-            iscsi_conn_kill(conn);
-            return;
-        }
-    }
-    conn->in_rx = false;
-    if (conn->rx_paused && conn->h) {
-        aio_handler_want_read(conn->h, false);
-    }
-    iscsi_conn_flush(conn);
 }
+
+static const struct conn_ops iscsi_conn_ops = {
+    .name = "iscsi",
+    .process = iscsi_conn_process,
+    .rx_want = iscsi_conn_rx_want,
+    .tx_release = iscsi_conn_tx_release,
+    .quiesced = iscsi_conn_quiesced,
+    .releasable = iscsi_conn_releasable,
+    .on_kill = iscsi_conn_on_kill,
+    .free = iscsi_conn_free,
+};
 
 int
 iscsi_conn_enter_full(struct iscsi_conn *conn)
@@ -446,8 +264,8 @@ iscsi_conn_enter_full(struct iscsi_conn *conn)
     const struct config *cfg = conn->srv->cfg;
     int r;
 
-    /* The receive buffer grows to the new limit at the next recv, never
-     * under a PDU handler that still points into it. */
+    /* The receive buffer grows to the new limit at the next recv
+     * (iscsi_conn_rx_want). */
     r = iscsi_task_pool_init(conn, conn->discovery ? 1 : cfg->iscsi_queue_depth);
     if (r < 0) {
         return r;
@@ -467,9 +285,9 @@ iscsi_conn_enter_full(struct iscsi_conn *conn)
             conn->reset_seen[i] = atomic_load(&t->reset_gen[i]);
         }
     }
-    aio_timer_del(conn->ctx, &conn->login_timer);
+    aio_timer_del(conn->base.ctx, &conn->login_timer);
     if (cfg->iscsi_nop_interval_ns > 0) {
-        aio_timer_mod(conn->ctx, &conn->nop_timer,
+        aio_timer_mod(conn->base.ctx, &conn->nop_timer,
                       clock_now_ns() + cfg->iscsi_nop_interval_ns);
     }
     return 0;
@@ -478,8 +296,8 @@ iscsi_conn_enter_full(struct iscsi_conn *conn)
 void
 iscsi_conn_task_released(struct iscsi_conn *conn)
 {
-    if (conn->state == ISCSI_STATE_DEAD) {
-        iscsi_conn_maybe_free(conn);
+    if (conn->base.life == CONN_DEAD) {
+        conn_maybe_free(&conn->base);
         return;
     }
     iscsi_task_tmf_check(conn);
@@ -490,18 +308,12 @@ iscsi_conn_task_released(struct iscsi_conn *conn)
         iscsi_conn_drain_check(conn);
         return;
     }
-    if (conn->state == ISCSI_STATE_CLOSING) {
-        iscsi_conn_flush(conn);
+    if (conn->base.life == CONN_CLOSING) {
+        conn_flush(&conn->base);
         return;
     }
-    if (conn->rx_paused && conn->free_tasks) {
-        conn->rx_paused = false;
-        if (conn->h) {
-            aio_handler_want_read(conn->h, true);
-        }
-        if (!conn->in_rx) {
-            iscsi_conn_on_readable(conn);
-        }
+    if (conn->free_tasks) {
+        conn_resume_rx(&conn->base);
     }
 }
 
@@ -513,17 +325,17 @@ iscsi_conn_drain_flush_done(struct backend_req *breq, int err)
     struct iscsi_conn *conn = breq->opaque;
 
     if (err < 0) {
-        log_error("iscsi %s: flush at shutdown failed: %s", conn->peer,
+        log_error("iscsi %s: flush at shutdown failed: %s", conn->base.peer,
                   strerror(-err));
     }
     free(breq);
     conn->in_core--;
     conn->inflight--;
-    if (conn->state == ISCSI_STATE_DEAD) {
-        iscsi_conn_maybe_free(conn);
+    if (conn->base.life == CONN_DEAD) {
+        conn_maybe_free(&conn->base);
         return;
     }
-    iscsi_conn_flush(conn); /* already CLOSING: closes once all is sent */
+    conn_flush(&conn->base); /* already CLOSING: closes once all is sent */
 }
 
 static struct backend_req *
@@ -532,7 +344,7 @@ iscsi_conn_drain_req(struct iscsi_conn *conn)
     struct backend_req *breq = calloc(1, sizeof *breq);
 
     if (breq) {
-        breq->ctx = conn->ctx;
+        breq->ctx = conn->base.ctx;
         breq->done = iscsi_conn_drain_flush_done;
         breq->opaque = conn;
     }
@@ -547,10 +359,10 @@ iscsi_conn_drain_check(struct iscsi_conn *conn)
     const struct iscsi_target *t = conn->target;
 
     if (!conn->draining || conn->in_core > 0 ||
-        conn->state != ISCSI_STATE_FULL) {
+        conn->state != ISCSI_STATE_FULL || conn->base.life != CONN_OPEN) {
         return;
     }
-    conn->state = ISCSI_STATE_CLOSING; /* no second flush */
+    conn->base.life = CONN_CLOSING; /* no second flush */
     conn->in_core++; /* not closed under the loop by an inline flush */
     for (size_t i = 0; t && i < t->scsi.nluns; i++) {
         struct backend *b = t->scsi.luns[i].export->backend;
@@ -565,27 +377,24 @@ iscsi_conn_drain_check(struct iscsi_conn *conn)
         backend_flush(b, breq);
     }
     conn->in_core--;
-    iscsi_conn_flush(conn);
+    conn_flush(&conn->base);
 }
 
 void
 iscsi_conn_drain(struct iscsi_conn *conn)
 {
     conn->draining = true;
-    if (conn->state == ISCSI_STATE_LOGIN) {
-        iscsi_conn_kill(conn); /* still logging in: nothing to finish */
+    if (conn->base.life != CONN_OPEN) {
         return;
     }
-    if (conn->state != ISCSI_STATE_FULL) {
+    if (conn->state == ISCSI_STATE_LOGIN) {
+        conn_kill(&conn->base); /* still logging in: nothing to finish */
         return;
     }
     /* Stop reading: commands waiting for write data will not get it (they
      * were never acknowledged), those in the backend finish and are
      * answered, then the export is flushed and the connection closed. */
-    conn->rx_paused = true;
-    if (conn->h) {
-        aio_handler_want_read(conn->h, false);
-    }
+    conn_pause_rx(&conn->base);
     iscsi_task_abort_all(conn);
     iscsi_conn_drain_check(conn);
 }

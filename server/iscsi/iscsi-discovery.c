@@ -20,7 +20,7 @@ iscsi_discovery_allowed(const struct iscsi_conn *conn,
 {
     const struct config_export *ce = t->cfg;
 
-    if (!acl_allows(&ce->allow, &conn->peer_addr)) {
+    if (!acl_allows(&ce->allow, &conn->base.peer_addr)) {
         return false;
     }
     if (ce->ninitiators == 0) {

@@ -19,6 +19,7 @@
 #include <sys/uio.h>
 
 #include "aio/aio.h"
+#include "conn.h"
 #include "export.h"
 #include "iscsi/iscsi-auth.h"
 #include "iscsi/iscsi-param.h"
@@ -41,9 +42,7 @@
 enum iscsi_conn_state {
     ISCSI_STATE_LOGIN,   /* login phase */
     ISCSI_STATE_FULL,    /* full feature phase */
-    ISCSI_STATE_CLOSING, /* send what is queued, then close */
-    ISCSI_STATE_DEAD,    /* socket gone; waiting for in-flight tasks */
-};
+};  /* closing and dead: conn.life */
 
 struct iscsi_conn;
 struct iscsi_task;
@@ -87,24 +86,14 @@ struct iscsi_task {
 struct iscsi_login;
 
 struct iscsi_conn {
+    struct conn base;          /* first: socket, buffers, life (conn.h) */
     uint32_t magic;
     struct iscsi_conn *prev, *next; /* srv->thread_conns[thread id] */
     struct iscsi_server *srv;
-    struct iothread *iothread;
-    struct aio_ctx *ctx;
-    struct aio_handler *h;
-    int fd;
-    char peer[64];
-    struct sockaddr_storage peer_addr;
-    socklen_t peer_len;
     char portal[80];           /* our address as the initiator reached it */
     enum iscsi_conn_state state;
 
-    /* receive: whole PDUs are parsed out of rx */
-    uint8_t *rx;
-    size_t rx_cap, rx_start, rx_end;
-    bool rx_eof;
-    bool rx_paused;            /* no free task: stop reading */
+    /* receive: whole PDUs are parsed out of base.rx */
     bool hdigest, ddigest;     /* in effect (after login) */
     uint32_t max_recv_dsl;     /* what we accept per PDU now */
 
@@ -146,14 +135,7 @@ struct iscsi_conn {
     size_t text_off;
     uint32_t text_ttt, text_itt;
 
-    /* transmit */
-    struct txq txq;
-    struct aio_bh flush_bh;    /* replies of one iteration, one sendmsg */
-    bool want_write;
-    bool in_rx;                /* inside the receive loop: defer sends */
-    bool in_flush;
     bool draining;
-    bool free_scheduled;
 
     /* timers */
     struct aio_timer login_timer;
@@ -164,20 +146,12 @@ struct iscsi_conn {
 
     unsigned reject_logged;
     struct stats_io stats;
-    int64_t connected_ns;
 };
 
 /* iscsi-conn.c */
 void iscsi_conn_attach_on_thread(struct iscsi_server *srv, struct iothread *t,
                                  int fd, const struct sockaddr_storage *peer,
                                  socklen_t peerlen) ATTR_NONNULL(1, 2, 4);
-void iscsi_conn_flush(struct iscsi_conn *conn) ATTR_NONNULL(1);
-/* Flush at the end of this loop iteration (after other completions). */
-void iscsi_conn_flush_soon(struct iscsi_conn *conn) ATTR_NONNULL(1);
-/* Stop reading; close once everything queued is sent.  why (may be NULL)
- * is logged as a warning. */
-void iscsi_conn_close_soon(struct iscsi_conn *conn, const char *why)
-    ATTR_NONNULL(1);
 void iscsi_conn_drain(struct iscsi_conn *conn) ATTR_NONNULL(1);
 /* Login done: digests and limits take effect, the session starts. */
 int iscsi_conn_enter_full(struct iscsi_conn *conn) ATTR_NONNULL(1);

@@ -65,7 +65,7 @@ iscsi_login_respond(struct iscsi_conn *conn, const uint8_t *req, uint8_t flags,
     struct iscsi_tx *tx = iscsi_pdu_new(ISCSI_OP_LOGIN_RSP, flags, len);
 
     if (tx == NULL) {
-        iscsi_conn_close_soon(conn, "out of memory for a Login response");
+        conn_close_soon(&conn->base, "out of memory for a Login response");
         return;
     }
     tx->hdr[ISCSI_LOGIN_VMAX] = 0;
@@ -90,12 +90,12 @@ iscsi_login_fail(struct iscsi_conn *conn, const uint8_t *req, uint16_t status,
     const char *init = conn->initiator_name[0] ? conn->initiator_name : "?";
 
     if (status >> 8 == 2) {
-        log_warn("iscsi %s: login of %s refused: %s", conn->peer, init, why);
+        log_warn("iscsi %s: login of %s refused: %s", conn->base.peer, init, why);
     } else {
-        log_error("iscsi %s: login of %s failed: %s", conn->peer, init, why);
+        log_error("iscsi %s: login of %s failed: %s", conn->base.peer, init, why);
     }
     iscsi_login_respond(conn, req, req[ISCSI_BHS_FLAGS] & 0x0c, status, NULL);
-    iscsi_conn_close_soon(conn, NULL);
+    conn_close_soon(&conn->base, NULL);
 }
 
 /*
@@ -156,7 +156,7 @@ iscsi_login_leading(struct iscsi_conn *conn, struct strbuf *out,
         t = iscsi_server_find_target(conn->srv, target);
         if (t == NULL) {
             *why = "no such target";
-            log_info("iscsi %s: %s asked for unknown target %s", conn->peer,
+            log_info("iscsi %s: %s asked for unknown target %s", conn->base.peer,
                      conn->initiator_name, target);
             return ISCSI_LOGIN_NOT_FOUND;
         }
@@ -421,7 +421,7 @@ iscsi_login_pdu(struct iscsi_conn *conn, const uint8_t *bhs,
         if (conn->target) {
             iscsi_server_session_add(conn->srv, conn);
         }
-        log_info("iscsi %s: %s session %u of %s%s%s, digests %s/%s", conn->peer,
+        log_info("iscsi %s: %s session %u of %s%s%s, digests %s/%s", conn->base.peer,
                  conn->discovery ? "discovery" : "normal", conn->tsih,
                  conn->initiator_name, conn->target ? " to " : "",
                  conn->target ? conn->target->scsi.name : "",
@@ -433,7 +433,7 @@ iscsi_login_pdu(struct iscsi_conn *conn, const uint8_t *bhs,
             l->stage = nsg;
         }
         iscsi_login_respond(conn, bhs, rflags, ISCSI_LOGIN_SUCCESS, &out);
-        log_debug("iscsi %s: login %s stage%s", conn->peer,
+        log_debug("iscsi %s: login %s stage%s", conn->base.peer,
                   iscsi_login_stage_name(csg), transit ? ", transit" : "");
     }
     strbuf_free(&out);

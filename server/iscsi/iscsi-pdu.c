@@ -103,7 +103,7 @@ iscsi_pdu_queue(struct iscsi_conn *conn, struct iscsi_tx *tx,
                 const void *data, uint32_t len)
 {
     iscsi_pdu_seal(tx, data, len, conn->hdigest, conn->ddigest);
-    txq_push(&conn->txq, &tx->item, tx->iov, tx->iovcnt);
+    conn_queue(&conn->base, &tx->item, tx->iov, tx->iovcnt);
 }
 
 void
@@ -126,14 +126,15 @@ iscsi_pdu_reject(struct iscsi_conn *conn, const uint8_t *bhs, uint8_t reason,
 
     if (conn->reject_logged < ISCSI_MAX_REJECT_LOGS) {
         conn->reject_logged++;
-        log_warn("iscsi %s: rejecting a PDU (opcode 0x%02x): %s%s", conn->peer,
+        log_warn("iscsi %s: rejecting a PDU (opcode 0x%02x): %s%s",
+                 conn->base.peer,
                  (unsigned)(bhs[0] & ISCSI_OPCODE_MASK), why,
                  conn->reject_logged == ISCSI_MAX_REJECT_LOGS
                      ? " (further rejects on this connection not logged)"
                      : "");
     }
     if (tx == NULL) {
-        iscsi_conn_close_soon(conn, "out of memory for a Reject");
+        conn_close_soon(&conn->base, "out of memory for a Reject");
         return;
     }
     tx->hdr[2] = reason;
@@ -241,9 +242,10 @@ iscsi_pdu_parse(const uint8_t *buf, size_t have, bool hd, bool dd,
 bool
 iscsi_pdu_process(struct iscsi_conn *conn)
 {
-    const uint8_t *bhs = conn->rx + conn->rx_start;
+    const uint8_t *bhs = conn->base.rx + conn->base.rx_start;
     struct iscsi_pdu_frame f;
-    int r = iscsi_pdu_parse(bhs, conn->rx_end - conn->rx_start, conn->hdigest,
+    int r = iscsi_pdu_parse(bhs, conn->base.rx_end - conn->base.rx_start,
+                            conn->hdigest,
                             conn->ddigest, conn->max_recv_dsl, &f);
 
     switch (r) {
@@ -256,24 +258,24 @@ iscsi_pdu_process(struct iscsi_conn *conn)
                  "PDU with a %u-byte data segment, over the %u negotiated",
                  f.dlen, conn->max_recv_dsl);
         /* Nothing after it can be framed: the connection ends. */
-        iscsi_conn_close_soon(conn, why);
+        conn_close_soon(&conn->base, why);
         return false;
     }
     case -EBADMSG:
         /* RFC 7143 7.8: a header digest error cannot be trusted to frame
          * anything; at ErrorRecoveryLevel 0 the connection is dropped. */
-        iscsi_conn_close_soon(conn, "header digest error");
+        conn_close_soon(&conn->base, "header digest error");
         return false;
     case -EILSEQ: {
         uint8_t op = bhs[0] & ISCSI_OPCODE_MASK;
 
-        conn->rx_start += f.total;
+        conn->base.rx_start += f.total;
         iscsi_pdu_reject(conn, bhs, ISCSI_REJECT_DATA_DIGEST,
                          "data digest error");
         if (op == ISCSI_OP_SCSI_CMD || op == ISCSI_OP_DATA_OUT) {
             /* The command can never get its data: ErrorRecoveryLevel 0
              * recovers by ending the session. */
-            iscsi_conn_close_soon(conn, NULL);
+            conn_close_soon(&conn->base, NULL);
             return false;
         }
         return true;
@@ -281,17 +283,20 @@ iscsi_pdu_process(struct iscsi_conn *conn)
     default:
         break;
     }
-    conn->rx_start += f.total;
-    conn->last_rx_ns = aio_ctx_now(conn->ctx);
+    conn->base.rx_start += f.total;
+    conn->last_rx_ns = aio_ctx_now(conn->base.ctx);
+    if (conn->base.life != CONN_OPEN) {
+        return false;
+    }
     if (conn->state == ISCSI_STATE_LOGIN) {
         if ((bhs[0] & ISCSI_OPCODE_MASK) != ISCSI_OP_LOGIN_REQ) {
             /* RFC 7143 6.3: only Login requests until the login is done. */
-            iscsi_conn_close_soon(conn, "a non-login PDU during login");
+            conn_close_soon(&conn->base, "a non-login PDU during login");
             return false;
         }
         iscsi_login_pdu(conn, bhs, f.data, f.dlen);
-    } else if (conn->state == ISCSI_STATE_FULL) {
+    } else {
         iscsi_pdu_dispatch_full(conn, bhs, f.data, f.dlen);
     }
-    return conn->state <= ISCSI_STATE_FULL;
+    return conn->base.life == CONN_OPEN;
 }

@@ -198,10 +198,11 @@ iscsi_server_reinstate_on_thread(void *opaque)
     struct iscsi_reinstate_msg *m = opaque;
 
     for (struct iscsi_conn *c = m->srv->thread_conns[m->id]; c; c = c->next) {
-        if (c->tsih == m->tsih && c->state == ISCSI_STATE_FULL) {
+        if (c->tsih == m->tsih && c->state == ISCSI_STATE_FULL &&
+            c->base.life == CONN_OPEN) {
             log_info("iscsi %s: session %u reinstated by a new login of %s",
-                     c->peer, c->tsih, c->initiator_name);
-            iscsi_conn_close_soon(c, NULL);
+                     c->base.peer, c->tsih, c->initiator_name);
+            conn_close_soon(&c->base, NULL);
             iscsi_task_abort_all(c);
             break;
         }
@@ -225,7 +226,7 @@ iscsi_server_session_add(struct iscsi_server *srv, struct iscsi_conn *conn)
     }
     if (old && (m = malloc(sizeof *m)) != NULL) {
         m->srv = srv;
-        m->id = iothread_id(old->iothread);
+        m->id = iothread_id(old->base.iothread);
         m->tsih = old->tsih;
     }
     if (old) {
@@ -276,14 +277,14 @@ iscsi_server_collect(struct iscsi_server *srv, unsigned id,
          conn = conn->next) {
         struct stats_report_conn c = { .iothread = id };
 
-        if (conn->state == ISCSI_STATE_DEAD) {
+        if (conn->base.life == CONN_DEAD) {
             continue;
         }
         snprintf(c.protocol, sizeof c.protocol, "iscsi");
-        snprintf(c.peer, sizeof c.peer, "%s", conn->peer);
+        snprintf(c.peer, sizeof c.peer, "%s", conn->base.peer);
         snprintf(c.export, sizeof c.export, "%s",
                  conn->target ? conn->target->export->name : "");
-        c.connected_s = (double)(now - conn->connected_ns) / 1e9;
+        c.connected_s = (double)(now - conn->base.connected_ns) / 1e9;
         stats_io_accumulate(&conn->stats, &c.io);
         if (!stats_report_add_conn(r, &c)) {
             return;

@@ -45,7 +45,7 @@ iscsi_session_nop_out(struct iscsi_conn *conn, const uint8_t *bhs,
     echo = MIN(dlen, conn->params.max_xmit_dsl);
     tx = iscsi_pdu_new(ISCSI_OP_NOP_IN, ISCSI_FLAG_FINAL, echo);
     if (tx == NULL) {
-        iscsi_conn_close_soon(conn, "out of memory for a NOP-In");
+        conn_close_soon(&conn->base, "out of memory for a NOP-In");
         return;
     }
     memcpy(tx->hdr + ISCSI_BHS_LUN, bhs + ISCSI_BHS_LUN, 8);
@@ -86,7 +86,7 @@ iscsi_session_text_piece(struct iscsi_conn *conn, uint32_t itt)
                                         last ? ISCSI_TEXT_F : ISCSI_TEXT_C, len);
 
     if (tx == NULL) {
-        iscsi_conn_close_soon(conn, "out of memory for a Text response");
+        conn_close_soon(&conn->base, "out of memory for a Text response");
         return;
     }
     iscsi_put32(tx->hdr + ISCSI_BHS_ITT, itt);
@@ -173,7 +173,7 @@ iscsi_session_text(struct iscsi_conn *conn, const uint8_t *bhs,
         return;
     }
     if (strbuf_failed(&conn->text_out)) {
-        iscsi_conn_close_soon(conn, "out of memory for a Text response");
+        conn_close_soon(&conn->base, "out of memory for a Text response");
         return;
     }
     iscsi_session_text_piece(conn, itt);
@@ -186,7 +186,7 @@ iscsi_session_logout_respond(struct iscsi_conn *conn, uint32_t itt,
     struct iscsi_tx *tx = iscsi_pdu_new(ISCSI_OP_LOGOUT_RSP, ISCSI_FLAG_FINAL, 0);
 
     if (tx == NULL) {
-        iscsi_conn_close_soon(conn, "out of memory for a Logout response");
+        conn_close_soon(&conn->base, "out of memory for a Logout response");
         return;
     }
     tx->hdr[2] = response;
@@ -195,8 +195,8 @@ iscsi_session_logout_respond(struct iscsi_conn *conn, uint32_t itt,
     /* Time2Wait and Time2Retain: 0, nothing to reconnect to (ERL 0). */
     iscsi_pdu_queue(conn, tx, NULL, 0);
     if (response == ISCSI_LOGOUT_SUCCESS) {
-        log_debug("iscsi %s: logout of session %u", conn->peer, conn->tsih);
-        iscsi_conn_close_soon(conn, NULL);
+        log_debug("iscsi %s: logout of session %u", conn->base.peer, conn->tsih);
+        conn_close_soon(&conn->base, NULL);
     }
 }
 
@@ -229,10 +229,7 @@ iscsi_session_logout(struct iscsi_conn *conn, const uint8_t *bhs)
      * must be answered). */
     conn->logout_pending = true;
     conn->logout_itt = itt;
-    conn->rx_paused = true;
-    if (conn->h) {
-        aio_handler_want_read(conn->h, false);
-    }
+    conn_pause_rx(&conn->base);
     if (conn->inflight == 0) {
         iscsi_session_tasks_idle(conn);
     }

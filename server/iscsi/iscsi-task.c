@@ -96,7 +96,7 @@ iscsi_task_check_cmdsn(struct iscsi_conn *conn, const uint8_t *bhs)
     /* One connection per session delivers in order, so anything else is
      * a duplicate or outside the window: silently ignored (RFC 7143
      * 4.2.2.1). */
-    log_debug("iscsi %s: CmdSN %u ignored (expected %u)", conn->peer, cmdsn,
+    log_debug("iscsi %s: CmdSN %u ignored (expected %u)", conn->base.peer, cmdsn,
               conn->exp_cmdsn);
     return false;
 }
@@ -150,7 +150,7 @@ iscsi_task_send_response(struct iscsi_conn *conn, uint32_t itt, uint8_t status,
                                         ISCSI_FLAG_FINAL | res_flags, dlen);
 
     if (tx == NULL) {
-        iscsi_conn_close_soon(conn, "out of memory for a SCSI response");
+        conn_close_soon(&conn->base, "out of memory for a SCSI response");
         return;
     }
     tx->hdr[2] = ISCSI_RSP_COMPLETED;
@@ -214,7 +214,7 @@ iscsi_task_send_data_in(struct iscsi_task *task, uint32_t len)
         }
         tx = iscsi_pdu_new(ISCSI_OP_DATA_IN, flags, 0);
         if (tx == NULL) {
-            iscsi_conn_close_soon(conn, "out of memory for Data-In");
+            conn_close_soon(&conn->base, "out of memory for Data-In");
             return;
         }
         if (last) {
@@ -274,7 +274,7 @@ iscsi_task_respond(struct iscsi_task *task)
 static struct stats_io *
 iscsi_task_export_stats(const struct iscsi_task *task)
 {
-    return &task->cmd.lu->export->stats[iothread_id(task->conn->iothread)];
+    return &task->cmd.lu->export->stats[iothread_id(task->conn->base.iothread)];
 }
 
 static void
@@ -285,7 +285,7 @@ iscsi_task_done(struct scsi_cmd *cmd)
 
     conn->in_core--;
     if (cmd->stats_op >= 0) {
-        int64_t lat = aio_ctx_now(conn->ctx) - task->start_ns;
+        int64_t lat = aio_ctx_now(conn->base.ctx) - task->start_ns;
         uint64_t bytes = cmd->dir == SCSI_DIR_READ ? cmd->data_len
                                                    : cmd->xfer_len;
         int err = cmd->status == SCSI_STATUS_GOOD ? 0 : -EIO;
@@ -295,14 +295,14 @@ iscsi_task_done(struct scsi_cmd *cmd)
         stats_io_done(iscsi_task_export_stats(task),
                       (enum stats_op)cmd->stats_op, bytes, err, lat);
     }
-    if (conn->state == ISCSI_STATE_DEAD || task->aborted) {
+    if (conn->base.life == CONN_DEAD || task->aborted) {
         /* Nobody to answer (an aborted task gets no response). */
         iscsi_task_release(task);
         return;
     }
     iscsi_task_respond(task);
     /* Other completions of this iteration go in the same sendmsg. */
-    iscsi_conn_flush_soon(conn);
+    conn_flush_soon(&conn->base);
 }
 
 static void
@@ -332,7 +332,7 @@ iscsi_task_send_r2ts(struct iscsi_task *task)
         struct iscsi_tx *tx = iscsi_pdu_new(ISCSI_OP_R2T, ISCSI_FLAG_FINAL, 0);
 
         if (tx == NULL) {
-            iscsi_conn_close_soon(conn, "out of memory for an R2T");
+            conn_close_soon(&conn->base, "out of memory for an R2T");
             return;
         }
         memcpy(tx->hdr + ISCSI_BHS_LUN, &(uint8_t[8]){ 0 }, 8);
@@ -439,7 +439,7 @@ iscsi_task_scsi_cmd(struct iscsi_conn *conn, const uint8_t *bhs,
     task->r2tsn = 0;
     task->datasn = 0;
     task->refs = 0;
-    task->start_ns = aio_ctx_now(conn->ctx);
+    task->start_ns = aio_ctx_now(conn->base.ctx);
 
     cmd = &task->cmd;
     memset(cmd, 0, sizeof *cmd);
@@ -448,7 +448,7 @@ iscsi_task_scsi_cmd(struct iscsi_conn *conn, const uint8_t *bhs,
     cmd->lun = lun;
     memcpy(cmd->cdb, bhs + ISCSI_BHS_CDB, SCSI_CDB_MAX);
     cmd->cdb_len = SCSI_CDB_MAX;
-    cmd->ctx = conn->ctx;
+    cmd->ctx = conn->base.ctx;
     cmd->done = iscsi_task_done;
     cmd->opaque = task;
     task->state = ISCSI_TASK_EXEC;
@@ -576,7 +576,7 @@ iscsi_task_data_out(struct iscsi_conn *conn, const uint8_t *bhs,
         /* Data for a command already answered (refused early, aborted):
          * nothing to do with it. */
         log_debug("iscsi %s: Data-Out for no waiting command (ITT 0x%x)",
-                  conn->peer, itt);
+                  conn->base.peer, itt);
         return;
     }
     if ((uint64_t)offset + dlen > task->edtl ||
@@ -589,14 +589,14 @@ iscsi_task_data_out(struct iscsi_conn *conn, const uint8_t *bhs,
         /* Each sequence counts its Data-Out PDUs from 0 (RFC 7143
          * 11.7.5); a wrong one means a lost or reordered PDU, which
          * ErrorRecoveryLevel 0 recovers by ending the session. */
-        iscsi_conn_close_soon(conn, "Data-Out with an unexpected DataSN");
+        conn_close_soon(&conn->base, "Data-Out with an unexpected DataSN");
         return;
     }
     task->data_sn = final ? 0 : task->data_sn + 1;
     if (offset != task->data_got) {
         /* DataPDUInOrder=Yes was negotiated; at ErrorRecoveryLevel 0 a gap
          * is recovered only by ending the session. */
-        iscsi_conn_close_soon(conn, "Data-Out out of order");
+        conn_close_soon(&conn->base, "Data-Out out of order");
         return;
     }
     iscsi_task_take_data(task, offset, data, dlen);
@@ -622,7 +622,7 @@ iscsi_task_send_tmf_response(struct iscsi_conn *conn, uint32_t itt,
     struct iscsi_tx *tx = iscsi_pdu_new(ISCSI_OP_TMF_RSP, ISCSI_FLAG_FINAL, 0);
 
     if (tx == NULL) {
-        iscsi_conn_close_soon(conn, "out of memory for a TMF response");
+        conn_close_soon(&conn->base, "out of memory for a TMF response");
         return;
     }
     tx->hdr[2] = response;
@@ -758,7 +758,7 @@ iscsi_task_tmf(struct iscsi_conn *conn, const uint8_t *bhs)
         response = ISCSI_TMF_RSP_REJECTED;
         break;
     }
-    log_info("iscsi %s: task management function %u answered %u", conn->peer,
+    log_info("iscsi %s: task management function %u answered %u", conn->base.peer,
              function, response);
     conn->tmf_pending = true;
     conn->tmf_itt = itt;
@@ -767,6 +767,6 @@ iscsi_task_tmf(struct iscsi_conn *conn, const uint8_t *bhs)
     if (function == ISCSI_TMF_TARGET_COLD_RESET &&
         response == ISCSI_TMF_RSP_COMPLETE) {
         /* A cold reset also ends the connections (RFC 7143 11.5.1). */
-        iscsi_conn_close_soon(conn, NULL);
+        conn_close_soon(&conn->base, NULL);
     }
 }

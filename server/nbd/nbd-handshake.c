@@ -44,7 +44,7 @@ nbd_hs_reply(struct nbd_conn *conn, uint32_t opt, uint32_t reply,
         memcpy(msg.data, data, len);
     }
     if (nbd_conn_queue_copy(conn, &msg, sizeof msg.hdr + len) < 0) {
-        nbd_conn_close_soon(conn, "out of memory for a handshake reply");
+        conn_close_soon(&conn->base, "out of memory for a handshake reply");
     }
 }
 
@@ -52,7 +52,7 @@ static void
 nbd_hs_error(struct nbd_conn *conn, uint32_t opt, uint32_t reply,
              const char *msg)
 {
-    log_debug("nbd %s: option %s: %s: %s", conn->peer, nbd_name_opt(opt),
+    log_debug("nbd %s: option %s: %s: %s", conn->base.peer, nbd_name_opt(opt),
               nbd_name_rep(reply), msg);
     nbd_hs_reply(conn, opt, reply, msg, strlen(msg));
 }
@@ -68,7 +68,7 @@ nbd_hs_greet(struct nbd_conn *conn)
 
     conn->state = NBD_STATE_HS_CLIENT_FLAGS;
     if (nbd_conn_queue_copy(conn, &hs, sizeof hs) < 0) {
-        nbd_conn_close_soon(conn, "out of memory for the greeting");
+        conn_close_soon(&conn->base, "out of memory for the greeting");
     }
 }
 
@@ -133,7 +133,7 @@ nbd_hs_lookup(struct nbd_conn *conn, const char *name)
 static bool
 nbd_hs_allowed(const struct nbd_conn *conn, const struct export *e)
 {
-    return acl_allows(&e->cfg->allow, &conn->peer_addr);
+    return acl_allows(&e->cfg->allow, &conn->base.peer_addr);
 }
 
 /* Choose the export and, if the export is pinned elsewhere, remember it:
@@ -144,7 +144,7 @@ nbd_hs_bind(struct nbd_conn *conn, struct export *e)
     conn->export = e;
     /* Counters of the thread serving it; re-pointed if the connection
      * moves to the export's pinned thread. */
-    conn->export_stats = &e->stats[iothread_id(conn->iothread)];
+    conn->export_stats = &e->stats[iothread_id(conn->base.iothread)];
     conn->tflags = nbd_hs_transmission_flags(e, conn->structured);
     if (conn->meta_export && strcmp(conn->meta_export, e->name) != 0 &&
         !(conn->meta_export[0] == '\0' &&
@@ -152,7 +152,7 @@ nbd_hs_bind(struct nbd_conn *conn, struct export *e)
         /* Contexts were negotiated for another export: none apply. */
         conn->meta_base_allocation = false;
     }
-    log_info("nbd %s: export %s%s%s", conn->peer, e->name,
+    log_info("nbd %s: export %s%s%s", conn->base.peer, e->name,
              conn->structured ? ", structured replies" : "",
              conn->meta_base_allocation ? ", base:allocation" : "");
 }
@@ -174,15 +174,15 @@ nbd_hs_opt_export_name(struct nbd_conn *conn)
     e = nbd_hs_lookup(conn, name);
     /* NBD_OPT_EXPORT_NAME has no error reply: a refusal is a disconnect. */
     if (e == NULL) {
-        log_info("nbd %s: NBD_OPT_EXPORT_NAME: no export '%s'", conn->peer,
+        log_info("nbd %s: NBD_OPT_EXPORT_NAME: no export '%s'", conn->base.peer,
                  name);
-        nbd_conn_close_soon(conn, NULL);
+        conn_close_soon(&conn->base, NULL);
         return;
     }
     if (!nbd_hs_allowed(conn, e)) {
-        log_warn("nbd %s: export %s: client not in its allow list", conn->peer,
+        log_warn("nbd %s: export %s: client not in its allow list", conn->base.peer,
                  e->name);
-        nbd_conn_close_soon(conn, NULL);
+        conn_close_soon(&conn->base, NULL);
         return;
     }
     nbd_hs_bind(conn, e);
@@ -190,7 +190,7 @@ nbd_hs_opt_export_name(struct nbd_conn *conn)
     reply.flags = htobe16(conn->tflags);
     len = conn->client_flags & NBD_FLAG_C_NO_ZEROES ? 10 : sizeof reply;
     if (nbd_conn_queue_copy(conn, &reply, len) < 0) {
-        nbd_conn_close_soon(conn, "out of memory");
+        conn_close_soon(&conn->base, "out of memory");
         return;
     }
     nbd_conn_enter_transmission(conn);
@@ -292,7 +292,7 @@ nbd_hs_opt_info_go(struct nbd_conn *conn)
         return;
     }
     if (!nbd_hs_allowed(conn, e)) {
-        log_warn("nbd %s: export %s: client not in its allow list", conn->peer,
+        log_warn("nbd %s: export %s: client not in its allow list", conn->base.peer,
                  e->name);
         nbd_hs_error(conn, opt, NBD_REP_ERR_POLICY,
                      "access to this export is not allowed from your address");
@@ -436,7 +436,7 @@ nbd_hs_option(struct nbd_conn *conn)
     case NBD_OPT_ABORT:
         /* The client may hang up before reading this: that is fine. */
         nbd_hs_reply(conn, NBD_OPT_ABORT, NBD_REP_ACK, NULL, 0);
-        nbd_conn_close_soon(conn, NULL);
+        conn_close_soon(&conn->base, NULL);
         break;
     case NBD_OPT_LIST:
         nbd_hs_opt_list(conn);
@@ -475,8 +475,8 @@ nbd_hs_option(struct nbd_conn *conn)
 bool
 nbd_hs_process(struct nbd_conn *conn)
 {
-    size_t avail = conn->rx_end - conn->rx_start;
-    const uint8_t *p = conn->rx + conn->rx_start;
+    size_t avail = conn->base.rx_end - conn->base.rx_start;
+    const uint8_t *p = conn->base.rx + conn->base.rx_start;
 
     switch (conn->state) {
     case NBD_STATE_HS_CLIENT_FLAGS: {
@@ -486,11 +486,11 @@ nbd_hs_process(struct nbd_conn *conn)
             return false;
         }
         memcpy(&flags, p, 4);
-        conn->rx_start += 4;
+        conn->base.rx_start += 4;
         conn->client_flags = be32toh(flags);
         if (conn->client_flags &
             ~(uint32_t)(NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES)) {
-            nbd_conn_close_soon(conn, "unknown client flags");
+            conn_close_soon(&conn->base, "unknown client flags");
             return false;
         }
         conn->state = NBD_STATE_HS_OPTION;
@@ -503,29 +503,29 @@ nbd_hs_process(struct nbd_conn *conn)
             return false;
         }
         memcpy(&opt, p, sizeof opt);
-        conn->rx_start += sizeof opt;
+        conn->base.rx_start += sizeof opt;
         if (be64toh(opt.version) != NBD_IHAVEOPT) {
-            nbd_conn_close_soon(conn, "bad option magic");
+            conn_close_soon(&conn->base, "bad option magic");
             return false;
         }
         conn->opt = be32toh(opt.option);
         conn->optlen = be32toh(opt.optlen);
         if (conn->opt == NBD_OPT_EXPORT_NAME && conn->optlen > NBD_MAX_STRING) {
             /* NBD_OPT_EXPORT_NAME has no error reply: hang up. */
-            nbd_conn_close_soon(conn, "export name longer than 4096 bytes");
+            conn_close_soon(&conn->base, "export name longer than 4096 bytes");
             return false;
         }
         if (conn->optlen > NBD_MAX_OPTLEN) {
             /* Refuse without reading the data, then hang up. */
             nbd_hs_error(conn, conn->opt, NBD_REP_ERR_TOO_BIG,
                          "option data too long");
-            nbd_conn_close_soon(conn, "option data too long");
+            conn_close_soon(&conn->base, "option data too long");
             return false;
         }
         free(conn->optbuf);
         conn->optbuf = malloc(conn->optlen ? conn->optlen : 1);
         if (conn->optbuf == NULL) {
-            nbd_conn_close_soon(conn, "out of memory");
+            conn_close_soon(&conn->base, "out of memory");
             return false;
         }
         conn->opt_got = 0;
@@ -537,16 +537,16 @@ nbd_hs_process(struct nbd_conn *conn)
         size_t take = avail < need ? avail : need;
 
         memcpy(conn->optbuf + conn->opt_got, p, take);
-        conn->rx_start += take;
+        conn->base.rx_start += take;
         conn->opt_got += (uint32_t)take;
         if (conn->opt_got < conn->optlen) {
             return false;
         }
         conn->state = NBD_STATE_HS_OPTION;
-        log_debug("nbd %s: option %s, %u bytes", conn->peer,
+        log_debug("nbd %s: option %s, %u bytes", conn->base.peer,
                   nbd_name_opt(conn->opt), conn->optlen);
         nbd_hs_option(conn);
-        return conn->state < NBD_STATE_CLOSING;
+        return conn->base.life == CONN_OPEN;
     }
     default:
         return false;

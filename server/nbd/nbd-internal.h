@@ -17,6 +17,7 @@
 
 #include "aio/aio.h"
 #include "backends/backend.h"
+#include "conn.h"
 #include "export.h"
 #include "nbd/nbd-protocol.h"
 #include "nbd/nbd-server.h"
@@ -48,9 +49,7 @@ enum nbd_conn_state {
     NBD_STATE_HS_OPTION_DATA,  /* reading option data */
     NBD_STATE_TX_HEADER,       /* transmission: waiting for a request */
     NBD_STATE_TX_PAYLOAD,      /* reading a write's payload */
-    NBD_STATE_CLOSING,         /* send what is queued, then close */
-    NBD_STATE_DEAD,            /* socket gone; waiting for in-flight requests */
-};
+};  /* closing and dead: conn.life */
 
 /* Something queued for sending: a reply (embedded in a request) or a blob. */
 struct nbd_tx {
@@ -81,25 +80,15 @@ struct nbd_req {
 };
 
 struct nbd_conn {
+    struct conn base;         /* first: socket, buffers, life (conn.h) */
     uint32_t magic;
     struct nbd_conn *prev, *next; /* srv->thread_conns[thread id] */
     struct nbd_server *srv;
-    struct iothread *iothread;
-    struct aio_ctx *ctx;
-    struct aio_handler *h;
-    int fd;
-    char peer[64];
-    struct sockaddr_storage peer_addr;
-    socklen_t peer_len;
     enum nbd_conn_state state;
 
-    /* receive */
-    uint8_t *rx;              /* NBD_RXBUF_SIZE bytes */
-    size_t rx_start, rx_end;  /* unparsed bytes are rx[rx_start, rx_end) */
+    /* receive (the buffer is base.rx) */
     struct nbd_req *rx_req;   /* NBD_STATE_TX_PAYLOAD: whose payload */
     uint32_t rx_got;          /* payload bytes read so far */
-    bool rx_eof;
-    bool rx_paused;           /* no free request: stop reading */
 
     /* handshake */
     uint32_t client_flags;
@@ -117,23 +106,14 @@ struct nbd_conn {
     struct nbd_req reqs[NBD_MAX_INFLIGHT];
     struct nbd_req *free_reqs;
     unsigned inflight;        /* requests taken from the pool */
-    bool in_rx;               /* inside the receive loop: defer flushes */
     bool draining;            /* server shutdown: finish, flush, close */
     bool migrating;           /* move to the export's pinned I/O thread */
-    bool in_flush;            /* inside nbd_conn_flush: no nested flush */
-    bool free_scheduled;      /* dead; the free is queued on this thread */
     unsigned invalid_logged;  /* "invalid request" lines logged so far */
     bool drain_flushing;      /* the final backend flush is in flight */
-
-    /* transmit */
-    struct txq txq;
-    struct aio_bh flush_bh;   /* replies of one iteration, one sendmsg */
-    bool want_write;
 
     /* statistics: written by this thread only (see stats.h) */
     struct stats_io stats;
     struct stats_io *export_stats; /* export->stats[this thread] */
-    int64_t connected_ns;
 };
 
 /* nbd-conn.c */
@@ -142,13 +122,6 @@ void nbd_conn_queue(struct nbd_conn *conn, struct nbd_tx *tx)
 /* Queue a copy of len bytes (handshake replies). Returns 0 or -ENOMEM. */
 int nbd_conn_queue_copy(struct nbd_conn *conn, const void *buf, size_t len)
     ATTR_NONNULL(1, 2);
-void nbd_conn_flush(struct nbd_conn *conn) ATTR_NONNULL(1);
-/* Flush at the end of this loop iteration (after other completions). */
-void nbd_conn_flush_soon(struct nbd_conn *conn) ATTR_NONNULL(1);
-/* Stop reading; close once everything queued is sent.  why (may be NULL)
- * is logged as a warning: a protocol violation. */
-void nbd_conn_close_soon(struct nbd_conn *conn, const char *why)
-    ATTR_NONNULL(1);
 void nbd_conn_release_req(struct nbd_conn *conn, struct nbd_req *req)
     ATTR_NONNULL(1, 2);
 void nbd_conn_enter_transmission(struct nbd_conn *conn) ATTR_NONNULL(1);

@@ -35,7 +35,7 @@ nbd_req_log_invalid(struct nbd_conn *conn, const struct nbd_req *req,
     if (conn->invalid_logged++ < NBD_REQ_LOG_LIMIT) {
         log_warn("nbd %s: invalid request: %s offset %" PRIu64 " count %" PRIu32
                  " flags 0x%x: %s",
-                 conn->peer, nbd_name_cmd(req->type), req->offset, req->count,
+                 conn->base.peer, nbd_name_cmd(req->type), req->offset, req->count,
                  req->flags, why);
     }
 }
@@ -176,7 +176,7 @@ nbd_req_done(struct backend_req *breq, int err)
     struct nbd_req *req = (struct nbd_req *)breq;
     struct nbd_conn *conn = req->conn;
     int op = nbd_req_stats_op(req->type);
-    int64_t lat = aio_ctx_now(conn->ctx) - req->start_ns;
+    int64_t lat = aio_ctx_now(conn->base.ctx) - req->start_ns;
 
     /* The loop's timestamps, not a clock read per request: latency at the
      * granularity of loop iterations, which is what the server adds. */
@@ -189,13 +189,13 @@ nbd_req_done(struct backend_req *breq, int err)
         STATS_RELAXED_ADD(conn->export_stats->inflight, -1);
     }
 
-    if (conn->state == NBD_STATE_DEAD) {
+    if (conn->base.life == CONN_DEAD) {
         nbd_conn_release_req(conn, req); /* may free conn */
         return;
     }
     nbd_reply_queue(conn, req, err);
     /* Other completions of this iteration go in the same sendmsg. */
-    nbd_conn_flush_soon(conn);
+    conn_flush_soon(&conn->base);
 }
 
 static void
@@ -209,7 +209,7 @@ nbd_req_submit(struct nbd_conn *conn, struct nbd_req *req)
         return;
     }
     memset(breq, 0, offsetof(struct backend_req, sqe));
-    breq->ctx = conn->ctx;
+    breq->ctx = conn->base.ctx;
     breq->offset = req->offset;
     breq->count = req->count;
     breq->done = nbd_req_done;
@@ -305,31 +305,31 @@ nbd_req_process(struct nbd_conn *conn)
 {
     struct nbd_wire_request w;
     struct nbd_req *req;
-    size_t avail = conn->rx_end - conn->rx_start;
+    size_t avail = conn->base.rx_end - conn->base.rx_start;
 
     if (avail < sizeof w) {
         return false;
     }
-    memcpy(&w, conn->rx + conn->rx_start, sizeof w);
+    memcpy(&w, conn->base.rx + conn->base.rx_start, sizeof w);
     if (be32toh(w.magic) != NBD_REQUEST_MAGIC) {
-        nbd_conn_close_soon(conn, "bad request magic");
+        conn_close_soon(&conn->base, "bad request magic");
         return false;
     }
     if (be16toh(w.type) == NBD_CMD_DISC) {
-        conn->rx_start += sizeof w;
-        log_debug("nbd %s: NBD_CMD_DISC", conn->peer);
+        conn->base.rx_start += sizeof w;
+        log_debug("nbd %s: NBD_CMD_DISC", conn->base.peer);
         /* Answer what is in flight, then close. */
-        nbd_conn_close_soon(conn, NULL);
+        conn_close_soon(&conn->base, NULL);
         return false;
     }
     req = conn->free_reqs;
     if (req == NULL) {
-        conn->rx_paused = true; /* resumed by nbd_conn_release_req */
+        conn->base.rx_paused = true; /* resumed by nbd_conn_release_req */
         return false;
     }
     conn->free_reqs = req->next_free;
     conn->inflight++;
-    conn->rx_start += sizeof w;
+    conn->base.rx_start += sizeof w;
 
     req->type = be16toh(w.type);
     req->flags = be16toh(w.flags);
@@ -337,14 +337,14 @@ nbd_req_process(struct nbd_conn *conn)
     req->offset = be64toh(w.offset);
     req->count = be32toh(w.count);
     req->discard = false;
-    req->start_ns = aio_ctx_now(conn->ctx);
+    req->start_ns = aio_ctx_now(conn->base.ctx);
     stats_io_start(&conn->stats);
     stats_io_start(conn->export_stats);
     req->error = nbd_req_validate(conn, req);
 
     if (req->type != NBD_CMD_WRITE) {
         nbd_req_submit(conn, req);
-        return conn->state < NBD_STATE_CLOSING;
+        return conn->base.life == CONN_OPEN;
     }
 
     /* A write: its payload follows the header whatever we think of it.
@@ -356,22 +356,22 @@ nbd_req_process(struct nbd_conn *conn)
             STATS_RELAXED_ADD(conn->stats.inflight, -1);
             STATS_RELAXED_ADD(conn->export_stats->inflight, -1);
             nbd_conn_release_req(conn, req);
-            nbd_conn_close_soon(conn, "write payload too large to accept");
+            conn_close_soon(&conn->base, "write payload too large to accept");
             return false;
         }
         req->error = -EINVAL;
     }
     if (nbd_req_buffer(req, req->count ? req->count : 1) < 0) {
         nbd_conn_release_req(conn, req);
-        nbd_conn_close_soon(conn, "out of memory for a write payload");
+        conn_close_soon(&conn->base, "out of memory for a write payload");
         return false;
     }
-    avail = conn->rx_end - conn->rx_start;
+    avail = conn->base.rx_end - conn->base.rx_start;
     if (avail > req->count) {
         avail = req->count;
     }
-    memcpy(req->buf, conn->rx + conn->rx_start, avail);
-    conn->rx_start += avail;
+    memcpy(req->buf, conn->base.rx + conn->base.rx_start, avail);
+    conn->base.rx_start += avail;
     conn->rx_req = req;
     conn->rx_got = (uint32_t)avail;
     conn->state = NBD_STATE_TX_PAYLOAD;

@@ -88,14 +88,14 @@ nbd_server_collect(struct nbd_server *srv, unsigned id, struct stats_report *r)
     for (struct nbd_conn *conn = srv->thread_conns[id]; conn; conn = conn->next) {
         struct stats_report_conn c = { .iothread = id };
 
-        if (conn->state == NBD_STATE_DEAD) {
+        if (conn->base.life == CONN_DEAD) {
             continue;
         }
         snprintf(c.protocol, sizeof c.protocol, "nbd");
-        snprintf(c.peer, sizeof c.peer, "%s", conn->peer);
+        snprintf(c.peer, sizeof c.peer, "%s", conn->base.peer);
         snprintf(c.export, sizeof c.export, "%s",
                  conn->export ? conn->export->name : "");
-        c.connected_s = (double)(now - conn->connected_ns) / 1e9;
+        c.connected_s = (double)(now - conn->base.connected_ns) / 1e9;
         stats_io_accumulate(&conn->stats, &c.io);
         if (!stats_report_add_conn(r, &c)) {
             return;

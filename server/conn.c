@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The life of a socket connection, shared by the protocol front ends: see
+ * conn.h.  Receiving: the socket is a polled handler whose poll callback
+ * does the recv itself, so one system call per batch of requests, not a
+ * peek and then a read; the receive loop parses, reads on until the
+ * socket is empty (at most 16 reads, so one busy client cannot starve
+ * the others), and flushes the replies it produced with one sendmsg.
+ * Transmitting: a partial send leaves the rest queued and asks for
+ * writability.  Lifetime: kill stops socket I/O at once; the free waits
+ * for the protocol's last outside reference and runs as a message on the
+ * connection's own thread.
+ */
+#include <config.h>
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "listen.h"
+#include "log.h"
+#include "util/clock.h"
+
+/* Reads per receive loop before the other handlers get their turn. */
+#define CONN_RX_ROUNDS 16
+
+static void conn_on_writable(void *opaque);
+static bool conn_poll(void *opaque);
+
+
+static void
+conn_tx_release(struct txq_item *it, void *opaque)
+{
+    struct conn *c = opaque;
+
+    c->ops->tx_release(c, it);
+}
+
+static void
+conn_flush_bh(void *opaque)
+{
+    conn_flush(opaque);
+}
+
+int
+conn_init(struct conn *c, const struct conn_ops *ops, struct iothread *t,
+          int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
+          size_t rx_cap)
+{
+    c->rx = malloc(rx_cap);
+    if (c->rx == NULL) {
+        return -ENOMEM;
+    }
+    c->magic = CONN_MAGIC;
+    c->ops = ops;
+    /* Per connection only so the loop's statistics name the protocol. */
+    c->handler_ops = (struct aio_handler_ops){
+        .read = conn_on_readable,
+        .write = conn_on_writable,
+        .poll = conn_poll,
+        .poll_ready = conn_on_readable,
+        .name = ops->name,
+    };
+    c->iothread = t;
+    c->ctx = iothread_ctx(t);
+    c->fd = fd;
+    c->rx_cap = rx_cap;
+    memcpy(&c->peer_addr, peer, peerlen);
+    c->peer_len = peerlen;
+    listen_format_peer(peer, peerlen, c->peer, sizeof c->peer);
+    c->life = CONN_OPEN;
+    c->connected_ns = clock_now_ns();
+    txq_init(&c->txq);
+    aio_bh_init(&c->flush_bh, conn_flush_bh, c);
+    return 0;
+}
+
+int
+conn_start(struct conn *c)
+{
+    int r;
+
+    c->h = aio_handler_add(c->ctx, c->fd, &c->handler_ops, c);
+    if (c->h == NULL) {
+        r = -errno;
+        log_error("%s %s: cannot register with iothread %u: %s",
+                  c->ops->name, c->peer, iothread_id(c->iothread),
+                  strerror(-r));
+        conn_kill(c);
+        return r;
+    }
+    return 0;
+}
+
+/* The deferred free, as a message on the connection's own thread. */
+static void
+conn_free_on_thread(void *opaque)
+{
+    struct conn *c = opaque;
+
+    assert(c->magic == CONN_MAGIC);
+    assert(c->life == CONN_DEAD && c->ops->releasable(c));
+    /* Whatever was queued after the kill (copies the protocol made). */
+    txq_drop(&c->txq, conn_tx_release, c);
+    free(c->rx);
+    c->rx = NULL;
+    c->magic = 0;
+    c->ops->free(c);
+}
+
+void
+conn_maybe_free(struct conn *c)
+{
+    if (c->life != CONN_DEAD || c->free_scheduled || !c->ops->releasable(c)) {
+        return;
+    }
+    c->free_scheduled = true;
+    if (aio_ctx_run(c->ctx, conn_free_on_thread, c) < 0) {
+        log_error("%s %s: out of memory freeing a connection; leaking it",
+                  c->ops->name, c->peer);
+    }
+}
+
+void
+conn_kill(struct conn *c)
+{
+    if (c->life == CONN_DEAD) {
+        return;
+    }
+    log_debug("%s %s: closed", c->ops->name, c->peer);
+    c->life = CONN_DEAD;
+    if (c->ctx) {
+        aio_bh_cancel(c->ctx, &c->flush_bh);
+    }
+    if (c->h) {
+        aio_handler_del(c->h);
+        c->h = NULL;
+    }
+    if (c->fd >= 0) {
+        close(c->fd);
+        c->fd = -1;
+    }
+    /* Nothing queued will be sent now: give back what it holds. */
+    txq_drop(&c->txq, conn_tx_release, c);
+    if (c->ops->on_kill) {
+        c->ops->on_kill(c);
+    }
+    conn_maybe_free(c);
+}
+
+void
+conn_close_soon(struct conn *c, const char *why)
+{
+    if (why) {
+        log_warn("%s %s: %s; closing the connection", c->ops->name, c->peer,
+                 why);
+    }
+    if (c->life != CONN_OPEN) {
+        return;
+    }
+    c->life = CONN_CLOSING;
+    conn_flush(c);
+}
+
+static void
+conn_set_want_write(struct conn *c, bool want)
+{
+    if (c->want_write != want && c->h) {
+        c->want_write = want;
+        aio_handler_want_write(c->h, want);
+    }
+}
+
+void
+conn_flush(struct conn *c)
+{
+    int r;
+
+    if (c->in_rx || c->in_flush || c->life == CONN_DEAD) {
+        return; /* the receive loop flushes when it is done */
+    }
+    c->in_flush = true;
+    r = txq_send(&c->txq, c->fd, conn_tx_release, c);
+    c->in_flush = false;
+    if (r == -EAGAIN) {
+        conn_set_want_write(c, true);
+        return;
+    }
+    if (r < 0) {
+        log_debug("%s %s: send: %s", c->ops->name, c->peer, strerror(-r));
+        conn_kill(c);
+        return;
+    }
+    conn_set_want_write(c, false);
+    if (c->ops->on_flushed) {
+        c->ops->on_flushed(c);
+    }
+    if (c->life == CONN_CLOSING && txq_empty(&c->txq) && c->ops->quiesced(c)) {
+        conn_kill(c);
+    }
+}
+
+void
+conn_flush_soon(struct conn *c)
+{
+    if (c->life != CONN_DEAD && c->ctx) {
+        aio_bh_schedule(c->ctx, &c->flush_bh);
+    }
+}
+
+static void
+conn_on_writable(void *opaque)
+{
+    conn_flush(opaque);
+}
+
+/*
+ * Read what the socket has: into the protocol's sink if it has one now,
+ * otherwise into the receive buffer.  Returns bytes read, 0 on EOF
+ * (rx_eof set), -EAGAIN if nothing is there, -errno on error.  The one
+ * place bytes come in from the socket.
+ */
+static ssize_t
+conn_recv(struct conn *c)
+{
+    bool sink = false;
+    size_t want = c->ops->rx_want ? c->ops->rx_want(c) : 0;
+    void *dst;
+    size_t room;
+    ssize_t n;
+
+    if (c->ops->rx_sink) {
+        sink = c->ops->rx_sink(c, &dst, &room);
+    }
+    if (!sink) {
+        if (want > c->rx_cap) {
+            /* The protocol now accepts longer messages: grow once. */
+            uint8_t *rx = realloc(c->rx, want);
+
+            if (rx == NULL) {
+                return -ENOMEM;
+            }
+            c->rx = rx;
+            c->rx_cap = want;
+        }
+        if (c->rx_start == c->rx_end) {
+            c->rx_start = c->rx_end = 0;
+        } else if (c->rx_end == c->rx_cap || c->rx_cap - c->rx_start < want) {
+            /* The partial message moves to the front, so a whole one
+             * fits. */
+            memmove(c->rx, c->rx + c->rx_start, c->rx_end - c->rx_start);
+            c->rx_end -= c->rx_start;
+            c->rx_start = 0;
+        }
+        dst = c->rx + c->rx_end;
+        room = c->rx_cap - c->rx_end;
+        if (room == 0) {
+            return -EAGAIN; /* a full buffer is parsed before more is read */
+        }
+    }
+    n = recv(c->fd, dst, room, MSG_DONTWAIT);
+    if (n < 0) {
+        return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+    if (n == 0) {
+        c->rx_eof = true;
+        return 0;
+    }
+    if (sink) {
+        c->ops->rx_sunk(c, (size_t)n);
+    } else {
+        c->rx_end += (size_t)n;
+    }
+    return n;
+}
+
+static bool
+conn_poll(void *opaque)
+{
+    struct conn *c = opaque;
+
+    if (c->rx_paused || c->life != CONN_OPEN) {
+        return false;
+    }
+    return conn_recv(c) != -EAGAIN;
+}
+
+void
+conn_on_readable(void *opaque)
+{
+    struct conn *c = opaque;
+    int rounds = 0;
+
+    if (c->life != CONN_OPEN) {
+        if (c->life == CONN_CLOSING) {
+            /* Not reading any more: drain the socket to notice EOF. */
+            char sink[4096];
+
+            if (recv(c->fd, sink, sizeof sink, MSG_DONTWAIT) == 0) {
+                conn_kill(c);
+            }
+        }
+        return;
+    }
+    c->in_rx = true;
+    /* Parse what poll() already read, then read more until the socket is
+     * empty, bounded so one busy client cannot starve the others. */
+    for (;;) {
+        ssize_t n;
+
+        c->ops->process(c);
+        if (c->life != CONN_OPEN || c->rx_paused || c->rx_hold ||
+            ++rounds > CONN_RX_ROUNDS) {
+            break;
+        }
+        n = conn_recv(c);
+        if (n == -EAGAIN) {
+            break;
+        }
+        if (n <= 0) {
+            c->in_rx = false;
+            if (n < 0) {
+                log_debug("%s %s: recv: %s", c->ops->name, c->peer,
+                          strerror((int)-n));
+            } else if (c->rx_start != c->rx_end) {
+                log_info("%s %s: peer disconnected mid-message", c->ops->name,
+                         c->peer);
+            } else {
+                log_debug("%s %s: peer closed the connection", c->ops->name,
+                          c->peer);
+            }
+            conn_kill(c);
+            return;
+        }
+    }
+    c->in_rx = false;
+    if (c->rx_paused && c->h) {
+        aio_handler_want_read(c->h, false);
+    }
+    conn_flush(c);
+    if (c->ops->after_rx && c->life == CONN_OPEN) {
+        c->ops->after_rx(c);
+    }
+}
+
+void
+conn_pause_rx(struct conn *c)
+{
+    c->rx_paused = true;
+    if (c->h) {
+        aio_handler_want_read(c->h, false);
+    }
+}
+
+void
+conn_resume_rx(struct conn *c)
+{
+    if (!c->rx_paused) {
+        return;
+    }
+    c->rx_paused = false;
+    if (c->h) {
+        aio_handler_want_read(c->h, true);
+    }
+    if (!c->in_rx) {
+        conn_on_readable(c);
+    }
+}
+
+void
+conn_detach(struct conn *c)
+{
+    aio_bh_cancel(c->ctx, &c->flush_bh); /* it is this thread's */
+    if (c->h) {
+        aio_handler_del(c->h);
+        c->h = NULL;
+    }
+    c->ctx = NULL;
+}
+
+int
+conn_attach(struct conn *c)
+{
+    c->ctx = iothread_ctx(c->iothread);
+    c->want_write = false;
+    c->h = aio_handler_add(c->ctx, c->fd, &c->handler_ops, c);
+    if (c->h == NULL) {
+        int r = -errno;
+
+        log_error("%s %s: cannot move to iothread %u: %s", c->ops->name,
+                  c->peer, iothread_id(c->iothread), strerror(-r));
+        conn_kill(c);
+        return r;
+    }
+    /* Requests may already be buffered: serve them now. */
+    conn_on_readable(c);
+    return 0;
+}
