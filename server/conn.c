@@ -46,17 +46,52 @@ conn_flush_bh(void *opaque)
     conn_flush(opaque);
 }
 
-int
-conn_init(struct conn *c, const struct conn_ops *ops, struct iothread *t,
-          int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
-          size_t rx_cap)
+static void
+conn_link(struct conn *c)
 {
-    c->rx = malloc(rx_cap);
-    if (c->rx == NULL) {
-        return -ENOMEM;
+    struct conn **head = &c->fe->thread_conns[iothread_id(c->iothread)];
+
+    c->prev = NULL;
+    c->next = *head;
+    if (c->next) {
+        c->next->prev = c;
+    }
+    *head = c;
+}
+
+static void
+conn_unlink(struct conn *c)
+{
+    if (c->prev) {
+        c->prev->next = c->next;
+    } else {
+        c->fe->thread_conns[iothread_id(c->iothread)] = c->next;
+    }
+    if (c->next) {
+        c->next->prev = c->prev;
+    }
+    c->prev = c->next = NULL;
+}
+
+void *
+conn_new(size_t size, const struct conn_ops *ops, struct frontend *fe,
+         struct iothread *t, int fd, const struct sockaddr_storage *peer,
+         socklen_t peerlen, size_t rx_cap)
+{
+    struct conn *c;
+
+    assert(size >= sizeof *c);
+    c = calloc(1, size);
+    if (c == NULL || (c->rx = malloc(rx_cap)) == NULL) {
+        log_error("%s: cannot set up a connection: out of memory", ops->name);
+        free(c);
+        close(fd);
+        frontend_conn_gone(fe, t);
+        return NULL;
     }
     c->magic = CONN_MAGIC;
     c->ops = ops;
+    c->fe = fe;
     /* Per connection only so the loop's statistics name the protocol. */
     c->handler_ops = (struct aio_handler_ops){
         .read = conn_on_readable,
@@ -76,7 +111,8 @@ conn_init(struct conn *c, const struct conn_ops *ops, struct iothread *t,
     c->connected_ns = clock_now_ns();
     txq_init(&c->txq);
     aio_bh_init(&c->flush_bh, conn_flush_bh, c);
-    return 0;
+    conn_link(c);
+    return c;
 }
 
 int
@@ -101,15 +137,19 @@ static void
 conn_free_on_thread(void *opaque)
 {
     struct conn *c = opaque;
+    struct frontend *fe = c->fe;
+    struct iothread *t = c->iothread;
 
     assert(c->magic == CONN_MAGIC);
     assert(c->life == CONN_DEAD && c->ops->releasable(c));
+    conn_unlink(c);
     /* Whatever was queued after the kill (copies the protocol made). */
     txq_drop(&c->txq, conn_tx_release, c);
     free(c->rx);
     c->rx = NULL;
     c->magic = 0;
     c->ops->free(c);
+    frontend_conn_gone(fe, t);
 }
 
 void
@@ -379,6 +419,7 @@ conn_detach(struct conn *c)
         aio_handler_del(c->h);
         c->h = NULL;
     }
+    conn_unlink(c);
     c->ctx = NULL;
 }
 
@@ -387,6 +428,7 @@ conn_attach(struct conn *c)
 {
     c->ctx = iothread_ctx(c->iothread);
     c->want_write = false;
+    conn_link(c);
     c->h = aio_handler_add(c->ctx, c->fd, &c->handler_ops, c);
     if (c->h == NULL) {
         int r = -errno;

@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 
 #include "aio/aio.h"
+#include "frontend.h"
 #include "iothread.h"
 #include "txq.h"
 #include "util/compiler.h"
@@ -99,6 +100,8 @@ struct conn_ops {
 struct conn {
     uint32_t magic;
     const struct conn_ops *ops;
+    struct frontend *fe;
+    struct conn *prev, *next; /* fe->thread_conns[this thread] */
     struct iothread *iothread;
     struct aio_ctx *ctx;    /* NULL while moving between threads */
     struct aio_handler *h;
@@ -127,13 +130,25 @@ struct conn {
 };
 
 /*
- * Set up c (zeroed by the caller) for fd, accepted from peer, on I/O
- * thread t, with a receive buffer of rx_cap bytes.  Returns 0 or -ENOMEM;
- * on failure nothing is owned yet (the caller closes fd).
+ * Allocate a protocol connection object of size bytes (struct conn
+ * first, zeroed) for fd, accepted from peer by front end fe, on I/O
+ * thread t (the calling thread), with a receive buffer of rx_cap bytes,
+ * and link it into fe's list of t's connections.  On failure (out of
+ * memory) logs, closes fd, tells fe the connection is gone and returns
+ * NULL.  The caller fills in its part, then calls conn_start.
  */
-int conn_init(struct conn *c, const struct conn_ops *ops, struct iothread *t,
-              int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
-              size_t rx_cap) ATTR_NONNULL(1, 2, 3, 5);
+void *conn_new(size_t size, const struct conn_ops *ops, struct frontend *fe,
+               struct iothread *t, int fd, const struct sockaddr_storage *peer,
+               socklen_t peerlen, size_t rx_cap) ATTR_NONNULL(2, 3, 4, 6);
+
+/* The connections of I/O thread id of fe (on that thread): walk with
+ * c->next; a connection unlinks itself only when it is freed, by a
+ * message, so a walk that kills or drains is safe. */
+static inline struct conn *
+conn_first(const struct frontend *fe, unsigned id)
+{
+    return fe->thread_conns[id];
+}
 
 /*
  * Start watching the socket (on t's thread).  On failure logs, kills the

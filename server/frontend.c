@@ -117,7 +117,11 @@ frontend_start(struct frontend *fe, const struct frontend_ops *ops,
     atomic_store(&fe->nconns, 0);
     atomic_store(&fe->stopping, false);
     fe->listeners = calloc(addrs->n ? addrs->n : 1, sizeof *fe->listeners);
-    if (fe->listeners == NULL) {
+    fe->thread_conns = calloc(niothreads ? niothreads : 1,
+                              sizeof *fe->thread_conns);
+    if (fe->listeners == NULL || fe->thread_conns == NULL) {
+        free(fe->listeners);
+        fe->listeners = NULL;
         return -ENOMEM;
     }
     for (size_t i = 0; i < addrs->n; i++) {
@@ -187,6 +191,15 @@ frontend_drain(struct frontend *fe, int64_t timeout_ns)
     }
     free(fe->listeners);
     fe->listeners = NULL;
+}
+
+void
+frontend_free(struct frontend *fe)
+{
+    free(fe->listeners);
+    fe->listeners = NULL;
+    free(fe->thread_conns);
+    fe->thread_conns = NULL;
 }
 
 size_t

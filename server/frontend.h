@@ -19,6 +19,7 @@
 #include "iothread.h"
 #include "util/compiler.h"
 
+struct conn;
 struct ev_loop;
 struct frontend;
 struct listener;
@@ -41,6 +42,9 @@ struct frontend {
     unsigned max_connections;
     struct listener **listeners;
     size_t nlisteners;
+    /* Each I/O thread's live connections (conn.c links and unlinks them,
+     * on that thread only). */
+    struct conn **thread_conns;
     _Atomic unsigned nconns;
     _Atomic bool stopping;
 };
@@ -59,6 +63,9 @@ void frontend_stop_listening(struct frontend *fe) ATTR_NONNULL(1);
 /* Ask every I/O thread to drain its connections and wait (bounded by
  * timeout_ns) until all are gone.  Main thread. */
 void frontend_drain(struct frontend *fe, int64_t timeout_ns) ATTR_NONNULL(1);
+
+/* Free what frontend_start allocated, after the I/O threads stopped. */
+void frontend_free(struct frontend *fe) ATTR_NONNULL(1);
 
 /* Place an accepted socket on I/O thread t (main thread). */
 void frontend_attach(struct frontend *fe, struct iothread *t, int fd,

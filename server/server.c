@@ -285,7 +285,7 @@ server_stop(struct server *srv)
     }
     free(srv->iothreads);
     if (srv->nbd_started) {
-        free(srv->nbd.thread_conns);
+        nbd_server_free(&srv->nbd);
     }
     if (srv->iscsi_started) {
         iscsi_server_free(&srv->iscsi);

@@ -133,16 +133,11 @@ iscsi_conn_attach_on_thread(struct iscsi_server *srv, struct iothread *t,
                             int fd, const struct sockaddr_storage *peer,
                             socklen_t peerlen)
 {
-    struct iscsi_conn *conn = calloc(1, sizeof *conn);
-    unsigned id = iothread_id(t);
+    struct iscsi_conn *conn =
+        conn_new(sizeof *conn, &iscsi_conn_ops, &srv->fe, t, fd, peer,
+                 peerlen, iscsi_pdu_max_len(ISCSI_LOGIN_MAX_DSL));
 
-    if (conn == NULL ||
-        conn_init(&conn->base, &iscsi_conn_ops, t, fd, peer, peerlen,
-                  iscsi_pdu_max_len(ISCSI_LOGIN_MAX_DSL)) < 0) {
-        log_error("iscsi: cannot set up a connection: out of memory");
-        free(conn);
-        close(fd);
-        frontend_conn_gone(&srv->fe, t);
+    if (conn == NULL) {
         return;
     }
     conn->magic = ISCSI_CONN_MAGIC;
@@ -157,12 +152,6 @@ iscsi_conn_attach_on_thread(struct iscsi_server *srv, struct iothread *t,
         conn->statsn = (uint32_t)conn->base.connected_ns;
     }
 
-    conn->next = srv->thread_conns[id];
-    if (conn->next) {
-        conn->next->prev = conn;
-    }
-    srv->thread_conns[id] = conn;
-
     aio_timer_init(&conn->login_timer, iscsi_conn_login_timeout, conn);
     aio_timer_init(&conn->nop_timer, iscsi_conn_nop_timer, conn);
     if (conn_start(&conn->base) < 0) {
@@ -170,7 +159,8 @@ iscsi_conn_attach_on_thread(struct iscsi_server *srv, struct iothread *t,
     }
     aio_timer_mod(conn->base.ctx, &conn->login_timer,
                   clock_now_ns() + srv->cfg->iscsi_login_timeout_ns);
-    log_debug("iscsi %s: connected on iothread %u", conn->base.peer, id);
+    log_debug("iscsi %s: connected on iothread %u", conn->base.peer,
+              iothread_id(t));
 }
 
 /* The protocol's part of the deferred free (on the connection's thread,
@@ -179,24 +169,13 @@ static void
 iscsi_conn_free(struct conn *c)
 {
     struct iscsi_conn *conn = iscsi_conn_of(c);
-    struct iscsi_server *srv = conn->srv;
-    unsigned id = iothread_id(c->iothread);
 
     assert(conn->inflight == 0);
-    if (conn->prev) {
-        conn->prev->next = conn->next;
-    } else {
-        srv->thread_conns[id] = conn->next;
-    }
-    if (conn->next) {
-        conn->next->prev = conn->prev;
-    }
-    iscsi_server_session_remove(srv, conn);
+    iscsi_server_session_remove(conn->srv, conn);
     iscsi_task_pool_free(conn);
     iscsi_login_free(conn);
     free(conn->reset_seen);
     strbuf_free(&conn->text_out);
-    frontend_conn_gone(&srv->fe, c->iothread);
     conn->magic = 0;
     free(conn);
 }

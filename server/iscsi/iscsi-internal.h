@@ -88,7 +88,6 @@ struct iscsi_login;
 struct iscsi_conn {
     struct conn base;          /* first: socket, buffers, life (conn.h) */
     uint32_t magic;
-    struct iscsi_conn *prev, *next; /* srv->thread_conns[thread id] */
     struct iscsi_server *srv;
     char portal[80];           /* our address as the initiator reached it */
     enum iscsi_conn_state state;

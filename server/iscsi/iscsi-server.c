@@ -48,14 +48,8 @@ iscsi_server_attach_on_thread(struct frontend *fe, struct iothread *t, int fd,
 static void
 iscsi_server_drain_on_thread(struct frontend *fe, unsigned id)
 {
-    struct iscsi_server *srv = (struct iscsi_server *)fe;
-    struct iscsi_conn *conn = srv->thread_conns[id];
-
-    while (conn) {
-        struct iscsi_conn *next = conn->next;
-
-        iscsi_conn_drain(conn); /* may free conn */
-        conn = next;
+    for (struct conn *c = conn_first(fe, id); c; c = c->next) {
+        iscsi_conn_drain((struct iscsi_conn *)c); /* the free is deferred */
     }
 }
 
@@ -144,10 +138,6 @@ iscsi_server_start(struct iscsi_server *srv, struct ev_loop *loop,
     srv->niothreads = niothreads;
     pthread_mutex_init(&srv->sessions_lock, NULL);
     atomic_store(&srv->next_tsih, 1);
-    srv->thread_conns = calloc(niothreads, sizeof *srv->thread_conns);
-    if (srv->thread_conns == NULL) {
-        return -ENOMEM;
-    }
     r = iscsi_server_build_targets(srv, exports);
     if (r < 0) {
         log_error("iscsi: cannot set up targets: %s", strerror(-r));
@@ -178,10 +168,9 @@ iscsi_server_free(struct iscsi_server *srv)
         free((void *)srv->targets[i].reset_gen);
     }
     free(srv->targets);
-    free(srv->thread_conns);
+    frontend_free(&srv->fe);
     pthread_mutex_destroy(&srv->sessions_lock);
     srv->targets = NULL;
-    srv->thread_conns = NULL;
     srv->ntargets = 0;
 }
 
@@ -197,7 +186,9 @@ iscsi_server_reinstate_on_thread(void *opaque)
 {
     struct iscsi_reinstate_msg *m = opaque;
 
-    for (struct iscsi_conn *c = m->srv->thread_conns[m->id]; c; c = c->next) {
+    for (struct conn *it = conn_first(&m->srv->fe, m->id); it; it = it->next) {
+        struct iscsi_conn *c = (struct iscsi_conn *)it;
+
         if (c->tsih == m->tsih && c->state == ISCSI_STATE_FULL &&
             c->base.life == CONN_OPEN) {
             log_info("iscsi %s: session %u reinstated by a new login of %s",
@@ -273,8 +264,8 @@ iscsi_server_collect(struct iscsi_server *srv, unsigned id,
 {
     int64_t now = clock_now_ns();
 
-    for (struct iscsi_conn *conn = srv->thread_conns[id]; conn;
-         conn = conn->next) {
+    for (struct conn *it = conn_first(&srv->fe, id); it; it = it->next) {
+        const struct iscsi_conn *conn = (const struct iscsi_conn *)it;
         struct stats_report_conn c = { .iothread = id };
 
         if (conn->base.life == CONN_DEAD) {

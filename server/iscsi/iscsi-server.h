@@ -36,7 +36,6 @@ struct iscsi_server {
     const struct config *cfg;
     struct iscsi_target *targets;
     size_t ntargets;
-    struct iscsi_conn **thread_conns;  /* per I/O thread, owned by it */
     _Atomic uint32_t next_tsih;
     unsigned niothreads;
     /* Normal sessions in the full feature phase, every thread's, for

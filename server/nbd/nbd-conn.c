@@ -73,15 +73,10 @@ nbd_conn_attach_on_thread(struct nbd_server *srv, struct iothread *t, int fd,
                           const struct sockaddr_storage *peer,
                           socklen_t peerlen)
 {
-    struct nbd_conn *conn = calloc(1, sizeof *conn);
-    unsigned id = iothread_id(t);
+    struct nbd_conn *conn = conn_new(sizeof *conn, &nbd_conn_ops, &srv->fe, t,
+                                     fd, peer, peerlen, NBD_RXBUF_SIZE);
 
-    if (conn == NULL || conn_init(&conn->base, &nbd_conn_ops, t, fd, peer,
-                                  peerlen, NBD_RXBUF_SIZE) < 0) {
-        log_error("nbd: cannot set up a connection: out of memory");
-        free(conn);
-        close(fd);
-        frontend_conn_gone(&srv->fe, t);
+    if (conn == NULL) {
         return;
     }
     conn->magic = NBD_CONN_MAGIC;
@@ -91,39 +86,16 @@ nbd_conn_attach_on_thread(struct nbd_server *srv, struct iothread *t, int fd,
         conn->reqs[i].next_free = conn->free_reqs;
         conn->free_reqs = &conn->reqs[i];
     }
-
-    conn->next = srv->thread_conns[id];
-    if (conn->next) {
-        conn->next->prev = conn;
-    }
-    srv->thread_conns[id] = conn;
-
     aio_timer_init(&conn->hs_timer, nbd_conn_hs_timeout, conn);
     if (conn_start(&conn->base) < 0) {
         return; /* killed, and freed through nbd_conn_free */
     }
     aio_timer_mod(conn->base.ctx, &conn->hs_timer,
                   clock_now_ns() + srv->cfg->nbd_handshake_timeout_ns);
-    log_debug("nbd %s: connected on iothread %u", conn->base.peer, id);
+    log_debug("nbd %s: connected on iothread %u", conn->base.peer,
+              iothread_id(t));
     nbd_hs_greet(conn);
     conn_flush(&conn->base);
-}
-
-static void
-nbd_conn_unlink(struct nbd_conn *conn)
-{
-    struct nbd_server *srv = conn->srv;
-    unsigned id = iothread_id(conn->base.iothread);
-
-    if (conn->prev) {
-        conn->prev->next = conn->next;
-    } else {
-        srv->thread_conns[id] = conn->next;
-    }
-    if (conn->next) {
-        conn->next->prev = conn->prev;
-    }
-    conn->prev = conn->next = NULL;
 }
 
 /* The protocol's part of the deferred free (conn.c runs it on the
@@ -132,10 +104,8 @@ static void
 nbd_conn_free(struct conn *c)
 {
     struct nbd_conn *conn = nbd_conn_of(c);
-    struct nbd_server *srv = conn->srv;
 
     assert(conn->inflight == 0);
-    nbd_conn_unlink(conn);
     for (int i = 0; i < NBD_MAX_INFLIGHT; i++) {
         free(conn->reqs[i].buf);
         free(conn->reqs[i].extents);
@@ -143,7 +113,6 @@ nbd_conn_free(struct conn *c)
     }
     free(conn->optbuf);
     free(conn->meta_export);
-    frontend_conn_gone(&srv->fe, conn->base.iothread);
     conn->magic = 0;
     free(conn);
 }
@@ -182,16 +151,9 @@ static void
 nbd_conn_adopt(void *opaque)
 {
     struct nbd_conn *conn = opaque;
-    struct nbd_server *srv = conn->srv;
     unsigned id = iothread_id(conn->base.iothread);
 
     conn->export_stats = &conn->export->stats[id];
-    conn->prev = NULL;
-    conn->next = srv->thread_conns[id];
-    if (conn->next) {
-        conn->next->prev = conn;
-    }
-    srv->thread_conns[id] = conn;
     if (conn_attach(&conn->base) == 0) {
         log_debug("nbd %s: moved to iothread %u", conn->base.peer, id);
     }
@@ -209,7 +171,6 @@ nbd_conn_migrate(struct nbd_conn *conn, struct iothread *target)
 
     assert(conn->inflight == 0);
     conn_detach(&conn->base);
-    nbd_conn_unlink(conn);
     iothread_conn_removed(from);
     iothread_conn_added(target);
     conn->base.iothread = target;

@@ -82,7 +82,6 @@ struct nbd_req {
 struct nbd_conn {
     struct conn base;         /* first: socket, buffers, life (conn.h) */
     uint32_t magic;
-    struct nbd_conn *prev, *next; /* srv->thread_conns[thread id] */
     struct nbd_server *srv;
     enum nbd_conn_state state;
 

@@ -32,14 +32,8 @@ nbd_server_attach_on_thread(struct frontend *fe, struct iothread *t, int fd,
 static void
 nbd_server_drain_on_thread(struct frontend *fe, unsigned id)
 {
-    struct nbd_server *srv = (struct nbd_server *)fe;
-    struct nbd_conn *conn = srv->thread_conns[id];
-
-    while (conn) {
-        struct nbd_conn *next = conn->next;
-
-        nbd_conn_drain(conn); /* may free conn */
-        conn = next;
+    for (struct conn *c = conn_first(fe, id); c; c = c->next) {
+        nbd_conn_drain((struct nbd_conn *)c); /* the free is deferred */
     }
 }
 
@@ -59,10 +53,6 @@ nbd_server_start(struct nbd_server *srv, struct ev_loop *loop,
     srv->exports = exports;
     srv->iothreads = iothreads;
     srv->niothreads = niothreads;
-    srv->thread_conns = calloc(niothreads, sizeof *srv->thread_conns);
-    if (srv->thread_conns == NULL) {
-        return -ENOMEM;
-    }
     return frontend_start(&srv->fe, &nbd_frontend_ops, loop, cfg,
                           &cfg->nbd_listen, cfg->nbd_max_connections,
                           iothreads, niothreads);
@@ -81,11 +71,18 @@ nbd_server_drain(struct nbd_server *srv, int64_t timeout_ns)
 }
 
 void
+nbd_server_free(struct nbd_server *srv)
+{
+    frontend_free(&srv->fe);
+}
+
+void
 nbd_server_collect(struct nbd_server *srv, unsigned id, struct stats_report *r)
 {
     int64_t now = clock_now_ns();
 
-    for (struct nbd_conn *conn = srv->thread_conns[id]; conn; conn = conn->next) {
+    for (struct conn *it = conn_first(&srv->fe, id); it; it = it->next) {
+        const struct nbd_conn *conn = (const struct nbd_conn *)it;
         struct stats_report_conn c = { .iothread = id };
 
         if (conn->base.life == CONN_DEAD) {

@@ -27,7 +27,6 @@ struct nbd_server {
     const struct export_set *exports;
     struct iothread **iothreads;
     unsigned niothreads;
-    struct nbd_conn **thread_conns; /* per I/O thread, owned by it */
 };
 
 /* Open the listeners; connections start arriving on the main loop. */
@@ -45,6 +44,9 @@ void nbd_server_stop_listening(struct nbd_server *srv) ATTR_NONNULL(1);
  * by timeout_ns) until every connection is gone.  Main thread. */
 void nbd_server_drain(struct nbd_server *srv, int64_t timeout_ns)
     ATTR_NONNULL(1);
+
+/* Free what nbd_server_start allocated, once the I/O threads stopped. */
+void nbd_server_free(struct nbd_server *srv) ATTR_NONNULL(1);
 
 /* On I/O thread id: add its NBD connections to the report. */
 struct stats_report;
