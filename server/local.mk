@@ -62,3 +62,9 @@ TESTS += tests/unit/test-txq
 tests_unit_test_txq_SOURCES = tests/unit/test-txq.c
 tests_unit_test_txq_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_txq_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/test-conn
+TESTS += tests/unit/test-conn
+tests_unit_test_conn_SOURCES = tests/unit/test-conn.c
+tests_unit_test_conn_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_conn_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
