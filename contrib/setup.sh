@@ -17,12 +17,14 @@ cd "$(dirname "$0")/.."
 top=$(pwd)
 mode=${1:-build}
 
-# Everything the build, the tests and the interop peers need.
+# Everything the build, the tests and the interop peers need, and the
+# benchmarks: python3-matplotlib draws contrib/bench/policy-study.sh's plots.
 packages=(
     build-essential pkg-config autoconf automake libtool
     liburing-dev libev-dev libinih-dev check libnbd-dev libnbd-bin
     libiscsi-dev libiscsi-bin qemu-utils nbdkit fio
     groff-base man-db python3 binutils
+    python3-matplotlib
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }

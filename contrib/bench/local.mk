@@ -8,4 +8,5 @@ contrib_bench_iscsi_load_SOURCES = contrib/bench/iscsi-load.c
 contrib_bench_iscsi_load_CFLAGS = $(AM_CFLAGS) $(LIBISCSI_CFLAGS)
 contrib_bench_iscsi_load_LDADD = $(LIBISCSI_LIBS)
 EXTRA_DIST += contrib/bench/nbd-bench.sh contrib/bench/iscsi-bench.sh \
-	contrib/bench/bench-lib.sh contrib/bench/README.md
+	contrib/bench/bench-lib.sh contrib/bench/README.md \
+	contrib/bench/policy-study.sh contrib/bench/policy-study-report.py
