@@ -348,8 +348,9 @@ def report(out, rows, study, configs_tsv, baseline):
       "over the run, from the status socket; **window**: each thread's poll "
       "window (`poll_ns`) half-way through the run (`busy` = unbounded).")
     w("- configurations are `POLICY[-wWEIGHT][@MAX_NS]`; without `@`, "
-      "max-ns is 32768 (QEMU's value, the one the review measured with); "
-      "`@auto` is `max-ns = auto`. Changes are against `%s`, medians of "
+      "max-ns is `auto`, polltgtd's default (sized from the measured "
+      "wake-up cost); `@32768` is QEMU's fixed value, the one the review "
+      "measured with. Changes are against `%s`, medians of "
       "each side, so a change is (median / %s's median − 1)." % (baseline, baseline))
     w("")
     notes = []
