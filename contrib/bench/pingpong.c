@@ -333,13 +333,18 @@ main(int argc, char **argv)
     }
 
     size_t np = 0;
+    char max_ns_text[32] = "auto (the built-in default)";
+
+    if (bench_max_ns >= 0) {
+        snprintf(max_ns_text, sizeof max_ns_text, "%lld",
+                 (long long)bench_max_ns);
+    }
     while (policy_table[np]) {
         np++;
     }
     printf("pingpong: %d-byte messages over AF_UNIX socketpairs, %d messages "
-           "x %d rounds, I/O thread on CPU %d, clients on CPU %d, max-ns %lld\n",
-           MSG_SIZE, messages, rounds, server_cpu, client_cpu,
-           bench_max_ns >= 0 ? (long long)bench_max_ns : 32768LL);
+           "x %d rounds, I/O thread on CPU %d, clients on CPU %d, max-ns %s\n",
+           MSG_SIZE, messages, rounds, server_cpu, client_cpu, max_ns_text);
     fflush(stdout);
     printf("%-7s %-12s %10s %10s %12s %12s %10s\n", "load", "policy",
            "p50 us", "p99 us", "cpu us/msg", "msgs/s", "p50 spread");

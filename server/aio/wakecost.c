@@ -78,7 +78,9 @@ wakecost_waker(void *opaque)
 
         CPU_ZERO(&set);
         CPU_SET(run->waker_cpu, &set);
-        pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+        if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0) {
+            run->waker_cpu = -1; /* a cpuset forbids it: reported as such */
+        }
     }
     for (int i = 0; i < 2 * WAKECOST_SAMPLES; i++) {
         while (atomic_load_explicit(&run->turn, memory_order_acquire) < i) {
