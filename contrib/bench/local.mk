@@ -9,4 +9,9 @@ contrib_bench_iscsi_load_CFLAGS = $(AM_CFLAGS) $(LIBISCSI_CFLAGS)
 contrib_bench_iscsi_load_LDADD = $(LIBISCSI_LIBS)
 EXTRA_DIST += contrib/bench/nbd-bench.sh contrib/bench/iscsi-bench.sh \
 	contrib/bench/bench-lib.sh contrib/bench/README.md \
-	contrib/bench/policy-study.sh contrib/bench/policy-study-report.py
+	contrib/bench/policy-study.sh contrib/bench/policy-study-report.py \
+	contrib/bench/results/policy-study-2026-12-03/report.md \
+	contrib/bench/results/policy-study-2026-12-03/latency-cpu-it1.png \
+	contrib/bench/results/policy-study-2026-12-03/latency-cpu-it2.png \
+	contrib/bench/results/policy-study-2026-12-03/window-mixed-it1.png \
+	contrib/bench/results/policy-study-2026-12-03/window-mixed-it2.png
