@@ -132,6 +132,12 @@ conn_start(struct conn *c)
     return 0;
 }
 
+static bool
+conn_releasable(const struct conn *c)
+{
+    return c->ops->releasable ? c->ops->releasable(c) : c->ops->quiesced(c);
+}
+
 /* The deferred free, as a message on the connection's own thread. */
 static void
 conn_free_on_thread(void *opaque)
@@ -141,7 +147,7 @@ conn_free_on_thread(void *opaque)
     struct iothread *t = c->iothread;
 
     assert(c->magic == CONN_MAGIC);
-    assert(c->life == CONN_DEAD && c->ops->releasable(c));
+    assert(c->life == CONN_DEAD && conn_releasable(c));
     conn_unlink(c);
     /* Whatever was queued after the kill (copies the protocol made). */
     txq_drop(&c->txq, conn_tx_release, c);
@@ -149,13 +155,14 @@ conn_free_on_thread(void *opaque)
     c->rx = NULL;
     c->magic = 0;
     c->ops->free(c);
+    free(c);
     frontend_conn_gone(fe, t);
 }
 
 void
 conn_maybe_free(struct conn *c)
 {
-    if (c->life != CONN_DEAD || c->free_scheduled || !c->ops->releasable(c)) {
+    if (c->life != CONN_DEAD || c->free_scheduled || !conn_releasable(c)) {
         return;
     }
     c->free_scheduled = true;

@@ -81,7 +81,7 @@ struct conn_ops {
      * once everything queued is sent.  Required. */
     bool (*quiesced)(const struct conn *c);
     /* Nothing refers to the connection: a dead one may be freed.
-     * Required. */
+     * Optional: without it, quiesced decides. */
     bool (*releasable)(const struct conn *c);
 
     /* Optional: everything queued went out (NBD's drain goes on). */
@@ -92,8 +92,8 @@ struct conn_ops {
     /* Optional: the connection just died (socket closed, queue dropped):
      * stop timers, forget what waited for input. */
     void (*on_kill)(struct conn *c);
-    /* Free the protocol's state and the object holding c (on c's
-     * thread; the base has freed its own).  Required. */
+    /* Free the protocol's state (on c's thread); the base then frees the
+     * object conn_new allocated.  Required. */
     void (*free)(struct conn *c);
 };
 
@@ -156,6 +156,10 @@ conn_first(const struct frontend *fe, unsigned id)
  * returns -errno.
  */
 int conn_start(struct conn *c) ATTR_NONNULL(1);
+
+/* The protocol's connection object holding c: struct conn is its first
+ * member (type may be const-qualified). */
+#define CONN_OUTER(type, c) ((type *)(c))
 
 /* Queue iovcnt iovecs (valid until ops->tx_release gets it back). */
 static inline void

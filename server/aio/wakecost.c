@@ -121,13 +121,13 @@ wakecost_pick_waker_cpu(void)
 {
     cpu_set_t set;
     int self = sched_getcpu();
+    long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
 
     if (sched_getaffinity(0, sizeof set, &set) == 0) {
         /* The caller may be pinned: look at the process's CPUs instead. */
         if (CPU_COUNT(&set) <= 1) {
             CPU_ZERO(&set);
-            for (int c = 0; c < CPU_SETSIZE && c < sysconf(_SC_NPROCESSORS_ONLN);
-                 c++) {
+            for (int c = 0; c < CPU_SETSIZE && c < ncpus; c++) {
                 CPU_SET(c, &set);
             }
         }

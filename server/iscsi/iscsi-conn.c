@@ -35,25 +35,10 @@
 static void iscsi_conn_drain_check(struct iscsi_conn *conn);
 static const struct conn_ops iscsi_conn_ops;
 
-static struct iscsi_conn *
-iscsi_conn_of(struct conn *c)
-{
-    struct iscsi_conn *conn = (struct iscsi_conn *)c;
-
-    assert(conn->magic == ISCSI_CONN_MAGIC);
-    return conn;
-}
-
-static const struct iscsi_conn *
-iscsi_conn_of_const(const struct conn *c)
-{
-    return (const struct iscsi_conn *)c;
-}
-
 static void
 iscsi_conn_tx_release(struct conn *c, struct txq_item *it)
 {
-    iscsi_pdu_release(iscsi_conn_of(c), (struct iscsi_tx *)it);
+    iscsi_pdu_release(CONN_OUTER(struct iscsi_conn, c), (struct iscsi_tx *)it);
 }
 
 static void
@@ -168,7 +153,7 @@ iscsi_conn_attach_on_thread(struct iscsi_server *srv, struct iothread *t,
 static void
 iscsi_conn_free(struct conn *c)
 {
-    struct iscsi_conn *conn = iscsi_conn_of(c);
+    struct iscsi_conn *conn = CONN_OUTER(struct iscsi_conn, c);
 
     assert(conn->inflight == 0);
     iscsi_server_session_remove(conn->srv, conn);
@@ -177,26 +162,25 @@ iscsi_conn_free(struct conn *c)
     free(conn->reset_seen);
     strbuf_free(&conn->text_out);
     conn->magic = 0;
-    free(conn);
 }
 
 static bool
 iscsi_conn_releasable(const struct conn *c)
 {
-    return iscsi_conn_of_const(c)->inflight == 0;
+    return CONN_OUTER(const struct iscsi_conn, c)->inflight == 0;
 }
 
 static bool
 iscsi_conn_quiesced(const struct conn *c)
 {
-    return iscsi_conn_of_const(c)->in_core == 0;
+    return CONN_OUTER(const struct iscsi_conn, c)->in_core == 0;
 }
 
 /* The socket is gone: the session ends. */
 static void
 iscsi_conn_on_kill(struct conn *c)
 {
-    struct iscsi_conn *conn = iscsi_conn_of(c);
+    struct iscsi_conn *conn = CONN_OUTER(struct iscsi_conn, c);
 
     log_debug("iscsi %s: %u task(s) still in the backend", c->peer,
               conn->in_core);
@@ -214,13 +198,15 @@ iscsi_conn_on_kill(struct conn *c)
 static size_t
 iscsi_conn_rx_want(const struct conn *c)
 {
-    return iscsi_pdu_max_len(iscsi_conn_of_const(c)->max_recv_dsl);
+    const struct iscsi_conn *conn = CONN_OUTER(const struct iscsi_conn, c);
+
+    return iscsi_pdu_max_len(conn->max_recv_dsl);
 }
 
 static void
 iscsi_conn_process(struct conn *c)
 {
-    struct iscsi_conn *conn = iscsi_conn_of(c);
+    struct iscsi_conn *conn = CONN_OUTER(struct iscsi_conn, c);
 
     while (!c->rx_paused && c->life == CONN_OPEN && iscsi_pdu_process(conn)) {
     }

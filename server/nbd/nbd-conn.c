@@ -30,21 +30,6 @@
 static void nbd_conn_release_blob(struct nbd_conn *conn, struct nbd_tx *tx);
 static const struct conn_ops nbd_conn_ops;
 
-static struct nbd_conn *
-nbd_conn_of(struct conn *c)
-{
-    struct nbd_conn *conn = (struct nbd_conn *)c;
-
-    assert(conn->magic == NBD_CONN_MAGIC);
-    return conn;
-}
-
-static const struct nbd_conn *
-nbd_conn_of_const(const struct conn *c)
-{
-    return (const struct nbd_conn *)c;
-}
-
 /* A reply went out (or never will): its owner gets it back.  At the
  * free only copies can be left (no request is out by then). */
 static void
@@ -53,7 +38,7 @@ nbd_conn_tx_release(struct conn *c, struct txq_item *it)
     struct nbd_tx *tx = (struct nbd_tx *)it;
 
     if (tx->release) {
-        tx->release(nbd_conn_of(c), tx);
+        tx->release(CONN_OUTER(struct nbd_conn, c), tx);
     }
 }
 
@@ -99,11 +84,12 @@ nbd_conn_attach_on_thread(struct nbd_server *srv, struct iothread *t, int fd,
 }
 
 /* The protocol's part of the deferred free (conn.c runs it on the
- * connection's own thread, once dead and releasable). */
+ * connection's own thread once it is dead and quiesced: no request is
+ * out, so nothing refers to it). */
 static void
 nbd_conn_free(struct conn *c)
 {
-    struct nbd_conn *conn = nbd_conn_of(c);
+    struct nbd_conn *conn = CONN_OUTER(struct nbd_conn, c);
 
     assert(conn->inflight == 0);
     for (int i = 0; i < NBD_MAX_INFLIGHT; i++) {
@@ -114,20 +100,13 @@ nbd_conn_free(struct conn *c)
     free(conn->optbuf);
     free(conn->meta_export);
     conn->magic = 0;
-    free(conn);
-}
-
-static bool
-nbd_conn_releasable(const struct conn *c)
-{
-    return nbd_conn_of_const(c)->inflight == 0;
 }
 
 /* The socket is gone (peer gone, protocol violation, done). */
 static void
 nbd_conn_on_kill(struct conn *c)
 {
-    struct nbd_conn *conn = nbd_conn_of(c);
+    struct nbd_conn *conn = CONN_OUTER(struct nbd_conn, c);
 
     log_debug("nbd %s: %u request(s) still in flight", c->peer,
               conn->inflight);
@@ -189,7 +168,7 @@ nbd_conn_migrate(struct nbd_conn *conn, struct iothread *target)
 static void
 nbd_conn_after_rx(struct conn *c)
 {
-    struct nbd_conn *conn = nbd_conn_of(c);
+    struct nbd_conn *conn = CONN_OUTER(struct nbd_conn, c);
 
     if (conn->migrating && conn->state == NBD_STATE_TX_HEADER) {
         conn->migrating = false;
@@ -267,13 +246,13 @@ nbd_conn_release_req(struct nbd_conn *conn, struct nbd_req *req)
 static bool
 nbd_conn_quiesced(const struct conn *c)
 {
-    return nbd_conn_of_const(c)->inflight == 0;
+    return CONN_OUTER(const struct nbd_conn, c)->inflight == 0;
 }
 
 static void
 nbd_conn_on_flushed(struct conn *c)
 {
-    struct nbd_conn *conn = nbd_conn_of(c);
+    struct nbd_conn *conn = CONN_OUTER(struct nbd_conn, c);
 
     if (conn->draining) {
         nbd_conn_drain_check(conn);
@@ -284,7 +263,7 @@ nbd_conn_on_flushed(struct conn *c)
 static bool
 nbd_conn_rx_sink(struct conn *c, void **dst, size_t *room)
 {
-    struct nbd_conn *conn = nbd_conn_of(c);
+    struct nbd_conn *conn = CONN_OUTER(struct nbd_conn, c);
     struct nbd_req *req = conn->rx_req;
 
     if (conn->state != NBD_STATE_TX_PAYLOAD) {
@@ -298,14 +277,14 @@ nbd_conn_rx_sink(struct conn *c, void **dst, size_t *room)
 static void
 nbd_conn_rx_sunk(struct conn *c, size_t n)
 {
-    nbd_conn_of(c)->rx_got += (uint32_t)n;
+    CONN_OUTER(struct nbd_conn, c)->rx_got += (uint32_t)n;
 }
 
 /* Parse everything buffered. */
 static void
 nbd_conn_process(struct conn *c)
 {
-    struct nbd_conn *conn = nbd_conn_of(c);
+    struct nbd_conn *conn = CONN_OUTER(struct nbd_conn, c);
 
     while (c->life == CONN_OPEN) {
         switch (conn->state) {
@@ -344,7 +323,6 @@ static const struct conn_ops nbd_conn_ops = {
     .rx_sunk = nbd_conn_rx_sunk,
     .tx_release = nbd_conn_tx_release,
     .quiesced = nbd_conn_quiesced,
-    .releasable = nbd_conn_releasable,
     .on_flushed = nbd_conn_on_flushed,
     .after_rx = nbd_conn_after_rx,
     .on_kill = nbd_conn_on_kill,
