@@ -28,6 +28,7 @@
 /* Reads per receive loop before the other handlers get their turn. */
 #define CONN_RX_ROUNDS 16
 
+static void conn_on_readable(void *opaque);
 static void conn_on_writable(void *opaque);
 static bool conn_poll(void *opaque);
 
@@ -336,7 +337,7 @@ conn_poll(void *opaque)
     return conn_recv(c) != -EAGAIN;
 }
 
-void
+static void
 conn_on_readable(void *opaque)
 {
     struct conn *c = opaque;

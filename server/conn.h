@@ -199,7 +199,4 @@ void conn_resume_rx(struct conn *c) ATTR_NONNULL(1);
 void conn_detach(struct conn *c) ATTR_NONNULL(1);
 int conn_attach(struct conn *c) ATTR_NONNULL(1);
 
-/* The loop handler's callbacks (for the tests and the aio ops table). */
-void conn_on_readable(void *opaque);
-
 #endif /* POLLTGT_SERVER_CONN_H */
