@@ -118,13 +118,20 @@ cleanup_fn "kill $perf 2>/dev/null || true"
 wait_for 10 sh -c "polltgtctl -s '$TMPDIR_TEST/status.sock' connections |
     grep -q ' iscsi  *disk0 '" ||
     fail "polltgtctl connections does not list the iSCSI session"
-polltgtctl -s "$TMPDIR_TEST/status.sock" exports --json | python3 -c '
+# The session is listed once logged in; its first READ comes a little
+# later (iscsi-perf reads the capacity first), so wait for the counter.
+disk0_read() {
+    polltgtctl -s "$TMPDIR_TEST/status.sock" exports --json | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 e = [x for x in d["exports"] if x["name"] == "disk0"][0]
-assert e["io"]["bytes_read"] > 0, e
+assert e["io"]["bytes_read"] > 0, e["io"]["bytes_read"]
 print("status socket: disk0 read %d bytes over iSCSI" % e["io"]["bytes_read"])
-' || fail "the export's read counter did not move under iscsi-perf"
+'
+}
+wait_for 10 disk0_read ||
+    fail "the export's read counter did not move under iscsi-perf"
+disk0_read
 wait "$perf" || true
 
 kill -0 "$POLLTGTD_PID" || fail "polltgtd died"
