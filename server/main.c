@@ -27,6 +27,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "mainloop.h"
+#include "privs.h"
 #include "server.h"
 
 enum {
@@ -205,6 +206,22 @@ main(int argc, char **argv)
     r = server_start(&srv, ml);
     if (r < 0) {
         goto out;
+    }
+    /* Everything that needs root is open: ports, backing files, the
+     * status socket.  The PID file becomes the user's so it can still be
+     * emptied at exit (removing it needs its directory). */
+    {
+        const struct config *run = mainloop_config(ml);
+
+        if (run->run_uid >= 0 && run->pidfile &&
+            chown(run->pidfile, (uid_t)run->run_uid, (gid_t)run->run_gid) < 0) {
+            log_warn("pidfile %s: cannot hand it to user %ld: %m", run->pidfile,
+                     run->run_uid);
+        }
+        if (privs_drop(run->run_uid, run->run_gid) < 0) {
+            goto out;
+        }
+        privs_warn_if_root(run->run_uid);
     }
     log_info("%s started: config %s, pid %ld", PACKAGE_STRING, config_path,
              (long)getpid());

@@ -246,7 +246,11 @@ server_start(struct server **out, struct mainloop *ml)
     }
     if (cfg->status_socket) {
         r = control_start(&srv->control, mainloop_ev(ml), cfg->status_socket,
-                          cfg->status_mode, cfg->status_uid, cfg->status_gid,
+                          cfg->status_mode,
+                          /* Owned by the user polltgtd drops to, unless
+                           * told otherwise, so it may still use it. */
+                          cfg->status_uid >= 0 ? cfg->status_uid : cfg->run_uid,
+                          cfg->status_gid >= 0 ? cfg->status_gid : cfg->run_gid,
                           &server_status_ops, srv);
         if (r < 0) {
             server_stop(srv);

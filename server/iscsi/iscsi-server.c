@@ -145,6 +145,7 @@ iscsi_server_start(struct iscsi_server *srv, struct ev_loop *loop,
     }
     return frontend_start(&srv->fe, &iscsi_frontend_ops, loop, cfg,
                           &cfg->iscsi_listen, cfg->iscsi_max_connections,
+                          cfg->iscsi_max_connections_per_client,
                           iothreads, niothreads);
 }
 

@@ -55,6 +55,7 @@ nbd_server_start(struct nbd_server *srv, struct ev_loop *loop,
     srv->niothreads = niothreads;
     return frontend_start(&srv->fe, &nbd_frontend_ops, loop, cfg,
                           &cfg->nbd_listen, cfg->nbd_max_connections,
+                          cfg->nbd_max_connections_per_client,
                           iothreads, niothreads);
 }
 
