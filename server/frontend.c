@@ -18,6 +18,7 @@
 #include "frontend.h"
 #include "listen.h"
 #include "log.h"
+#include "systemd.h"
 #include "util/clock.h"
 
 /* How often a refused connection may be logged. */
@@ -253,7 +254,10 @@ frontend_start(struct frontend *fe, const struct frontend_ops *ops,
     fe->nlisteners = 0;
     atomic_store(&fe->nconns, 0);
     atomic_store(&fe->stopping, false);
-    fe->listeners = calloc(addrs->n ? addrs->n : 1, sizeof *fe->listeners);
+    size_t nactivated = systemd_listen_count(ops->name);
+    size_t nlisten = nactivated ? nactivated : addrs->n;
+
+    fe->listeners = calloc(nlisten ? nlisten : 1, sizeof *fe->listeners);
     fe->thread_conns = calloc(niothreads ? niothreads : 1,
                               sizeof *fe->thread_conns);
     if (fe->listeners == NULL || fe->thread_conns == NULL) {
@@ -261,10 +265,19 @@ frontend_start(struct frontend *fe, const struct frontend_ops *ops,
         fe->listeners = NULL;
         return -ENOMEM;
     }
-    for (size_t i = 0; i < addrs->n; i++) {
-        int r = listen_open(loop, &addrs->addr[i], ops->name,
-                            frontend_on_accept, fe,
-                            &fe->listeners[fe->nlisteners]);
+    if (nactivated && addrs->n) {
+        log_info("%s: socket-activated: the configured listen addresses are "
+                 "not bound",
+                 ops->name);
+    }
+    for (size_t i = 0; i < nlisten; i++) {
+        int r = nactivated
+                    ? listen_adopt(loop, systemd_listen_fd(ops->name, i),
+                                   ops->name, frontend_on_accept, fe,
+                                   &fe->listeners[fe->nlisteners])
+                    : listen_open(loop, &addrs->addr[i], ops->name,
+                                  frontend_on_accept, fe,
+                                  &fe->listeners[fe->nlisteners]);
 
         if (r < 0) {
             frontend_stop_listening(fe);

@@ -29,6 +29,7 @@
 #include "mainloop.h"
 #include "privs.h"
 #include "server.h"
+#include "systemd.h"
 
 enum {
     OPT_CHECK_CONFIG = 256,
@@ -139,6 +140,12 @@ main(int argc, char **argv)
         return 2;
     }
 
+    /* Before anything forks: LISTEN_PID names this process. */
+    char sderr[256];
+    if (!check_only && systemd_init(sderr, sizeof sderr) < 0) {
+        fprintf(stderr, "polltgtd: %s\n", sderr);
+        return 1;
+    }
     if (exit_with_parent && !foreground && !check_only) {
         fprintf(stderr, "polltgtd: --exit-with-parent needs --foreground\n");
         return 2;
@@ -226,7 +233,11 @@ main(int argc, char **argv)
     log_info("%s started: config %s, pid %ld", PACKAGE_STRING, config_path,
              (long)getpid());
     daemon_ready();
+    systemd_notify("READY=1\nMAINPID=%ld\nSTATUS=serving %zu export%s",
+                   (long)getpid(), mainloop_config(ml)->nexports,
+                   mainloop_config(ml)->nexports == 1 ? "" : "s");
     mainloop_run(ml);
+    systemd_notify("STOPPING=1\nSTATUS=stopping: draining clients");
     status = 0;
 
 out:
