@@ -47,6 +47,7 @@ static const struct config_key nbd_keys[] = {
     { "max-connections-per-client", KT_UINT, CFG(nbd_max_connections_per_client),
       0, 65536, "0" },
     { "max-payload", KT_SIZE, CFG(nbd_max_payload), 4096, 32 << 20, "32M" },
+    { "max-inflight", KT_UINT, CFG(nbd_max_inflight), 1, 64, "64" },
     { "handshake-timeout", KT_DURATION, CFG(nbd_handshake_timeout_ns),
       NS_PER_MS, 3600 * NS_PER_SEC, "10s" },
     { NULL },
@@ -143,6 +144,7 @@ config_keys_defaults(struct config *cfg)
     cfg->run_gid = -1;
     cfg->nbd_max_connections = 1024;
     cfg->nbd_max_payload = 32 << 20;
+    cfg->nbd_max_inflight = 64;
     cfg->nbd_handshake_timeout_ns = 10 * NS_PER_SEC;
     cfg->iscsi_max_connections = 1024;
     cfg->iscsi_login_timeout_ns = 15 * NS_PER_SEC;

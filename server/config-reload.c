@@ -137,6 +137,7 @@ config_reload_apply(struct config *running, const struct config *next,
         running->nbd_max_connections_per_client !=
             next->nbd_max_connections_per_client ||
         running->nbd_max_payload != next->nbd_max_payload ||
+        running->nbd_max_inflight != next->nbd_max_inflight ||
         running->nbd_handshake_timeout_ns != next->nbd_handshake_timeout_ns) {
         restart_only("[nbd]");
     }

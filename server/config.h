@@ -98,6 +98,7 @@ struct config {
     unsigned nbd_max_connections;
     unsigned nbd_max_connections_per_client; /* 0: no limit */
     uint64_t nbd_max_payload;     /* bytes */
+    unsigned nbd_max_inflight;    /* requests per connection */
     int64_t nbd_handshake_timeout_ns;
     struct config_addrs iscsi_listen;
     char *iqn_prefix;

@@ -3,7 +3,9 @@
 # connection over the limit is closed at once, before any greeting, while
 # the same client's other connections and another client address
 # (127.0.0.2) are served; a slot frees when a connection closes; a burst
-# of refusals logs a handful of lines, not one per connection.
+# of refusals logs a handful of lines, not one per connection.  Unix
+# clients are not counted, and max-inflight = 1 (one request buffered per
+# connection) still serves nbdcopy's pipelined requests, 4 connections.
 . "$POLLTGT_BUILDDIR/tests/functions.sh"
 set -e
 
@@ -14,8 +16,9 @@ iscsi_port=$(free_port)
 conf="$TMPDIR_TEST/polltgt.ini"
 cat >"$conf" <<EOF
 [nbd]
-listen = 127.0.0.1:$nbd_port
+listen = 127.0.0.1:$nbd_port, unix:$TMPDIR_TEST/nbd.sock
 max-connections-per-client = 2
+max-inflight = 1
 [iscsi]
 listen = 127.0.0.1:$iscsi_port
 max-connections-per-client = 1
@@ -23,9 +26,11 @@ max-connections-per-client = 1
 socket = none
 [export disk0]
 backend = memory
-size = 1M
+size = 8M
 EOF
 start_polltgtd "$conf"
+log_has 'nbd: a connection buffers at most 1 requests of up to 32768 KiB' ||
+    { cat "$POLLTGTD_LOG"; fail "no log line with the per-connection bound"; }
 
 timeout 60 python3 - "$nbd_port" "$iscsi_port" <<'EOF' || fail "see above"
 import socket, sys, time
@@ -113,6 +118,18 @@ for s in (b, d, e, g, i):
     s.close()
 print("ok")
 EOF
+
+if command -v nbdcopy >/dev/null; then
+    uri="nbd+unix:///disk0?socket=$TMPDIR_TEST/nbd.sock"
+    head -c 8388608 /dev/urandom >src.img
+    timeout 60 nbdcopy --connections=4 --requests=32 --flush src.img "$uri" ||
+        fail "nbdcopy to the export (max-inflight = 1, 4 Unix connections)"
+    timeout 60 nbdcopy --connections=4 --requests=32 "$uri" back.img ||
+        fail "nbdcopy from the export"
+    cmp src.img back.img || fail "data differs after the max-inflight = 1 copy"
+else
+    echo "$0: nbdcopy not installed: the max-inflight copy is skipped" >&2
+fi
 
 log_has 'nbd: refusing 127\.0\.0\.1:[0-9]+: max-connections-per-client \(2\) reached' ||
     { cat "$POLLTGTD_LOG"; fail "no log line for the NBD refusal"; }

@@ -238,7 +238,7 @@ static const struct {
     { "iothread N", "cpu" },
     { "nbd", "listen" }, { "nbd", "default-export" },
     { "nbd", "max-connections" }, { "nbd", "max-payload" },
-    { "nbd", "max-connections-per-client" },
+    { "nbd", "max-connections-per-client" }, { "nbd", "max-inflight" },
     { "iscsi", "max-connections-per-client" },
     { "nbd", "handshake-timeout" },
     { "iscsi", "listen" }, { "iscsi", "iqn-prefix" },

@@ -430,6 +430,14 @@ START_TEST(test_max_connections_per_client_is_read_back)
     config_free(cfg);
     expect_error("[nbd]\nmax-connections-per-client = -1\n", 2,
                  "[nbd] max-connections-per-client", "-1", "from 0 to 65536");
+    cfg = load_ok("[nbd]\nmax-inflight = 8\n");
+    ck_assert_uint_eq(cfg->nbd_max_inflight, 8);
+    config_free(cfg);
+    cfg = load_ok("");
+    ck_assert_uint_eq(cfg->nbd_max_inflight, 64);
+    config_free(cfg);
+    expect_error("[nbd]\nmax-inflight = 65\n", 2, "[nbd] max-inflight",
+                 "65", "from 1 to 64");
 }
 END_TEST
 
