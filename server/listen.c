@@ -211,21 +211,33 @@ out:
 
 static int listen_start(struct listener *l, struct listener **out);
 
+/* A listener not yet bound or watched; NULL when out of memory. */
+static struct listener *
+listen_alloc(struct ev_loop *loop, const char *what, listen_accept_fn *fn,
+             void *opaque)
+{
+    struct listener *l = calloc(1, sizeof *l);
+
+    if (l) {
+        l->loop = loop;
+        l->what = what;
+        l->fn = fn;
+        l->opaque = opaque;
+    }
+    return l;
+}
+
 int
 listen_open(struct ev_loop *loop, const struct parse_addr *addr,
             const char *what, listen_accept_fn *fn, void *opaque,
             struct listener **out)
 {
-    struct listener *l = calloc(1, sizeof *l);
+    struct listener *l = listen_alloc(loop, what, fn, opaque);
 
     if (l == NULL) {
         return -ENOMEM;
     }
-    l->loop = loop;
     l->addr = *addr;
-    l->what = what;
-    l->fn = fn;
-    l->opaque = opaque;
     return listen_start(l, out);
 }
 
@@ -241,16 +253,12 @@ listen_open_unix(struct ev_loop *loop, const char *path, const char *what,
         log_error("%s unix:%s: path too long", what, path);
         return -ENAMETOOLONG;
     }
-    l = calloc(1, sizeof *l);
+    l = listen_alloc(loop, what, fn, opaque);
     if (l == NULL) {
         return -ENOMEM;
     }
-    l->loop = loop;
     l->addr.kind = PARSE_ADDR_UNIX;
     strcpy(l->addr.path, path);
-    l->what = what;
-    l->fn = fn;
-    l->opaque = opaque;
     l->perm = true;
     l->mode = mode;
     l->uid = uid;
@@ -262,7 +270,7 @@ int
 listen_adopt(struct ev_loop *loop, int fd, const char *what,
              listen_accept_fn *fn, void *opaque, struct listener **out)
 {
-    struct listener *l = calloc(1, sizeof *l);
+    struct listener *l = listen_alloc(loop, what, fn, opaque);
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     int flags = fcntl(fd, F_GETFL);
@@ -277,10 +285,6 @@ listen_adopt(struct ev_loop *loop, int fd, const char *what,
         free(l);
         return r;
     }
-    l->loop = loop;
-    l->what = what;
-    l->fn = fn;
-    l->opaque = opaque;
     l->adopted = true;
     l->fd = fd;
     if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
