@@ -3,8 +3,8 @@
 # file as root, then runs as nobody (checked in /proc), still serves the
 # file, keeps running when a reload cannot read the config, applies a
 # reload it can read, and on exit empties the PID file it cannot remove.
-# An unknown user is refused before anything starts; root without user
-# gets a warning.
+# An unknown user name is refused before anything starts, a uid without
+# a passwd entry needs group =, and root without user gets a warning.
 . "$POLLTGT_BUILDDIR/tests/functions.sh"
 set -e
 
@@ -91,13 +91,23 @@ if [ -s "$TMPDIR_TEST/polltgtd.pid" ]; then
     fail "PID file still holds $(cat "$TMPDIR_TEST/polltgtd.pid")"
 fi
 
-# An unknown user is refused with the key's line, before anything starts.
+# An unknown user name is refused with the key's line, before anything starts.
 sed -i 's/^user = nobody/user = polltgt-no-such-user/' "$conf"
 if "$POLLTGTD" --foreground -c "$conf" 2>err.txt; then
     fail "started with an unknown user"
 fi
 grep -q "polltgt.ini:2: \[server\] user: unknown user 'polltgt-no-such-user'" err.txt ||
     { cat err.txt; fail "unclear message for an unknown user"; }
+
+# A uid with no passwd entry has no primary group: group = is required.
+free_uid=54321
+while getent passwd "$free_uid" >/dev/null; do free_uid=$((free_uid + 1)); done
+sed -i "s/^user = .*/user = $free_uid/" "$conf"
+if "$POLLTGTD" --foreground -c "$conf" 2>err.txt; then
+    fail "started as uid $free_uid without a group"
+fi
+grep -q "user $free_uid: no such user in the passwd database, so no primary group: set \[server\] group too" err.txt ||
+    { cat err.txt; fail "unclear message for a uid without a passwd entry"; }
 
 # Root without user = : a warning.
 sed -i '/^user = /d' "$conf"
