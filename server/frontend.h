@@ -83,7 +83,9 @@ void frontend_drain(struct frontend *fe, int64_t timeout_ns) ATTR_NONNULL(1);
 /* Free what frontend_start allocated, after the I/O threads stopped. */
 void frontend_free(struct frontend *fe) ATTR_NONNULL(1);
 
-/* Place an accepted socket on I/O thread t (main thread). */
+/* Place an accepted socket on I/O thread t (main thread).  Only for
+ * connections frontend_start's accept path counted, since the count goes
+ * down when the connection is gone. */
 void frontend_attach(struct frontend *fe, struct iothread *t, int fd,
                      const struct sockaddr_storage *peer, socklen_t peerlen)
     ATTR_NONNULL(1, 2, 4);

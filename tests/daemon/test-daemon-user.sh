@@ -57,6 +57,8 @@ for g in $groups; do
 done
 capeff=$(sed -n 's/^CapEff:[[:space:]]*//p' "/proc/$POLLTGTD_PID/status")
 [ "$capeff" = 0000000000000000 ] || fail "capabilities kept: CapEff $capeff"
+nnp=$(sed -n 's/^NoNewPrivs:[[:space:]]*//p' "/proc/$POLLTGTD_PID/status")
+[ "$nnp" = 1 ] || fail "no_new_privs not set after dropping (NoNewPrivs: $nnp)"
 
 # The root-only file was opened before the change: still read and written.
 uri="nbd+unix:///f?socket=$TMPDIR_TEST/nbd.sock"
