@@ -75,6 +75,26 @@ print_config_errors(const char *errmsg)
     fprintf(stderr, "%s", errmsg ? errmsg : "configuration error\n");
 }
 
+/*
+ * Everything that needs root is open: ports, backing files, the status
+ * socket.  Become [server] user; the PID file becomes the user's first,
+ * so it can still be emptied at exit (removing it needs its directory).
+ */
+static int
+drop_privileges(const struct config *cfg)
+{
+    if (cfg->run_uid >= 0 && cfg->pidfile &&
+        chown(cfg->pidfile, (uid_t)cfg->run_uid, (gid_t)cfg->run_gid) < 0) {
+        log_warn("pidfile %s: cannot hand it to user %ld: %m", cfg->pidfile,
+                 cfg->run_uid);
+    }
+    if (privs_drop(cfg->run_uid, cfg->run_gid) < 0) {
+        return -EPERM;
+    }
+    privs_warn_if_root(cfg->run_uid);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -214,21 +234,8 @@ main(int argc, char **argv)
     if (r < 0) {
         goto out;
     }
-    /* Everything that needs root is open: ports, backing files, the
-     * status socket.  The PID file becomes the user's so it can still be
-     * emptied at exit (removing it needs its directory). */
-    {
-        const struct config *run = mainloop_config(ml);
-
-        if (run->run_uid >= 0 && run->pidfile &&
-            chown(run->pidfile, (uid_t)run->run_uid, (gid_t)run->run_gid) < 0) {
-            log_warn("pidfile %s: cannot hand it to user %ld: %m", run->pidfile,
-                     run->run_uid);
-        }
-        if (privs_drop(run->run_uid, run->run_gid) < 0) {
-            goto out;
-        }
-        privs_warn_if_root(run->run_uid);
+    if (drop_privileges(mainloop_config(ml)) < 0) {
+        goto out;
     }
     log_info("%s started: config %s, pid %ld", PACKAGE_STRING, config_path,
              (long)getpid());
