@@ -25,6 +25,7 @@ packages=(
     libiscsi-dev libiscsi-bin qemu-utils nbdkit fio
     groff-base man-db python3 binutils
     python3-matplotlib
+    systemd
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }

@@ -28,6 +28,8 @@ static const struct config_key server_keys[] = {
     { "iothreads", KT_IOTHREADS, CFG(iothreads), 1, CONFIG_MAX_IOTHREADS, "1" },
     { "log-level", KT_LOGLEVEL, CFG(log_level), 0, 0, "info" },
     { "pidfile", KT_PATH, CFG(pidfile), 0, 0, NULL },
+    { "user", KT_USER, CFG(run_uid), 0, 0, NULL },
+    { "group", KT_GROUP, CFG(run_gid), 0, 0, NULL },
     { NULL },
 };
 
@@ -42,7 +44,10 @@ static const struct config_key nbd_keys[] = {
     { "listen", KT_LISTEN, CFG(nbd_listen), 0, 0, "127.0.0.1:" CONFIG_NBD_DEFAULT_PORT },
     { "default-export", KT_STRING, CFG(nbd_default_export), 0, 0, NULL },
     { "max-connections", KT_UINT, CFG(nbd_max_connections), 1, 65536, "1024" },
+    { "max-connections-per-client", KT_UINT, CFG(nbd_max_connections_per_client),
+      0, 65536, "0" },
     { "max-payload", KT_SIZE, CFG(nbd_max_payload), 4096, 32 << 20, "32M" },
+    { "max-inflight", KT_UINT, CFG(nbd_max_inflight), 1, 64, "64" },
     { "handshake-timeout", KT_DURATION, CFG(nbd_handshake_timeout_ns),
       NS_PER_MS, 3600 * NS_PER_SEC, "10s" },
     { NULL },
@@ -52,6 +57,8 @@ static const struct config_key iscsi_keys[] = {
     { "listen", KT_LISTEN, CFG(iscsi_listen), 0, 0, "127.0.0.1:" CONFIG_ISCSI_DEFAULT_PORT },
     { "iqn-prefix", KT_IQN, CFG(iqn_prefix), 0, 0, CONFIG_DEFAULT_IQN_PREFIX },
     { "max-connections", KT_UINT, CFG(iscsi_max_connections), 1, 65536, "1024" },
+    { "max-connections-per-client", KT_UINT,
+      CFG(iscsi_max_connections_per_client), 0, 65536, "0" },
     { "login-timeout", KT_DURATION, CFG(iscsi_login_timeout_ns),
       NS_PER_MS, 3600 * NS_PER_SEC, "15s" },
     { "nop-interval", KT_DURATION, CFG(iscsi_nop_interval_ns),
@@ -133,8 +140,11 @@ config_keys_defaults(struct config *cfg)
     cfg->status_mode = 0600;
     cfg->status_uid = -1;
     cfg->status_gid = -1;
+    cfg->run_uid = -1;
+    cfg->run_gid = -1;
     cfg->nbd_max_connections = 1024;
     cfg->nbd_max_payload = 32 << 20;
+    cfg->nbd_max_inflight = 64;
     cfg->nbd_handshake_timeout_ns = 10 * NS_PER_SEC;
     cfg->iscsi_max_connections = 1024;
     cfg->iscsi_login_timeout_ns = 15 * NS_PER_SEC;

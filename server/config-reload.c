@@ -127,16 +127,26 @@ config_reload_apply(struct config *running, const struct config *next,
     if (!str_eq(running->pidfile, next->pidfile)) {
         restart_only("[server] pidfile");
     }
+    if (running->run_uid != next->run_uid || running->run_gid != next->run_gid) {
+        restart_only("[server] user or group");
+    }
     changes += reload_poll_params(running, next, hooks);
     if (!addrs_eq(&running->nbd_listen, &next->nbd_listen) ||
         !str_eq(running->nbd_default_export, next->nbd_default_export) ||
         running->nbd_max_connections != next->nbd_max_connections ||
+        running->nbd_max_connections_per_client !=
+            next->nbd_max_connections_per_client ||
         running->nbd_max_payload != next->nbd_max_payload ||
+        running->nbd_max_inflight != next->nbd_max_inflight ||
         running->nbd_handshake_timeout_ns != next->nbd_handshake_timeout_ns) {
         restart_only("[nbd]");
     }
     if (!addrs_eq(&running->iscsi_listen, &next->iscsi_listen) ||
-        !str_eq(running->iqn_prefix, next->iqn_prefix)) {
+        !str_eq(running->iqn_prefix, next->iqn_prefix) ||
+        running->iscsi_max_connections != next->iscsi_max_connections ||
+        running->iscsi_max_connections_per_client !=
+            next->iscsi_max_connections_per_client ||
+        running->iscsi_login_timeout_ns != next->iscsi_login_timeout_ns) {
         restart_only("[iscsi]");
     }
     if (!str_eq(running->status_socket, next->status_socket) ||

@@ -85,6 +85,8 @@ struct config {
     bool iothreads_auto;
     enum log_level log_level;
     char *pidfile;            /* absolute, or NULL */
+    long run_uid;             /* user = : -1 keeps the starting user */
+    long run_gid;             /* group = : -1 is the user's primary group */
 
     /* [poll] and [iothread N]: one entry per I/O thread */
     struct poll_params poll;
@@ -94,11 +96,14 @@ struct config {
     struct config_addrs nbd_listen;
     char *nbd_default_export;     /* for the empty name; NULL: the first */
     unsigned nbd_max_connections;
+    unsigned nbd_max_connections_per_client; /* 0: no limit */
     uint64_t nbd_max_payload;     /* bytes */
+    unsigned nbd_max_inflight;    /* requests per connection */
     int64_t nbd_handshake_timeout_ns;
     struct config_addrs iscsi_listen;
     char *iqn_prefix;
     unsigned iscsi_max_connections;
+    unsigned iscsi_max_connections_per_client; /* 0: no limit */
     int64_t iscsi_login_timeout_ns;
     int64_t iscsi_nop_interval_ns;  /* 0: never ping idle initiators */
     int64_t iscsi_nop_timeout_ns;

@@ -87,7 +87,7 @@ conn_new(size_t size, const struct conn_ops *ops, struct frontend *fe,
         log_error("%s: cannot set up a connection: out of memory", ops->name);
         free(c);
         close(fd);
-        frontend_conn_gone(fe, t);
+        frontend_conn_gone(fe, t, peer);
         return NULL;
     }
     c->magic = CONN_MAGIC;
@@ -146,6 +146,7 @@ conn_free_on_thread(void *opaque)
     struct conn *c = opaque;
     struct frontend *fe = c->fe;
     struct iothread *t = c->iothread;
+    struct sockaddr_storage peer = c->peer_addr;
 
     assert(c->magic == CONN_MAGIC);
     assert(c->life == CONN_DEAD && conn_releasable(c));
@@ -157,7 +158,7 @@ conn_free_on_thread(void *opaque)
     c->magic = 0;
     c->ops->free(c);
     free(c);
-    frontend_conn_gone(fe, t);
+    frontend_conn_gone(fe, t, &peer);
 }
 
 void

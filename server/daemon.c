@@ -124,9 +124,23 @@ daemon_write_pidfile(const char *path)
 void
 daemon_remove_pidfile(const char *path)
 {
-    if (unlink(path) < 0 && errno != ENOENT) {
-        log_warn("pidfile %s: cannot remove: %m", path);
+    if (unlink(path) == 0 || errno == ENOENT) {
+        return;
     }
+    if (errno == EACCES || errno == EPERM) {
+        /* After dropping privileges the directory may not be ours; an
+         * empty file reads as "not running" at the next start. */
+        int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+
+        if (fd >= 0) {
+            close(fd);
+            log_info("pidfile %s: cannot remove it (its directory is not "
+                     "writable by this user); emptied it",
+                     path);
+            return;
+        }
+    }
+    log_warn("pidfile %s: cannot remove: %m", path);
 }
 
 int

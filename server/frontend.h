@@ -10,8 +10,10 @@
 #ifndef POLLTGT_SERVER_FRONTEND_H
 #define POLLTGT_SERVER_FRONTEND_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -40,6 +42,15 @@ struct frontend {
     struct iothread **iothreads;
     unsigned niothreads;
     unsigned max_connections;
+    unsigned max_per_client;  /* 0: no limit */
+    /* Live TCP connections per client address (max_per_client > 0):
+     * counted up on the main thread, down on the I/O threads. */
+    pthread_mutex_t clients_lock;
+    struct frontend_client *clients;
+    size_t nclients, clients_cap;
+    /* Refusals are logged at most once a second (main thread). */
+    int64_t refused_log_ns;
+    unsigned refused_quiet;
     struct listener **listeners;
     size_t nlisteners;
     /* Each I/O thread's live connections (conn.c links and unlinks them,
@@ -49,13 +60,18 @@ struct frontend {
     _Atomic bool stopping;
 };
 
-/* Open a listener for each of addrs; connections start arriving on the
- * main loop.  Returns 0 or -errno (logged). */
+/*
+ * Open a listener for each of addrs; connections start arriving on the
+ * main loop.  Beyond max_connections at once, or max_per_client (0: no
+ * limit) from one TCP client address, a connection is closed as soon as
+ * it is accepted, before the protocol says a word.  Returns 0 or -errno
+ * (logged).
+ */
 int frontend_start(struct frontend *fe, const struct frontend_ops *ops,
                    struct ev_loop *loop, const struct config *cfg,
                    const struct config_addrs *addrs, unsigned max_connections,
-                   struct iothread **iothreads, unsigned niothreads)
-    ATTR_NONNULL(1, 2, 3, 4, 5, 7);
+                   unsigned max_per_client, struct iothread **iothreads,
+                   unsigned niothreads) ATTR_NONNULL(1, 2, 3, 4, 5, 8);
 
 /* Stop accepting; existing connections go on until frontend_drain. */
 void frontend_stop_listening(struct frontend *fe) ATTR_NONNULL(1);
@@ -67,14 +83,18 @@ void frontend_drain(struct frontend *fe, int64_t timeout_ns) ATTR_NONNULL(1);
 /* Free what frontend_start allocated, after the I/O threads stopped. */
 void frontend_free(struct frontend *fe) ATTR_NONNULL(1);
 
-/* Place an accepted socket on I/O thread t (main thread). */
+/* Place an accepted socket on I/O thread t (main thread).  Only for
+ * connections frontend_start's accept path counted, since the count goes
+ * down when the connection is gone. */
 void frontend_attach(struct frontend *fe, struct iothread *t, int fd,
                      const struct sockaddr_storage *peer, socklen_t peerlen)
     ATTR_NONNULL(1, 2, 4);
 
-/* A connection of thread t is gone (or never came to be): any thread. */
-void frontend_conn_gone(struct frontend *fe, struct iothread *t)
-    ATTR_NONNULL(1, 2);
+/* A connection of thread t from peer is gone (or never came to be): any
+ * thread. */
+void frontend_conn_gone(struct frontend *fe, struct iothread *t,
+                        const struct sockaddr_storage *peer)
+    ATTR_NONNULL(1, 2, 3);
 
 /* The addresses actually bound ("127.0.0.1:3260"), for portals. */
 size_t frontend_nlisteners(const struct frontend *fe) ATTR_NONNULL(1);

@@ -39,6 +39,7 @@ struct listener {
     const char *what;
     listen_accept_fn *fn;
     void *opaque;
+    bool adopted;       /* listen_adopt: bound by someone else, kept as is */
     bool perm;          /* listen_open_unix: mode, uid, gid below */
     unsigned mode;
     long uid, gid;
@@ -210,21 +211,33 @@ out:
 
 static int listen_start(struct listener *l, struct listener **out);
 
+/* A listener not yet bound or watched; NULL when out of memory. */
+static struct listener *
+listen_alloc(struct ev_loop *loop, const char *what, listen_accept_fn *fn,
+             void *opaque)
+{
+    struct listener *l = calloc(1, sizeof *l);
+
+    if (l) {
+        l->loop = loop;
+        l->what = what;
+        l->fn = fn;
+        l->opaque = opaque;
+    }
+    return l;
+}
+
 int
 listen_open(struct ev_loop *loop, const struct parse_addr *addr,
             const char *what, listen_accept_fn *fn, void *opaque,
             struct listener **out)
 {
-    struct listener *l = calloc(1, sizeof *l);
+    struct listener *l = listen_alloc(loop, what, fn, opaque);
 
     if (l == NULL) {
         return -ENOMEM;
     }
-    l->loop = loop;
     l->addr = *addr;
-    l->what = what;
-    l->fn = fn;
-    l->opaque = opaque;
     return listen_start(l, out);
 }
 
@@ -240,20 +253,52 @@ listen_open_unix(struct ev_loop *loop, const char *path, const char *what,
         log_error("%s unix:%s: path too long", what, path);
         return -ENAMETOOLONG;
     }
-    l = calloc(1, sizeof *l);
+    l = listen_alloc(loop, what, fn, opaque);
     if (l == NULL) {
         return -ENOMEM;
     }
-    l->loop = loop;
     l->addr.kind = PARSE_ADDR_UNIX;
     strcpy(l->addr.path, path);
-    l->what = what;
-    l->fn = fn;
-    l->opaque = opaque;
     l->perm = true;
     l->mode = mode;
     l->uid = uid;
     l->gid = gid;
+    return listen_start(l, out);
+}
+
+int
+listen_adopt(struct ev_loop *loop, int fd, const char *what,
+             listen_accept_fn *fn, void *opaque, struct listener **out)
+{
+    struct listener *l = listen_alloc(loop, what, fn, opaque);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int flags = fcntl(fd, F_GETFL);
+
+    if (l == NULL) {
+        return -ENOMEM;
+    }
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        int r = -errno;
+
+        log_error("%s: inherited descriptor %d: %m", what, fd);
+        free(l);
+        return r;
+    }
+    l->adopted = true;
+    l->fd = fd;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_UNIX) {
+            const struct sockaddr_un *sun = (const struct sockaddr_un *)&ss;
+
+            snprintf(l->name, sizeof l->name, "unix:%s",
+                     sun->sun_path[0] ? sun->sun_path : "@abstract");
+        } else {
+            listen_format_peer(&ss, len, l->name, sizeof l->name);
+        }
+    } else {
+        snprintf(l->name, sizeof l->name, "fd %d", fd);
+    }
     return listen_start(l, out);
 }
 
@@ -264,6 +309,10 @@ listen_start(struct listener *l, struct listener **out)
     const char *what = l->what;
     int fd;
 
+    if (l->adopted) {
+        fd = l->fd;
+        goto watch; /* the service manager chose the backlog */
+    }
     fd = l->addr.kind == PARSE_ADDR_UNIX ? listen_bind_unix(l)
                                        : listen_bind_tcp(l);
     if (fd < 0) {
@@ -280,12 +329,16 @@ listen_start(struct listener *l, struct listener **out)
         return r;
     }
     l->fd = fd;
+watch:
     ev_io_init(&l->io, listen_on_readable, fd, EV_READ);
     ev_init(&l->backoff, listen_on_backoff);
     l->io.data = l->backoff.data = l;
     ev_io_start(l->loop, &l->io);
     if (l->perm) {
         log_info("%s: listening on %s (mode %04o)", what, l->name, l->mode);
+    } else if (l->adopted) {
+        log_info("%s: listening on %s (socket-activated, fd %d)", what,
+                 l->name, fd);
     } else {
         log_info("%s: listening on %s", what, l->name);
     }
@@ -302,7 +355,7 @@ listen_close(struct listener *l)
     ev_io_stop(l->loop, &l->io);
     ev_timer_stop(l->loop, &l->backoff);
     close(l->fd);
-    if (l->addr.kind == PARSE_ADDR_UNIX) {
+    if (l->addr.kind == PARSE_ADDR_UNIX && !l->adopted) {
         unlink(l->addr.path);
     }
     free(l);

@@ -40,6 +40,16 @@ int listen_open_unix(struct ev_loop *loop, const char *path, const char *what,
                      void *opaque, struct listener **out)
     ATTR_NONNULL(1, 2, 3, 7, 9);
 
+/*
+ * Watch fd, a socket already bound and listening (socket activation):
+ * made non-blocking, otherwise used as it is; listen_close closes it but
+ * leaves any socket path to whoever created it.  Returns 0 or -errno
+ * (logged).
+ */
+int listen_adopt(struct ev_loop *loop, int fd, const char *what,
+                 listen_accept_fn *fn, void *opaque, struct listener **out)
+    ATTR_NONNULL(1, 3, 4, 6);
+
 /* Stop accepting; close the socket (unlink a Unix socket's path). */
 void listen_close(struct listener *l);
 

@@ -7,6 +7,8 @@ server_libpolltgt_a_SOURCES += \
 	server/config-error.c server/config-export.c server/config-finish.c \
 	server/config-reload.c server/config-reload.h \
 	server/daemon.c server/daemon.h \
+	server/privs.c server/privs.h \
+	server/systemd.c server/systemd.h \
 	server/mainloop.c server/mainloop.h \
 	server/server.c server/server.h \
 	server/iothread.c server/iothread.h \

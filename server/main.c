@@ -27,7 +27,9 @@
 #include "daemon.h"
 #include "log.h"
 #include "mainloop.h"
+#include "privs.h"
 #include "server.h"
+#include "systemd.h"
 
 enum {
     OPT_CHECK_CONFIG = 256,
@@ -71,6 +73,26 @@ static void
 print_config_errors(const char *errmsg)
 {
     fprintf(stderr, "%s", errmsg ? errmsg : "configuration error\n");
+}
+
+/*
+ * Everything that needs root is open: ports, backing files, the status
+ * socket.  Become [server] user; the PID file becomes the user's first,
+ * so it can still be emptied at exit (removing it needs its directory).
+ */
+static int
+drop_privileges(const struct config *cfg)
+{
+    if (cfg->run_uid >= 0 && cfg->pidfile &&
+        chown(cfg->pidfile, (uid_t)cfg->run_uid, (gid_t)cfg->run_gid) < 0) {
+        log_warn("pidfile %s: cannot hand it to user %ld: %m", cfg->pidfile,
+                 cfg->run_uid);
+    }
+    if (privs_drop(cfg->run_uid, cfg->run_gid) < 0) {
+        return -EPERM;
+    }
+    privs_warn_if_root(cfg->run_uid);
+    return 0;
 }
 
 int
@@ -138,6 +160,12 @@ main(int argc, char **argv)
         return 2;
     }
 
+    /* Before anything forks: LISTEN_PID names this process. */
+    char sderr[256];
+    if (!check_only && systemd_init(sderr, sizeof sderr) < 0) {
+        fprintf(stderr, "polltgtd: %s\n", sderr);
+        return 1;
+    }
     if (exit_with_parent && !foreground && !check_only) {
         fprintf(stderr, "polltgtd: --exit-with-parent needs --foreground\n");
         return 2;
@@ -206,10 +234,17 @@ main(int argc, char **argv)
     if (r < 0) {
         goto out;
     }
+    if (drop_privileges(mainloop_config(ml)) < 0) {
+        goto out;
+    }
     log_info("%s started: config %s, pid %ld", PACKAGE_STRING, config_path,
              (long)getpid());
     daemon_ready();
+    systemd_notify("READY=1\nMAINPID=%ld\nSTATUS=serving %zu export%s",
+                   (long)getpid(), mainloop_config(ml)->nexports,
+                   mainloop_config(ml)->nexports == 1 ? "" : "s");
     mainloop_run(ml);
+    systemd_notify("STOPPING=1\nSTATUS=stopping: draining clients");
     status = 0;
 
 out:

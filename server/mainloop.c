@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "mainloop.h"
+#include "systemd.h"
 
 struct mainloop {
     struct ev_loop *loop;
@@ -111,6 +112,7 @@ mainloop_reload(struct mainloop *ml, char **errmsg)
     char *msg = NULL;
     int r;
 
+    systemd_notify_reloading();
     r = config_load(ml->config_path, &next, &msg);
     if (r < 0) {
         /* Log each line of the loader's report, then keep running. */
@@ -127,6 +129,8 @@ mainloop_reload(struct mainloop *ml, char **errmsg)
         }
         log_error("reload: %s has errors; keeping the running configuration",
                   ml->config_path);
+        systemd_notify("READY=1\nSTATUS=serving; the last reload failed: "
+                       "see the log");
         if (errmsg) {
             *errmsg = msg;
         } else {
@@ -136,6 +140,8 @@ mainloop_reload(struct mainloop *ml, char **errmsg)
     }
     r = config_reload_apply(ml->cfg, next, &ml->hooks);
     log_info("reload: done, %d live change%s applied", r, r == 1 ? "" : "s");
+    systemd_notify("READY=1\nSTATUS=serving; reloaded, %d live change%s", r,
+                   r == 1 ? "" : "s");
     config_free(next);
     return r;
 }

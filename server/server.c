@@ -21,6 +21,7 @@
 #include "nbd/nbd-server.h"
 #include "server.h"
 #include "stats/report.h"
+#include "systemd.h"
 #include "util/clock.h"
 
 /* How long a graceful stop waits for clients to finish their requests. */
@@ -226,7 +227,7 @@ server_start(struct server **out, struct mainloop *ml)
         return r;
     }
     srv->exports_open = true;
-    if (cfg->nbd_listen.n) {
+    if (cfg->nbd_listen.n || systemd_listen_count("nbd")) {
         r = nbd_server_start(&srv->nbd, mainloop_ev(ml), cfg, &srv->exports,
                              srv->iothreads, srv->niothreads);
         srv->nbd_started = true;
@@ -235,7 +236,7 @@ server_start(struct server **out, struct mainloop *ml)
             return r;
         }
     }
-    if (cfg->iscsi_listen.n) {
+    if (cfg->iscsi_listen.n || systemd_listen_count("iscsi")) {
         r = iscsi_server_start(&srv->iscsi, mainloop_ev(ml), cfg,
                                &srv->exports, srv->iothreads, srv->niothreads);
         srv->iscsi_started = true;
@@ -246,7 +247,11 @@ server_start(struct server **out, struct mainloop *ml)
     }
     if (cfg->status_socket) {
         r = control_start(&srv->control, mainloop_ev(ml), cfg->status_socket,
-                          cfg->status_mode, cfg->status_uid, cfg->status_gid,
+                          cfg->status_mode,
+                          /* Owned by the user polltgtd drops to, unless
+                           * told otherwise, so it may still use it. */
+                          cfg->status_uid >= 0 ? cfg->status_uid : cfg->run_uid,
+                          cfg->status_gid >= 0 ? cfg->status_gid : cfg->run_gid,
                           &server_status_ops, srv);
         if (r < 0) {
             server_stop(srv);

@@ -16,15 +16,24 @@ TESTS += \
 	tests/daemon/test-daemon-lifecycle.sh \
 	tests/daemon/test-daemon-background.sh \
 	tests/daemon/test-daemon-pinning.sh \
-	tests/daemon/test-daemon-max-ns-auto.sh
+	tests/daemon/test-daemon-max-ns-auto.sh \
+	tests/daemon/test-daemon-user.sh \
+	tests/daemon/test-daemon-limits.sh \
+	tests/daemon/test-daemon-systemd.sh
 EXTRA_DIST += \
 	tests/daemon/test-daemon-pinning.sh \
 	tests/daemon/test-daemon-check-config.sh \
 	tests/daemon/test-daemon-lifecycle.sh \
 	tests/daemon/test-daemon-background.sh \
-	tests/daemon/test-daemon-max-ns-auto.sh
+	tests/daemon/test-daemon-max-ns-auto.sh \
+	tests/daemon/test-daemon-user.sh \
+	tests/daemon/test-daemon-limits.sh \
+	tests/daemon/test-daemon-systemd.sh
 
 # Build hygiene: symbol clashes with linked libraries, self-contained headers.
 TESTS += tests/build/test-symbols.sh tests/build/test-headers.sh
 EXTRA_DIST += tests/build/test-symbols.sh tests/build/test-headers.sh
+TESTS += tests/build/test-systemd-units.sh
+EXTRA_DIST += tests/build/test-systemd-units.sh
+EXTRA_DIST += tests/daemon/sd-harness.py
 EXTRA_DIST += tests/README.tests

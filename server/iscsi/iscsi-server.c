@@ -15,6 +15,7 @@
 #include "iscsi/iscsi-internal.h"
 #include "iscsi/iscsi-server.h"
 #include "log.h"
+#include "scsi/scsi-cmd.h"
 #include "stats/report.h"
 #include "util/clock.h"
 
@@ -136,6 +137,10 @@ iscsi_server_start(struct iscsi_server *srv, struct ev_loop *loop,
     memset(srv, 0, sizeof *srv);
     srv->cfg = cfg;
     srv->niothreads = niothreads;
+    log_info("iscsi: a session buffers at most %u commands of up to %u KiB "
+             "(queue-depth + %d immediate, x the largest READ/WRITE)",
+             cfg->iscsi_queue_depth + ISCSI_EXTRA_TASKS,
+             (unsigned)(SCSI_MAX_XFER_BYTES >> 10), ISCSI_EXTRA_TASKS);
     pthread_mutex_init(&srv->sessions_lock, NULL);
     atomic_store(&srv->next_tsih, 1);
     r = iscsi_server_build_targets(srv, exports);
@@ -145,6 +150,7 @@ iscsi_server_start(struct iscsi_server *srv, struct ev_loop *loop,
     }
     return frontend_start(&srv->fe, &iscsi_frontend_ops, loop, cfg,
                           &cfg->iscsi_listen, cfg->iscsi_max_connections,
+                          cfg->iscsi_max_connections_per_client,
                           iothreads, niothreads);
 }
 

@@ -66,7 +66,10 @@ nbd_conn_attach_on_thread(struct nbd_server *srv, struct iothread *t, int fd,
     }
     conn->magic = NBD_CONN_MAGIC;
     conn->srv = srv;
-    for (int i = NBD_MAX_INFLIGHT - 1; i >= 0; i--) {
+    /* Only max-inflight of the slots are ever used: with max-payload
+     * they bound what one connection can make us buffer. */
+    assert(srv->cfg->nbd_max_inflight <= NBD_MAX_INFLIGHT);
+    for (int i = (int)srv->cfg->nbd_max_inflight - 1; i >= 0; i--) {
         conn->reqs[i].conn = conn;
         conn->reqs[i].next_free = conn->free_reqs;
         conn->free_reqs = &conn->reqs[i];

@@ -28,7 +28,7 @@
 #define NBD_RXBUF_SIZE (64 * 1024)
 /* Requests a connection may have in flight; more wait in the socket, which
  * is the back-pressure a client sees as a full TCP window. */
-#define NBD_MAX_INFLIGHT 64
+#define NBD_MAX_INFLIGHT 64 /* the top of [nbd] max-inflight (config-keys.c) */
 /* Option data beyond this is refused unread (the longest legitimate option
  * is a meta-context query: a 4096-byte name and a few 4096-byte queries). */
 #define NBD_MAX_OPTLEN (16 * 1024)

@@ -6,6 +6,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +54,12 @@ nbd_server_start(struct nbd_server *srv, struct ev_loop *loop,
     srv->exports = exports;
     srv->iothreads = iothreads;
     srv->niothreads = niothreads;
+    log_info("nbd: a connection buffers at most %u requests of up to %" PRIu64
+             " KiB (max-inflight x max-payload)",
+             cfg->nbd_max_inflight, cfg->nbd_max_payload >> 10);
     return frontend_start(&srv->fe, &nbd_frontend_ops, loop, cfg,
                           &cfg->nbd_listen, cfg->nbd_max_connections,
+                          cfg->nbd_max_connections_per_client,
                           iothreads, niothreads);
 }
 

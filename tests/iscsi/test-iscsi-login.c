@@ -14,6 +14,10 @@
  *  - mutual CHAP: with the right target secret the login succeeds, with a
  *    wrong one the initiator refuses the target;
  *  - initiators = list: the listed initiator logs in, another is refused;
+ *  - allow = networks: a target allowed to 127.0.0.0/8 is listed and logs
+ *    in, one allowed only to 10.0.0.0/8 is neither listed nor logged in
+ *    to, and its login reject (0x0202) carries no key at all, so nothing
+ *    about the target is said before the address check;
  *  - HeaderDigest=CRC32C (libiscsi): 256K and 1M round trips;
  *  - HeaderDigest=CRC32C and DataDigest=CRC32C (raw initiator, as libiscsi
  *    never offers data digests): both negotiated, a write with immediate
@@ -66,7 +70,15 @@ static const char conf[] =
     "[export acl]\n"
     "backend = memory\n"
     "size = 1M\n"
-    "initiators = " ALLOWED_INITIATOR "\n";
+    "initiators = " ALLOWED_INITIATOR "\n"
+    "[export loopacl]\n"
+    "backend = memory\n"
+    "size = 1M\n"
+    "allow = 127.0.0.0/8\n"
+    "[export netacl]\n"
+    "backend = memory\n"
+    "size = 1M\n"
+    "allow = 10.0.0.0/8\n";
 
 /* SendTargets=All; want[] must be listed, each with a portal starting
  * with portal, and unwanted[] must not be. */
@@ -140,6 +152,25 @@ expect_login_fails(struct test_server *s, const struct iscsi_test_target *t,
         test_server_check_alive(s);
     }
     printf("ok: %s: refused (%s)\n", what, err);
+}
+
+/* A login refused by the address allow list says nothing else. */
+static void
+check_allow_reject_raw(int port, const char *iqn)
+{
+    struct raw_iscsi c;
+    int status;
+
+    CHECK(raw_iscsi_connect(&c, port) >= 0, "connect to port %d: %s", port,
+          strerror(errno));
+    status = raw_iscsi_login(&c, ISCSI_TEST_INITIATOR, iqn, NULL);
+    CHECK(status == 0x0202, "login to %s from outside its allow list: status "
+          "0x%04x, want 0x0202 (forbidden)", iqn, (unsigned)status);
+    CHECK(c.keys[0] == '\0', "the reject of %s carries keys (%s): the target "
+          "says something before the allow list is checked", iqn, c.keys);
+    close(c.fd);
+    printf("ok: allow = 10.0.0.0/8: login from 127.0.0.1 rejected 0x0202, "
+           "no keys\n");
 }
 
 /* Log in, write and read back 64K, log out. */
@@ -298,10 +329,12 @@ main(void)
         const char *want[] = {
             ISCSI_TEST_IQN_PREFIX ":disk0", CUSTOM_IQN,
             ISCSI_TEST_IQN_PREFIX ":chap", ISCSI_TEST_IQN_PREFIX ":mutual",
+            ISCSI_TEST_IQN_PREFIX ":loopacl",
             NULL,
         };
         const char *unwanted[] = {
             ISCSI_TEST_IQN_PREFIX ":nbdonly", ISCSI_TEST_IQN_PREFIX ":named",
+            ISCSI_TEST_IQN_PREFIX ":netacl",
             NULL,
         };
         char portal[64];
@@ -364,6 +397,13 @@ main(void)
     expect_login_fails(&s, &t, &o, "initiators: an initiator not listed");
     expect_login_fails(&s, &t, NULL, "initiators: the default test "
                        "initiator, not listed");
+
+    /* allow = networks (the peer is 127.0.0.1). */
+    test_iscsi_export_target(&s, "loopacl", &t);
+    expect_login_works(&t, NULL, 6, "allow = 127.0.0.0/8 from 127.0.0.1");
+    test_iscsi_export_target(&s, "netacl", &t);
+    expect_login_fails(&s, &t, NULL, "allow = 10.0.0.0/8 from 127.0.0.1");
+    check_allow_reject_raw(port, t.iqn);
 
     /* Digests. */
     test_iscsi_export_target(&s, "disk0", &t);

@@ -229,6 +229,7 @@ static const struct {
     const char *section, *key;
 } all_keys[] = {
     { "server", "iothreads" }, { "server", "log-level" }, { "server", "pidfile" },
+    { "server", "user" }, { "server", "group" },
     { "poll", "policy" }, { "poll", "max-ns" }, { "poll", "grow" },
     { "poll", "shrink" }, { "poll", "weight" }, { "poll", "idle-timeout-ms" },
     { "iothread N", "policy" }, { "iothread N", "max-ns" },
@@ -237,6 +238,8 @@ static const struct {
     { "iothread N", "cpu" },
     { "nbd", "listen" }, { "nbd", "default-export" },
     { "nbd", "max-connections" }, { "nbd", "max-payload" },
+    { "nbd", "max-connections-per-client" }, { "nbd", "max-inflight" },
+    { "iscsi", "max-connections-per-client" },
     { "nbd", "handshake-timeout" },
     { "iscsi", "listen" }, { "iscsi", "iqn-prefix" },
     { "iscsi", "max-connections" }, { "iscsi", "login-timeout" },

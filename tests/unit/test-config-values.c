@@ -397,6 +397,50 @@ START_TEST(test_status_socket_owner_and_group_resolve_names)
 }
 END_TEST
 
+START_TEST(test_server_user_and_group_resolve_names)
+{
+    struct config *cfg = load_ok("[server]\nuser = root\ngroup = 0\n");
+
+    ck_assert_int_eq(cfg->run_uid, 0);
+    ck_assert_int_eq(cfg->run_gid, 0);
+    config_free(cfg);
+    cfg = load_ok("");
+    ck_assert_int_eq(cfg->run_uid, -1);
+    ck_assert_int_eq(cfg->run_gid, -1);
+    config_free(cfg);
+    expect_error("[server]\nuser = no-such-user-here\n", 2, "[server] user",
+                 "unknown user 'no-such-user-here'", "user name or number");
+    expect_error("[server]\ngroup = no-such-group-here\n", 2,
+                 "[server] group", "no-such-group-here",
+                 "group name or number");
+}
+END_TEST
+
+START_TEST(test_max_connections_per_client_is_read_back)
+{
+    struct config *cfg = load_ok("[nbd]\nmax-connections-per-client = 4\n"
+                                 "[iscsi]\nmax-connections-per-client = 2\n");
+
+    ck_assert_uint_eq(cfg->nbd_max_connections_per_client, 4);
+    ck_assert_uint_eq(cfg->iscsi_max_connections_per_client, 2);
+    config_free(cfg);
+    cfg = load_ok("");
+    ck_assert_uint_eq(cfg->nbd_max_connections_per_client, 0);
+    ck_assert_uint_eq(cfg->iscsi_max_connections_per_client, 0);
+    config_free(cfg);
+    expect_error("[nbd]\nmax-connections-per-client = -1\n", 2,
+                 "[nbd] max-connections-per-client", "-1", "from 0 to 65536");
+    cfg = load_ok("[nbd]\nmax-inflight = 8\n");
+    ck_assert_uint_eq(cfg->nbd_max_inflight, 8);
+    config_free(cfg);
+    cfg = load_ok("");
+    ck_assert_uint_eq(cfg->nbd_max_inflight, 64);
+    config_free(cfg);
+    expect_error("[nbd]\nmax-inflight = 65\n", 2, "[nbd] max-inflight",
+                 "65", "from 1 to 64");
+}
+END_TEST
+
 START_TEST(test_nbd_tuning_keys_are_read_back)
 {
     struct config *cfg = load_ok("[nbd]\n"
@@ -701,6 +745,8 @@ config_values_suite(void)
     tcase_add_test(tc, test_status_socket_too_long_is_rejected);
     tcase_add_test(tc, test_nbd_tuning_keys_reject_out_of_range);
     tcase_add_test(tc, test_nbd_default_export_must_exist);
+    tcase_add_test(tc, test_server_user_and_group_resolve_names);
+    tcase_add_test(tc, test_max_connections_per_client_is_read_back);
     suite_add_tcase(s, tc);
 
     return s;
