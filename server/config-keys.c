@@ -42,7 +42,7 @@ static const struct config_key nbd_keys[] = {
     { "listen", KT_LISTEN, CFG(nbd_listen), 0, 0, "127.0.0.1:" CONFIG_NBD_DEFAULT_PORT },
     { "default-export", KT_STRING, CFG(nbd_default_export), 0, 0, NULL },
     { "max-connections", KT_UINT, CFG(nbd_max_connections), 1, 65536, "1024" },
-    { "max-payload", KT_SIZE, CFG(nbd_max_payload), 4096, 32 << 20, "32M" },
+    { "max-payload", KT_SIZE, CFG(nbd_max_payload), 4096, 1 << 30, "64M" },
     { "handshake-timeout", KT_DURATION, CFG(nbd_handshake_timeout_ns),
       NS_PER_MS, 3600 * NS_PER_SEC, "10s" },
     { NULL },
@@ -134,7 +134,7 @@ config_keys_defaults(struct config *cfg)
     cfg->status_uid = -1;
     cfg->status_gid = -1;
     cfg->nbd_max_connections = 1024;
-    cfg->nbd_max_payload = 32 << 20;
+    cfg->nbd_max_payload = 64 << 20;
     cfg->nbd_handshake_timeout_ns = 10 * NS_PER_SEC;
     cfg->iscsi_max_connections = 1024;
     cfg->iscsi_login_timeout_ns = 15 * NS_PER_SEC;
