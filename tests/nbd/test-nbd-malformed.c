@@ -7,7 +7,8 @@
  * meta-context options (NBD_REP_ERR_INVALID, negotiation goes on); then in
  * transmission: a bad request magic (closed), an unknown command (EINVAL
  * with the same cookie, simple and structured), a truncated header, a
- * 64 MiB write (closed without reading it), a huge read (EINVAL), a
+ * 64 MiB write (closed without reading it), a read past the end of the
+ * export (EINVAL), a
  * request stream split into single bytes, NBD_CMD_DISC after a write
  * (answered, then closed).  After every case a separate client is served
  * correctly and the daemon is alive.
@@ -488,22 +489,20 @@ test_huge_read(void)
         int fd = raw_connect_go(srv.sock, "mem", sr, false, &size, &tflags);
         struct raw_chunk c;
 
+        /* 4 GiB - 1: past the end of the 16 MiB export. */
         raw_send_request(fd, 0, RAW_CMD_READ, 0xabc, 0, 0xffffffffu);
-        raw_send_request(fd, 0, RAW_CMD_READ, 0xabd, 0, 2 * MIB);
-        for (uint64_t want = 0xabc; want <= 0xabd; want++) {
-            if (sr) {
-                CHECK(raw_read_chunk(fd, &c, 3000) == 0, "huge read: no reply");
-                CHECK(c.cookie == want && c.type == RAW_REPLY_TYPE_ERROR &&
-                      (c.flags & 1) && raw_chunk_error(&c) == EINVAL,
-                      "huge read (structured): type %u error %u", c.type,
-                      c.type == RAW_REPLY_TYPE_ERROR ? raw_chunk_error(&c) : 0);
-                free(c.payload);
-            } else {
-                CHECK(raw_read_simple_reply(fd, &err, &cookie, 3000) == 0,
-                      "huge read: no reply");
-                CHECK(cookie == want && err == EINVAL,
-                      "huge read: cookie 0x%" PRIx64 " error %u", cookie, err);
-            }
+        if (sr) {
+            CHECK(raw_read_chunk(fd, &c, 3000) == 0, "huge read: no reply");
+            CHECK(c.cookie == 0xabc && c.type == RAW_REPLY_TYPE_ERROR &&
+                  (c.flags & 1) && raw_chunk_error(&c) == EINVAL,
+                  "huge read (structured): type %u error %u", c.type,
+                  c.type == RAW_REPLY_TYPE_ERROR ? raw_chunk_error(&c) : 0);
+            free(c.payload);
+        } else {
+            CHECK(raw_read_simple_reply(fd, &err, &cookie, 3000) == 0,
+                  "huge read: no reply");
+            CHECK(cookie == 0xabc && err == EINVAL,
+                  "huge read: cookie 0x%" PRIx64 " error %u", cookie, err);
         }
         /* DF without structured replies is not valid. */
         if (!sr) {
