@@ -9,7 +9,8 @@ NBD_TESTS = \
 	tests/nbd/test-nbd-inflight \
 	tests/nbd/test-nbd-multiconn \
 	tests/nbd/test-nbd-serving \
-	tests/nbd/test-nbd-malformed
+	tests/nbd/test-nbd-malformed \
+	tests/nbd/test-nbd-extended
 
 check_PROGRAMS += $(NBD_TESTS)
 TESTS += $(NBD_TESTS)
@@ -42,6 +43,8 @@ tests_nbd_test_nbd_serving_LDADD = $(LIBNBD_LIBS)
 # Raw sockets only: no libnbd.
 tests_nbd_test_nbd_malformed_SOURCES = tests/nbd/test-nbd-malformed.c
 tests_nbd_test_nbd_malformed_CFLAGS = $(AM_CFLAGS)
+tests_nbd_test_nbd_extended_SOURCES = tests/nbd/test-nbd-extended.c
+tests_nbd_test_nbd_extended_CFLAGS = $(AM_CFLAGS)
 
 TESTS += tests/nbd/test-nbd-drain-idle.sh
 EXTRA_DIST += tests/nbd/test-nbd-drain-idle.sh
