@@ -265,6 +265,8 @@ void
 nbd_conn_release_req(struct nbd_conn *conn, struct nbd_req *req)
 {
     assert(conn->inflight > 0);
+    conn->write_bytes -= req->budget;
+    req->budget = 0;
     if (req->bufcap > NBD_READ_PIECE) {
         /* Keep small buffers for steady traffic; give back what one
          * large write needed, so an idle connection stays small. */

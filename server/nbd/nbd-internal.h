@@ -44,6 +44,9 @@
  * this size, one piece in memory at a time, so a request holds at most
  * this much whatever its length. */
 #define NBD_READ_PIECE (4u << 20)
+/* Write payloads a connection buffers at once: past this, a further write
+ * waits in the socket until others complete (one always proceeds). */
+#define NBD_CONN_WRITE_BUDGET (256u << 20)
 /* The longest READ served: what a compact request can express.  Longer
  * extended-header reads get EOVERFLOW, as the protocol allows. */
 #define NBD_MAX_READ UINT64_C(0xffffffff)
@@ -90,6 +93,7 @@ struct nbd_req {
     uint32_t piece_len;
     int stream_err;
     bool reply_done;          /* the last piece of the reply is queued */
+    uint64_t budget;          /* bytes charged to conn->write_bytes */
     bool accounted;           /* counted in the statistics */
     uint8_t *buf;             /* payload, kept between requests */
     size_t bufcap;
@@ -129,6 +133,7 @@ struct nbd_conn {
     struct nbd_req reqs[NBD_MAX_INFLIGHT];
     struct nbd_req *free_reqs;
     unsigned inflight;        /* requests taken from the pool */
+    uint64_t write_bytes;     /* write payloads buffered (NBD_CONN_WRITE_BUDGET) */
     const void *tx_owner;     /* sending a reply in pieces (see nbd_tx) */
     struct nbd_tx *held, **held_tail; /* replies waiting for it */
     bool draining;            /* server shutdown: finish, flush, close */

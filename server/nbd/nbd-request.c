@@ -414,6 +414,24 @@ nbd_req_parse(struct nbd_conn *conn, struct nbd_req *req, const uint8_t *p)
     }
 }
 
+/* The payload length of the header at p, before it is taken. */
+static uint64_t
+nbd_req_peek_payload(const struct nbd_conn *conn, const uint8_t *p)
+{
+    uint16_t flags, type;
+    uint32_t c32;
+    uint64_t c64;
+
+    memcpy(&flags, p + 4, 2);
+    memcpy(&type, p + 6, 2);
+    if (conn->extended) {
+        memcpy(&c64, p + 24, 8);
+        return be16toh(flags) & NBD_CMD_FLAG_PAYLOAD_LEN ? be64toh(c64) : 0;
+    }
+    memcpy(&c32, p + 24, 4);
+    return be16toh(type) == NBD_CMD_WRITE ? be32toh(c32) : 0;
+}
+
 bool
 nbd_req_process(struct nbd_conn *conn)
 {
@@ -457,6 +475,16 @@ nbd_req_process(struct nbd_conn *conn)
         conn->base.rx_paused = true; /* resumed by nbd_conn_release_req */
         return false;
     }
+    if (conn->write_bytes > 0) {
+        /* Bound what a connection's writes buffer: this one waits for
+         * others to complete (a refused payload costs nothing). */
+        uint64_t len = nbd_req_peek_payload(conn, p);
+
+        if (len <= max && conn->write_bytes + len > NBD_CONN_WRITE_BUDGET) {
+            conn->base.rx_paused = true;
+            return false;
+        }
+    }
     conn->free_reqs = req->next_free;
     conn->inflight++;
     conn->base.rx_start += hlen;
@@ -494,6 +522,10 @@ nbd_req_process(struct nbd_conn *conn)
     if (!req->discard && nbd_req_buffer(req, req->payload) < 0) {
         nbd_req_drop(conn, req, "out of memory for a write payload");
         return false;
+    }
+    if (!req->discard) {
+        req->budget = req->payload;
+        conn->write_bytes += req->budget;
     }
     avail = conn->base.rx_end - conn->base.rx_start;
     if (avail > req->payload) {
