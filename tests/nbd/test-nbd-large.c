@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Large requests on raw sockets: one 200 MiB READ (50 times max-payload,
+ * Large requests on raw sockets: one 200 MiB READ (12 times max-payload,
  * unaligned) in simple, structured and extended mode, every byte checked
  * against the known pattern, with a small READ pipelined behind it (its
- * reply must not land inside the big one's data); the server's peak RSS
- * (VmHWM) must grow far less than the request, because reads are sent in
- * pieces.  Then a write of max-payload + 1 is refused with EINVAL and the
- * next request on the same connection is served.
+ * reply must not land inside the big one's data); a 12 MiB DF read, sent
+ * in pieces too but as one DATA chunk, with the same small READ behind
+ * it; the server's peak RSS (VmHWM) must grow far less than the request,
+ * because reads are sent in pieces.  Then a write of max-payload + 1 is
+ * refused with EINVAL and the next request on the same connection is
+ * served.
  *
  * The export is a sparse memory disk with 4 KiB of pattern at every MiB,
  * so the data itself costs the server little memory.
@@ -22,12 +24,13 @@
 #define SIZE (256 * MIB)
 #define BIG (200 * MIB)
 #define BIG_OFF (8 * MIB + 512)
-#define MAX_PAYLOAD (4 * MIB)
+#define MAX_PAYLOAD (16 * MIB)
+#define DF_LEN (12 * MIB + 4096)
 
 static const char conf_text[] =
     "[nbd]\n"
     "listen = unix:@DIR@/nbd.sock\n"
-    "max-payload = 4M\n"
+    "max-payload = 16M\n"
     "[status]\n"
     "socket = none\n"
     "[export mem]\n"
@@ -252,6 +255,64 @@ test_big_read(enum raw_mode m, uint8_t *buf)
     close(fd);
 }
 
+/* DF: one DATA chunk covering it all (not DONE: it was sent in pieces),
+ * then NONE with DONE; the small read's chunk before or after, never
+ * inside. */
+static void
+test_df_read(enum raw_mode m)
+{
+    uint64_t size;
+    uint16_t tflags;
+    int fd = raw_connect_mode(srv.sock, "mem", m, false, &size, &tflags);
+    struct raw_chunk c;
+    bool small = false, data = false, done = false;
+
+    if (m == RAW_EXTENDED) {
+        raw_send_ext_request(fd, RAW_CMD_FLAG_DF, RAW_CMD_READ, 1, BIG_OFF,
+                             DF_LEN);
+        raw_send_ext_request(fd, 0, RAW_CMD_READ, 2, 3 * MIB, 4096);
+    } else {
+        raw_send_request(fd, RAW_CMD_FLAG_DF, RAW_CMD_READ, 1, BIG_OFF, DF_LEN);
+        raw_send_request(fd, 0, RAW_CMD_READ, 2, 3 * MIB, 4096);
+    }
+    while (!done || !small) {
+        CHECK((m == RAW_EXTENDED ? raw_read_ext_chunk(fd, &c, 10000)
+                                 : raw_read_chunk(fd, &c, 10000)) == 0,
+              "DF read: no chunk");
+        if (c.cookie == 2) {
+            CHECK(!small && c.type == RAW_REPLY_TYPE_OFFSET_DATA &&
+                  c.length == 8 + 4096, "small read behind a DF read");
+            check_bytes(c.payload + 8, 3 * MIB, 4096, "small read");
+            small = true;
+        } else if (!data) {
+            uint64_t at;
+
+            CHECK(c.cookie == 1 && c.type == RAW_REPLY_TYPE_OFFSET_DATA &&
+                  c.length == 8 + DF_LEN,
+                  "DF read: chunk type %u of %u bytes, want one DATA chunk "
+                  "of all %u bytes", c.type, c.length, 8 + DF_LEN);
+            memcpy(&at, c.payload, 8);
+            CHECK(be64toh(at) == BIG_OFF, "DF read: chunk offset");
+            check_bytes(c.payload + 8, BIG_OFF, DF_LEN, "DF read");
+            data = true;
+            done = c.flags & 1;
+        } else {
+            CHECK(c.cookie == 1 && c.type == RAW_REPLY_TYPE_NONE &&
+                  (c.flags & 1) && !done, "DF read: a second content chunk");
+            done = true;
+        }
+        free(c.payload);
+    }
+    if (m == RAW_EXTENDED) {
+        raw_send_ext_request(fd, 0, RAW_CMD_DISC, 3, 0, 0);
+    } else {
+        raw_send_request(fd, 0, RAW_CMD_DISC, 3, 0, 0);
+    }
+    close(fd);
+    printf("ok: %u-byte DF read in %s mode: one DATA chunk\n", DF_LEN,
+           m == RAW_EXTENDED ? "extended" : "structured");
+}
+
 static void
 test_write_over_max_payload(bool sr)
 {
@@ -314,11 +375,13 @@ main(void)
     for (int m = RAW_COMPACT; m <= RAW_EXTENDED; m++) {
         test_big_read((enum raw_mode)m, buf);
     }
+    test_df_read(RAW_STRUCTURED);
+    test_df_read(RAW_EXTENDED);
     after = server_hwm_kib();
     printf("server VmHWM: %ld KiB before the reads, %ld KiB after\n", before,
            after);
-    /* A request-sized buffer would add 200 MiB; pieces add one 4 MiB
-     * buffer (plus socket and allocator slack). */
+    /* A request-sized buffer would add 200 MiB; pieces add a 4 MiB
+     * buffer or two (plus socket and allocator slack). */
     CHECK(after - before < 48 * 1024,
           "the server's peak RSS grew by %ld KiB for a 200 MiB read: reads "
           "are not sent in pieces", after - before);
