@@ -109,6 +109,30 @@ raw_greet(int fd, uint32_t client_flags)
     raw_write_full(fd, &be, 4);
 }
 
+/* Connect to the Unix socket and pass the greeting (fixed newstyle, no
+ * zeroes). */
+static inline int
+raw_greeted(const char *sock)
+{
+    int fd = test_connect_unix(sock);
+
+    CHECK(fd >= 0, "connect %s: %s", sock, strerror(errno));
+    raw_greet(fd, 3);
+    return fd;
+}
+
+/* The server must close fd within 3 s without sending more; closes it. */
+static inline void
+raw_expect_closed(int fd, const char *what)
+{
+    size_t extra = 0;
+
+    CHECK(raw_expect_eof(fd, 3000, &extra),
+          "%s: the server did not close the connection within 3 s "
+          "(%zu unexpected bytes)", what, extra);
+    close(fd);
+}
+
 static inline void
 raw_send_opt(int fd, uint32_t opt, const void *data, uint32_t len)
 {
@@ -347,6 +371,37 @@ struct raw_chunk {
     uint8_t *payload; /* malloc'd, length bytes */
 };
 
+/* Read the payload of a chunk whose header is parsed (c->length). */
+static inline int
+raw_read_chunk_payload(int fd, struct raw_chunk *c, int timeout_ms)
+{
+    CHECK(c->length <= 64u << 20, "chunk length %u", c->length);
+    c->payload = malloc(c->length ? c->length : 1);
+    CHECK(c->payload != NULL, "out of memory");
+    if (c->length &&
+        test_read_full(fd, c->payload, c->length, timeout_ms) !=
+            (ssize_t)c->length) {
+        free(c->payload);
+        return -1;
+    }
+    return 0;
+}
+
+/* Parse the 20-byte structured chunk header at h (magic checked). */
+static inline void
+raw_parse_chunk_header(const uint8_t *h, struct raw_chunk *c)
+{
+    memcpy(&c->flags, h + 4, 2);
+    memcpy(&c->type, h + 6, 2);
+    memcpy(&c->cookie, h + 8, 8);
+    memcpy(&c->length, h + 16, 4);
+    c->flags = be16toh(c->flags);
+    c->type = be16toh(c->type);
+    c->cookie = be64toh(c->cookie);
+    c->length = be32toh(c->length);
+    c->offset = 0;
+}
+
 /* One structured reply chunk: 0, or -1 on EOF/timeout. */
 static inline int
 raw_read_chunk(int fd, struct raw_chunk *c, int timeout_ms)
@@ -360,24 +415,8 @@ raw_read_chunk(int fd, struct raw_chunk *c, int timeout_ms)
     memcpy(&m, h, 4);
     CHECK(be32toh(m) == RAW_STRUCT_MAGIC,
           "expected a structured reply chunk, magic 0x%x", be32toh(m));
-    memcpy(&c->flags, h + 4, 2);
-    memcpy(&c->type, h + 6, 2);
-    memcpy(&c->cookie, h + 8, 8);
-    memcpy(&c->length, h + 16, 4);
-    c->flags = be16toh(c->flags);
-    c->type = be16toh(c->type);
-    c->cookie = be64toh(c->cookie);
-    c->length = be32toh(c->length);
-    CHECK(c->length <= 64u << 20, "chunk length %u", c->length);
-    c->payload = malloc(c->length ? c->length : 1);
-    CHECK(c->payload != NULL, "out of memory");
-    if (c->length &&
-        test_read_full(fd, c->payload, c->length, timeout_ms) !=
-            (ssize_t)c->length) {
-        free(c->payload);
-        return -1;
-    }
-    return 0;
+    raw_parse_chunk_header(h, c);
+    return raw_read_chunk_payload(fd, c, timeout_ms);
 }
 
 /* One extended reply chunk (32-byte header): 0, or -1 on EOF/timeout. */
@@ -406,15 +445,7 @@ raw_read_ext_chunk(int fd, struct raw_chunk *c, int timeout_ms)
     len = be64toh(len);
     CHECK(len <= 64u << 20, "extended chunk length %" PRIu64, len);
     c->length = (uint32_t)len;
-    c->payload = malloc(c->length ? c->length : 1);
-    CHECK(c->payload != NULL, "out of memory");
-    if (c->length &&
-        test_read_full(fd, c->payload, c->length, timeout_ms) !=
-            (ssize_t)c->length) {
-        free(c->payload);
-        return -1;
-    }
-    return 0;
+    return raw_read_chunk_payload(fd, c, timeout_ms);
 }
 
 /* The NBD error of an error chunk. */

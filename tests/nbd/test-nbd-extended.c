@@ -133,20 +133,8 @@ read_structured_or_simple(int fd, struct raw_chunk *c, uint32_t *err)
     if (test_read_full(fd, h + 4, 16, 10000) != 16) {
         return -1;
     }
-    memcpy(&c->flags, h + 4, 2);
-    memcpy(&c->type, h + 6, 2);
-    c->flags = be16toh(c->flags);
-    c->type = be16toh(c->type);
-    c->cookie = get64(h + 8);
-    c->length = get32(h + 16);
-    CHECK(c->length <= 64u << 20, "chunk length %u", c->length);
-    c->payload = malloc(c->length ? c->length : 1);
-    CHECK(c->payload != NULL, "out of memory");
-    if (c->length && test_read_full(fd, c->payload, c->length, 10000) !=
-                         (ssize_t)c->length) {
-        return -1;
-    }
-    return 0;
+    raw_parse_chunk_header(h, c);
+    return raw_read_chunk_payload(fd, c, 10000);
 }
 
 /*
@@ -270,17 +258,6 @@ simple_op(int fd, enum raw_mode m, uint16_t flags, uint16_t type,
     return res.error;
 }
 
-static void
-expect_closed(int fd, const char *what)
-{
-    size_t extra = 0;
-
-    CHECK(raw_expect_eof(fd, 3000, &extra),
-          "%s: the server did not close the connection within 3 s "
-          "(%zu bytes came)", what, extra);
-    close(fd);
-}
-
 /* Another client, in extended mode, is served correctly. */
 static void
 healthy(const char *after)
@@ -303,7 +280,7 @@ healthy(const char *after)
     CHECK(res.error == 0 && memcmp(back, data, sizeof data) == 0,
           "after %s: read back differs", after);
     raw_send_ext_request(fd, 0, RAW_CMD_DISC, 3, 0, 0);
-    expect_closed(fd, "NBD_CMD_DISC");
+    raw_expect_closed(fd, "NBD_CMD_DISC");
     printf("ok: %s\n", after);
 }
 
@@ -340,16 +317,6 @@ opt(int fd, uint32_t option, const void *data, uint32_t len)
     return rep.type;
 }
 
-static int
-greeted(void)
-{
-    int fd = test_connect_unix(srv.sock);
-
-    CHECK(fd >= 0, "connect: %s", strerror(errno));
-    raw_greet(fd, 3);
-    return fd;
-}
-
 static void
 test_negotiation(void)
 {
@@ -360,7 +327,7 @@ test_negotiation(void)
     /* Alone: acked; DF is advertised (chunks are in use); a second
      * request is refused; structured replies after it are refused with
      * the document's own error; negotiation goes on. */
-    fd = greeted();
+    fd = raw_greeted(srv.sock);
     CHECK(opt(fd, RAW_OPT_EXTENDED_HEADERS, NULL, 0) == RAW_REP_ACK,
           "NBD_OPT_EXTENDED_HEADERS not acked");
     t = opt(fd, RAW_OPT_EXTENDED_HEADERS, NULL, 0);
@@ -382,11 +349,11 @@ test_negotiation(void)
 
         raw_send_opt(fd, RAW_OPT_GO, buf, (uint32_t)len);
     }
-    expect_closed(fd, "option after NBD_OPT_GO");
+    raw_expect_closed(fd, "option after NBD_OPT_GO");
     healthy("option after GO: closed");
 
     /* With data: refused, and not negotiated (compact stays). */
-    fd = greeted();
+    fd = raw_greeted(srv.sock);
     t = opt(fd, RAW_OPT_EXTENDED_HEADERS, "x", 1);
     CHECK(t == RAW_REP_ERR_INVALID, "EXTENDED_HEADERS with data: 0x%x", t);
     tflags = go(fd, "mem");
@@ -394,10 +361,10 @@ test_negotiation(void)
     CHECK(simple_op(fd, RAW_COMPACT, 0, RAW_CMD_FLUSH, 9, 0, 0, "flush") == 0,
           "flush in compact mode after a refused EXTENDED_HEADERS");
     raw_send_request(fd, 0, RAW_CMD_DISC, 1, 0, 0);
-    expect_closed(fd, "DISC");
+    raw_expect_closed(fd, "DISC");
 
     /* After structured replies: acked. */
-    fd = greeted();
+    fd = raw_greeted(srv.sock);
     CHECK(opt(fd, RAW_OPT_STRUCTURED_REPLY, NULL, 0) == RAW_REP_ACK, "SR");
     CHECK(opt(fd, RAW_OPT_EXTENDED_HEADERS, NULL, 0) == RAW_REP_ACK,
           "EXTENDED_HEADERS after STRUCTURED_REPLY not acked");
@@ -405,14 +372,14 @@ test_negotiation(void)
     CHECK(simple_op(fd, RAW_STRUCT_EXTENDED, 0, RAW_CMD_FLUSH, 9, 0, 0,
                     "flush") == 0, "flush");
     raw_send_ext_request(fd, 0, RAW_CMD_DISC, 1, 0, 0);
-    expect_closed(fd, "DISC");
+    raw_expect_closed(fd, "DISC");
 
     /* NBD_OPT_EXPORT_NAME is forbidden after it: no error reply exists,
      * so the server hangs up. */
-    fd = greeted();
+    fd = raw_greeted(srv.sock);
     CHECK(opt(fd, RAW_OPT_EXTENDED_HEADERS, NULL, 0) == RAW_REP_ACK, "EH");
     raw_send_opt(fd, RAW_OPT_EXPORT_NAME, "mem", 3);
-    expect_closed(fd, "EXPORT_NAME after EXTENDED_HEADERS");
+    raw_expect_closed(fd, "EXPORT_NAME after EXTENDED_HEADERS");
     healthy("NBD_OPT_EXPORT_NAME after extended headers: closed");
 }
 
@@ -523,7 +490,7 @@ test_commands(enum raw_mode m)
           mn);
     /* DISC: no reply, the server closes. */
     request(fd, m, 0, RAW_CMD_DISC, k, 0, 0, NULL);
-    expect_closed(fd, "NBD_CMD_DISC");
+    raw_expect_closed(fd, "NBD_CMD_DISC");
     printf("ok: every command in %s mode\n", mn);
 }
 
@@ -582,7 +549,7 @@ test_effect_lengths(void)
               "read at 7 GiB differs");
     }
     raw_send_ext_request(fd, 0, RAW_CMD_DISC, k, 0, 0);
-    expect_closed(fd, "DISC");
+    raw_expect_closed(fd, "DISC");
     printf("ok: 64-bit effect lengths\n");
 }
 
@@ -601,13 +568,13 @@ test_malformed(void)
     fd = raw_connect_mode(srv.sock, "mem", RAW_EXTENDED, false, &size, &tflags);
     raw_send_request(fd, 0, RAW_CMD_READ, 1, 0, 512);
     raw_write_full(fd, "\0\0\0\0", 4); /* as long as an extended header */
-    expect_closed(fd, "compact request in extended mode");
+    raw_expect_closed(fd, "compact request in extended mode");
     healthy("compact request header after extended headers: closed");
 
     fd = raw_connect_mode(srv.sock, "mem", RAW_STRUCTURED, false, &size,
                           &tflags);
     raw_send_ext_request(fd, 0, RAW_CMD_READ, 1, 0, 512);
-    expect_closed(fd, "extended request in compact mode");
+    raw_expect_closed(fd, "extended request in compact mode");
     healthy("extended request header without extended headers: closed");
 
     /* A write without PAYLOAD_LEN has no payload: EINVAL, nothing
@@ -635,7 +602,7 @@ test_malformed(void)
     /* A payload over max-payload (1 MiB): the document says hang up. */
     raw_send_ext_request(fd, RAW_CMD_FLAG_PAYLOAD_LEN, RAW_CMD_WRITE, 5, 0,
                          1 * MIB + 1);
-    expect_closed(fd, "extended write over max-payload");
+    raw_expect_closed(fd, "extended write over max-payload");
     healthy("extended write payload over max-payload: closed");
 
     /* PAYLOAD_LEN in compact mode: not valid; the write's payload is
@@ -651,7 +618,7 @@ test_malformed(void)
     CHECK(simple_op(fd, RAW_STRUCTURED, 0, RAW_CMD_FLUSH, 2, 0, 0, "flush") ==
           0, "flush after a refused compact PAYLOAD_LEN write");
     raw_send_request(fd, 0, RAW_CMD_DISC, 3, 0, 0);
-    expect_closed(fd, "DISC");
+    raw_expect_closed(fd, "DISC");
     healthy("malformed payload lengths answered, stream in sync");
 }
 
