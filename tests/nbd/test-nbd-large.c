@@ -8,14 +8,20 @@
  * it; the server's peak RSS (VmHWM) must grow far less than the request,
  * because reads are sent in pieces.  Then a write of max-payload + 1 is
  * refused with EINVAL and the next request on the same connection is
- * served.
+ * served.  Last, a read that fails in its second piece (the file behind
+ * a file export shrank): a simple reply is cut off by a hard disconnect
+ * (the protocol's rule once a header said success), chunks end with an
+ * EIO error chunk and the connection goes on, a DF chunk is completed
+ * with zeros before the error chunk.
  *
  * The export is a sparse memory disk with 4 KiB of pattern at every MiB,
  * so the data itself costs the server little memory.
  */
 #include <config.h>
 
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "nbd-test-helpers.h"
 
@@ -26,6 +32,7 @@
 #define BIG_OFF (8 * MIB + 512)
 #define MAX_PAYLOAD (16 * MIB)
 #define DF_LEN (12 * MIB + 4096)
+#define NBD_TEST_PIECE (4 * MIB) /* the server's read piece */
 
 static const char conf_text[] =
     "[nbd]\n"
@@ -35,7 +42,10 @@ static const char conf_text[] =
     "socket = none\n"
     "[export mem]\n"
     "backend = memory\n"
-    "size = 256M\n";
+    "size = 256M\n"
+    "[export shrink]\n"
+    "backend = file\n"
+    "path = @DIR@/shrink.img\n";
 
 static struct test_server srv;
 static uint8_t pattern[4096];
@@ -361,6 +371,175 @@ test_write_over_max_payload(bool sr)
            sr ? "structured" : "simple");
 }
 
+#define SHRINK_SIZE (64 * MIB)
+#define SHRINK_TO (6 * MIB)
+static int shrink_fd = -1;
+
+/* The file export: 8 MiB of pattern (seed 9) in a 64 MiB file. */
+static void
+shrink_create(void)
+{
+    char path[sizeof srv.dir + 32];
+    uint8_t *d = malloc(8 * MIB);
+
+    CHECK(d != NULL, "out of memory");
+    snprintf(path, sizeof path, "%s/shrink.img", srv.dir);
+    shrink_fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    CHECK(shrink_fd >= 0 && ftruncate(shrink_fd, SHRINK_SIZE) == 0,
+          "create %s: %s", path, strerror(errno));
+    test_fill(d, 8 * MIB, 0, 9);
+    CHECK(pwrite(shrink_fd, d, 8 * MIB, 0) == (ssize_t)(8 * MIB), "pwrite");
+    free(d);
+}
+
+static void
+check_shrink(const uint8_t *p, uint64_t off, size_t len, const char *what)
+{
+    uint8_t want[4096];
+
+    for (size_t done = 0; done < len; done += sizeof want) {
+        size_t n = len - done < sizeof want ? len - done : sizeof want;
+        ssize_t d;
+
+        test_fill(want, n, off + done, 9);
+        d = test_memdiff(p + done, want, n);
+        CHECK(d < 0, "%s: wrong byte at offset %" PRIu64, what,
+              off + done + (uint64_t)d);
+    }
+}
+
+/* 4 KiB at 0 on the same connection: it is still in sync. */
+static void
+shrink_still_ok(int fd, enum raw_mode m, const char *what)
+{
+    uint8_t d[4096];
+
+    if (m == RAW_EXTENDED) {
+        raw_send_ext_request(fd, 0, RAW_CMD_READ, 9, 0, sizeof d);
+    } else {
+        raw_send_request(fd, 0, RAW_CMD_READ, 9, 0, sizeof d);
+    }
+    if (m == RAW_COMPACT) {
+        uint32_t err = 0;
+        uint64_t cookie = 0;
+
+        CHECK(raw_read_simple_reply(fd, &err, &cookie, 10000) == 0 &&
+              err == 0 && cookie == 9 &&
+              test_read_full(fd, d, sizeof d, 10000) == (ssize_t)sizeof d,
+              "%s: read after", what);
+    } else {
+        struct raw_chunk c;
+
+        CHECK((m == RAW_EXTENDED ? raw_read_ext_chunk(fd, &c, 10000)
+                                 : raw_read_chunk(fd, &c, 10000)) == 0 &&
+              c.cookie == 9 && c.type == RAW_REPLY_TYPE_OFFSET_DATA &&
+              c.length == 8 + sizeof d, "%s: read after", what);
+        memcpy(d, c.payload + 8, sizeof d);
+        free(c.payload);
+    }
+    check_shrink(d, 0, sizeof d, what);
+}
+
+static void
+test_read_failure(void)
+{
+    static uint8_t got[16 * MIB];
+    uint64_t size, cookie = 0;
+    uint16_t tflags;
+    uint32_t err = 0;
+    ssize_t n;
+    int fd;
+
+    CHECK(ftruncate(shrink_fd, SHRINK_TO) == 0, "truncate: %s",
+          strerror(errno));
+
+    /* Simple: success header, the first piece, then the hang-up. */
+    fd = raw_connect_mode(srv.sock, "shrink", RAW_COMPACT, false, &size,
+                          &tflags);
+    CHECK(size == SHRINK_SIZE, "shrink: size %" PRIu64, size);
+    raw_send_request(fd, 0, RAW_CMD_READ, 1, 0, 16 * MIB);
+    CHECK(raw_read_simple_reply(fd, &err, &cookie, 10000) == 0 &&
+          cookie == 1 && err == 0, "simple: header");
+    n = test_read_full(fd, got, 16 * MIB, 10000);
+    CHECK(n >= 0 && n < (ssize_t)(16 * MIB),
+          "simple reply of a failing read: %zd bytes, want a hang-up before "
+          "the end", n);
+    check_shrink(got, 0, (size_t)n < SHRINK_TO ? (size_t)n : SHRINK_TO,
+                 "simple reply before the hang-up");
+    close(fd);
+    printf("ok: simple reply failing after its header: %zd bytes, then a "
+           "hard disconnect\n", n);
+
+    /* Chunks: content, then an EIO error chunk; the connection goes on. */
+    for (int i = 0; i < 2; i++) {
+        enum raw_mode m = i ? RAW_EXTENDED : RAW_STRUCTURED;
+        struct raw_chunk c;
+        bool done = false, error = false;
+
+        fd = raw_connect_mode(srv.sock, "shrink", m, false, &size, &tflags);
+        if (m == RAW_EXTENDED) {
+            raw_send_ext_request(fd, 0, RAW_CMD_READ, 1, 0, 16 * MIB);
+        } else {
+            raw_send_request(fd, 0, RAW_CMD_READ, 1, 0, 16 * MIB);
+        }
+        while (!done) {
+            CHECK((m == RAW_EXTENDED ? raw_read_ext_chunk(fd, &c, 10000)
+                                     : raw_read_chunk(fd, &c, 10000)) == 0 &&
+                  c.cookie == 1, "failing read: no chunk");
+            done = c.flags & 1;
+            if (c.type == RAW_REPLY_TYPE_ERROR) {
+                CHECK(raw_chunk_error(&c) == EIO, "error chunk: %u, want EIO",
+                      raw_chunk_error(&c));
+                error = true;
+            } else if (c.type == RAW_REPLY_TYPE_OFFSET_DATA) {
+                uint64_t at;
+
+                memcpy(&at, c.payload, 8);
+                at = be64toh(at);
+                CHECK(at + c.length - 8 <= SHRINK_TO, "data past the end of "
+                      "the shrunk file");
+                check_shrink(c.payload + 8, at, c.length - 8,
+                             "data before the failure");
+            } else {
+                CHECK(c.type == RAW_REPLY_TYPE_OFFSET_HOLE,
+                      "failing read: chunk type %u", c.type);
+            }
+            free(c.payload);
+        }
+        CHECK(error, "a failing read ended without an error chunk");
+        shrink_still_ok(fd, m, "after a failing read with chunks");
+        close(fd);
+    }
+    printf("ok: failing read with chunks: EIO error chunk, connection kept\n");
+
+    /* DF: the one DATA chunk completed with zeros, then the error. */
+    {
+        struct raw_chunk c;
+
+        fd = raw_connect_mode(srv.sock, "shrink", RAW_STRUCTURED, false, &size,
+                              &tflags);
+        raw_send_request(fd, RAW_CMD_FLAG_DF, RAW_CMD_READ, 1, 0, DF_LEN);
+        CHECK(raw_read_chunk(fd, &c, 10000) == 0 && c.cookie == 1 &&
+              c.type == RAW_REPLY_TYPE_OFFSET_DATA && !(c.flags & 1) &&
+              c.length == 8 + DF_LEN, "DF failing read: want one DATA chunk "
+              "of %u bytes, not DONE", DF_LEN);
+        check_shrink(c.payload + 8, 0, NBD_TEST_PIECE, "DF data");
+        for (size_t i = 8 * MIB; i < DF_LEN; i++) {
+            CHECK(c.payload[8 + i] == 0, "DF padding not zero at %zu", i);
+        }
+        free(c.payload);
+        CHECK(raw_read_chunk(fd, &c, 10000) == 0 && c.cookie == 1 &&
+              c.type == RAW_REPLY_TYPE_ERROR && (c.flags & 1) &&
+              raw_chunk_error(&c) == EIO, "DF failing read: want an EIO "
+              "error chunk with DONE");
+        free(c.payload);
+        shrink_still_ok(fd, RAW_STRUCTURED, "after a failing DF read");
+        raw_send_request(fd, 0, RAW_CMD_DISC, 3, 0, 0);
+        close(fd);
+    }
+    printf("ok: failing DF read: zero padding, then EIO\n");
+}
+
 int
 main(void)
 {
@@ -369,6 +548,8 @@ main(void)
 
     CHECK(buf != NULL, "out of memory");
     test_init("test-nbd-large", 120);
+    test_server_prepare(&srv);
+    shrink_create();
     test_server_start(&srv, conf_text);
     setup();
     before = server_hwm_kib();
@@ -387,7 +568,9 @@ main(void)
           "are not sent in pieces", after - before);
     test_write_over_max_payload(false);
     test_write_over_max_payload(true);
+    test_read_failure();
     test_server_stop(&srv);
+    close(shrink_fd);
     free(buf);
     return 0;
 }
