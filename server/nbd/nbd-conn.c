@@ -4,7 +4,8 @@
  * connection of conn.c (receive loop, transmit queue, close and deferred
  * free live there): the request pool, reading a write's payload straight
  * into its request, the handshake timer, the move to an export's pinned
- * thread, and the drain.
+ * thread, the drain, and keeping a reply sent in pieces together on the
+ * wire (other replies wait behind it).
  *
  * Requests come from a fixed per-connection pool (no allocation per
  * request; payload buffers are kept and reused).  When the pool is empty
