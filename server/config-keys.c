@@ -46,7 +46,7 @@ static const struct config_key nbd_keys[] = {
     { "max-connections", KT_UINT, CFG(nbd_max_connections), 1, 65536, "1024" },
     { "max-connections-per-client", KT_UINT, CFG(nbd_max_connections_per_client),
       0, 65536, "0" },
-    { "max-payload", KT_SIZE, CFG(nbd_max_payload), 4096, 32 << 20, "32M" },
+    { "max-payload", KT_SIZE, CFG(nbd_max_payload), 4096, 1 << 30, "64M" },
     { "max-inflight", KT_UINT, CFG(nbd_max_inflight), 1, 64, "64" },
     { "handshake-timeout", KT_DURATION, CFG(nbd_handshake_timeout_ns),
       NS_PER_MS, 3600 * NS_PER_SEC, "10s" },
@@ -143,7 +143,7 @@ config_keys_defaults(struct config *cfg)
     cfg->run_uid = -1;
     cfg->run_gid = -1;
     cfg->nbd_max_connections = 1024;
-    cfg->nbd_max_payload = 32 << 20;
+    cfg->nbd_max_payload = 64 << 20;
     cfg->nbd_max_inflight = 64;
     cfg->nbd_handshake_timeout_ns = 10 * NS_PER_SEC;
     cfg->iscsi_max_connections = 1024;

@@ -4,7 +4,8 @@
  * connection of conn.c (receive loop, transmit queue, close and deferred
  * free live there): the request pool, reading a write's payload straight
  * into its request, the handshake timer, the move to an export's pinned
- * thread, and the drain.
+ * thread, the drain, and keeping a reply sent in pieces together on the
+ * wire (other replies wait behind it).
  *
  * Requests come from a fixed per-connection pool (no allocation per
  * request; payload buffers are kept and reused).  When the pool is empty
@@ -114,6 +115,16 @@ nbd_conn_on_kill(struct conn *c)
     log_debug("nbd %s: %u request(s) still in flight", c->peer,
               conn->inflight);
     aio_timer_del(c->ctx, &conn->hs_timer);
+    /* Replies that waited behind a streamed one will never be sent. */
+    conn->tx_owner = NULL;
+    while (conn->held != NULL) {
+        struct nbd_tx *tx = conn->held;
+
+        conn->held = tx->held_next;
+        if (tx->release) {
+            tx->release(conn, tx);
+        }
+    }
     if (conn->rx_req) {
         /* A write whose payload will never arrive: never submitted, so
          * nothing but us holds it. */
@@ -196,10 +207,37 @@ nbd_conn_enter_transmission(struct nbd_conn *conn)
     }
 }
 
+static void
+nbd_conn_push(struct nbd_conn *conn, struct nbd_tx *tx)
+{
+    conn_queue(&conn->base, &tx->item, tx->iov, tx->iovcnt);
+    conn->tx_owner = tx->more ? tx->owner : NULL;
+}
+
+/*
+ * A reply sent in pieces (a simple READ reply streamed from the backend)
+ * has its header before its data: nothing else may go between its
+ * pieces, so other replies wait in a list and follow it, in order.
+ */
 void
 nbd_conn_queue(struct nbd_conn *conn, struct nbd_tx *tx)
 {
-    conn_queue(&conn->base, &tx->item, tx->iov, tx->iovcnt);
+    if (conn->tx_owner != NULL && tx->owner != conn->tx_owner) {
+        tx->held_next = NULL;
+        if (conn->held == NULL) {
+            conn->held_tail = &conn->held;
+        }
+        *conn->held_tail = tx;
+        conn->held_tail = &tx->held_next;
+        return;
+    }
+    nbd_conn_push(conn, tx);
+    while (conn->tx_owner == NULL && conn->held != NULL) {
+        struct nbd_tx *next = conn->held;
+
+        conn->held = next->held_next;
+        nbd_conn_push(conn, next);
+    }
 }
 
 static void
@@ -221,6 +259,8 @@ nbd_conn_queue_copy(struct nbd_conn *conn, const void *buf, size_t len)
     tx->iov[0].iov_len = len;
     tx->iovcnt = 1;
     tx->release = nbd_conn_release_blob;
+    tx->owner = NULL;
+    tx->more = false;
     nbd_conn_queue(conn, tx);
     return 0;
 }
@@ -229,6 +269,15 @@ void
 nbd_conn_release_req(struct nbd_conn *conn, struct nbd_req *req)
 {
     assert(conn->inflight > 0);
+    conn->write_bytes -= req->budget;
+    req->budget = 0;
+    if (req->bufcap > NBD_READ_PIECE) {
+        /* Keep small buffers for steady traffic; give back what one
+         * large write needed, so an idle connection stays small. */
+        free(req->buf);
+        req->buf = NULL;
+        req->bufcap = 0;
+    }
     req->next_free = conn->free_reqs;
     conn->free_reqs = req;
     conn->inflight--;
@@ -269,18 +318,18 @@ nbd_conn_rx_sink(struct conn *c, void **dst, size_t *room)
     struct nbd_conn *conn = CONN_OUTER(struct nbd_conn, c);
     struct nbd_req *req = conn->rx_req;
 
-    if (conn->state != NBD_STATE_TX_PAYLOAD) {
-        return false;
+    if (conn->state != NBD_STATE_TX_PAYLOAD || req->discard) {
+        return false; /* a discarded payload is dropped from rx */
     }
     *dst = req->buf + conn->rx_got;
-    *room = req->count - conn->rx_got;
+    *room = req->payload - conn->rx_got;
     return true;
 }
 
 static void
 nbd_conn_rx_sunk(struct conn *c, size_t n)
 {
-    CONN_OUTER(struct nbd_conn, c)->rx_got += (uint32_t)n;
+    CONN_OUTER(struct nbd_conn, c)->rx_got += n;
 }
 
 /* Parse everything buffered. */
@@ -310,7 +359,15 @@ nbd_conn_process(struct conn *c)
             }
             break;
         case NBD_STATE_TX_PAYLOAD:
-            if (conn->rx_got < conn->rx_req->count) {
+            if (conn->rx_req->discard) {
+                size_t avail = c->rx_end - c->rx_start;
+                uint64_t need = conn->rx_req->payload - conn->rx_got;
+                size_t take = avail < need ? avail : (size_t)need;
+
+                c->rx_start += take;
+                conn->rx_got += take;
+            }
+            if (conn->rx_got < conn->rx_req->payload) {
                 return;
             }
             nbd_req_payload_done(conn);

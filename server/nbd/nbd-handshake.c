@@ -153,7 +153,9 @@ nbd_hs_bind(struct nbd_conn *conn, struct export *e)
         conn->meta_base_allocation = false;
     }
     log_info("nbd %s: export %s%s%s", conn->base.peer, e->name,
-             conn->structured ? ", structured replies" : "",
+             conn->extended     ? ", extended headers"
+             : conn->structured ? ", structured replies"
+                                : "",
              conn->meta_base_allocation ? ", base:allocation" : "");
 }
 
@@ -169,6 +171,13 @@ nbd_hs_opt_export_name(struct nbd_conn *conn)
     } __attribute__((packed)) reply = { 0 };
     size_t len;
 
+    if (conn->extended) {
+        /* The protocol forbids it after extended headers, and it has no
+         * error reply: hang up. */
+        conn_close_soon(&conn->base,
+                        "NBD_OPT_EXPORT_NAME after NBD_OPT_EXTENDED_HEADERS");
+        return;
+    }
     memcpy(name, conn->optbuf, conn->optlen);
     name[conn->optlen] = '\0';
     e = nbd_hs_lookup(conn, name);
@@ -362,7 +371,8 @@ nbd_hs_opt_meta_context(struct nbd_conn *conn)
 
     if (!conn->structured) {
         nbd_hs_error(conn, opt, NBD_REP_ERR_INVALID,
-                     "negotiate NBD_OPT_STRUCTURED_REPLY first");
+                     "negotiate NBD_OPT_STRUCTURED_REPLY or "
+                     "NBD_OPT_EXTENDED_HEADERS first");
         return;
     }
     if (!nbd_hs_get_string(conn, &pos, name, sizeof name) ||
@@ -426,6 +436,24 @@ nbd_hs_opt_meta_context(struct nbd_conn *conn)
     nbd_hs_reply(conn, opt, NBD_REP_ACK, NULL, 0);
 }
 
+/* Allowed with or without structured replies first; once acked, every
+ * reply is an extended chunk (structured replies are implied). */
+static void
+nbd_hs_opt_extended_headers(struct nbd_conn *conn)
+{
+    if (conn->optlen != 0) {
+        nbd_hs_error(conn, conn->opt, NBD_REP_ERR_INVALID,
+                     "NBD_OPT_EXTENDED_HEADERS takes no data");
+    } else if (conn->extended) {
+        nbd_hs_error(conn, conn->opt, NBD_REP_ERR_INVALID,
+                     "extended headers are already negotiated");
+    } else {
+        conn->extended = true;
+        conn->structured = true;
+        nbd_hs_reply(conn, conn->opt, NBD_REP_ACK, NULL, 0);
+    }
+}
+
 static void
 nbd_hs_option(struct nbd_conn *conn)
 {
@@ -453,6 +481,10 @@ nbd_hs_option(struct nbd_conn *conn)
         if (conn->optlen != 0) {
             nbd_hs_error(conn, conn->opt, NBD_REP_ERR_INVALID,
                          "NBD_OPT_STRUCTURED_REPLY takes no data");
+        } else if (conn->extended) {
+            /* The protocol's answer: extended headers take precedence. */
+            nbd_hs_error(conn, conn->opt, NBD_REP_ERR_EXT_HEADER_REQD,
+                         "extended headers are already negotiated");
         } else if (conn->structured) {
             nbd_hs_error(conn, conn->opt, NBD_REP_ERR_INVALID,
                          "structured replies are already negotiated");
@@ -464,6 +496,9 @@ nbd_hs_option(struct nbd_conn *conn)
     case NBD_OPT_LIST_META_CONTEXT:
     case NBD_OPT_SET_META_CONTEXT:
         nbd_hs_opt_meta_context(conn);
+        break;
+    case NBD_OPT_EXTENDED_HEADERS:
+        nbd_hs_opt_extended_headers(conn);
         break;
     default:
         nbd_hs_error(conn, conn->opt, NBD_REP_ERR_UNSUP,

@@ -34,12 +34,22 @@
 #define NBD_MAX_OPTLEN (16 * 1024)
 /* Extents returned for one block-status request. */
 #define NBD_MAX_EXTENTS 256
-/* READ replies split into at most this many DATA/HOLE chunks. */
+/* READ replies split into at most this many DATA/HOLE chunks per piece. */
 #define NBD_MAX_READ_CHUNKS 8
 /* Holes shorter than this are sent as data: a chunk header costs more. */
 #define NBD_MIN_HOLE 4096
 /* The longest write payload read only to be refused (see nbd-request.c). */
 #define NBD_MAX_DISCARD_PAYLOAD (32u << 20)
+/* A READ longer than this is read from the backend and sent in pieces of
+ * this size, one piece in memory at a time, so a request holds at most
+ * this much whatever its length. */
+#define NBD_READ_PIECE (4u << 20)
+/* Write payloads a connection buffers at once: past this, a further write
+ * waits in the socket until others complete (one always proceeds). */
+#define NBD_CONN_WRITE_BUDGET (256u << 20)
+/* The longest READ served: what a compact request can express.  Longer
+ * extended-header reads get EOVERFLOW, as the protocol allows. */
+#define NBD_MAX_READ UINT64_C(0xffffffff)
 /* The only metadata context we serve. */
 #define NBD_CONTEXT_BASE_ALLOCATION_ID 1
 
@@ -54,9 +64,15 @@ enum nbd_conn_state {
 /* Something queued for sending: a reply (embedded in a request) or a blob. */
 struct nbd_tx {
     struct txq_item item;     /* first: the transmit queue hands it back */
-    struct iovec iov[2 + 2 * NBD_MAX_READ_CHUNKS];
+    struct iovec iov[3 + 2 * NBD_MAX_READ_CHUNKS];
     int iovcnt;
     void (*release)(struct nbd_conn *conn, struct nbd_tx *tx);
+    /* A reply sent in several pieces that must not be interleaved with
+     * other replies (a simple READ reply, or one DF data chunk): more is
+     * set on every piece but the last, and owner names the request. */
+    const void *owner;
+    bool more;
+    struct nbd_tx *held_next; /* waiting behind another reply's pieces */
 };
 
 struct nbd_req {
@@ -67,13 +83,23 @@ struct nbd_req {
     uint16_t type, flags;
     uint64_t cookie;
     uint64_t offset;
-    uint32_t count;
+    uint64_t count;           /* effect length (a write's: its payload) */
+    uint64_t payload;         /* bytes following the header */
     bool discard;             /* payload read only to be thrown away */
     int error;                /* -errno decided before submission */
+    /* READ in pieces: buf holds [piece_off, piece_off + piece_len) of the
+     * request; stream_err is a failure met after the reply began. */
+    uint64_t piece_off;
+    uint32_t piece_len;
+    int stream_err;
+    bool reply_done;          /* the last piece of the reply is queued */
+    uint64_t budget;          /* bytes charged to conn->write_bytes */
+    bool accounted;           /* counted in the statistics */
     uint8_t *buf;             /* payload, kept between requests */
     size_t bufcap;
     struct iovec data_iov;    /* the backend's view of buf */
-    uint8_t hdr[(20 + 12) * NBD_MAX_READ_CHUNKS + 32]; /* reply headers */
+    /* reply headers: chunk headers of up to 32 bytes (extended) */
+    uint8_t hdr[(32 + 12) * NBD_MAX_READ_CHUNKS + 32 + 32 + 6 + 64];
     struct backend_extent *extents; /* NBD_MAX_EXTENTS, on first use */
     uint8_t *bs_buf;          /* block status descriptors, on first use */
     int64_t start_ns;         /* for latency stats */
@@ -87,14 +113,16 @@ struct nbd_conn {
 
     /* receive (the buffer is base.rx) */
     struct nbd_req *rx_req;   /* NBD_STATE_TX_PAYLOAD: whose payload */
-    uint32_t rx_got;          /* payload bytes read so far */
+    uint64_t rx_got;          /* payload bytes read so far */
 
     /* handshake */
     uint32_t client_flags;
     uint32_t opt, optlen;
     uint8_t *optbuf;
     uint32_t opt_got;
-    bool structured;          /* NBD_OPT_STRUCTURED_REPLY negotiated */
+    bool structured;          /* reply chunks: NBD_OPT_STRUCTURED_REPLY
+                               * or NBD_OPT_EXTENDED_HEADERS negotiated */
+    bool extended;            /* NBD_OPT_EXTENDED_HEADERS negotiated */
     bool meta_base_allocation;/* base:allocation selected ... */
     char *meta_export;        /* ... for this export */
     struct aio_timer hs_timer;
@@ -105,6 +133,9 @@ struct nbd_conn {
     struct nbd_req reqs[NBD_MAX_INFLIGHT];
     struct nbd_req *free_reqs;
     unsigned inflight;        /* requests taken from the pool */
+    uint64_t write_bytes;     /* write payloads buffered (NBD_CONN_WRITE_BUDGET) */
+    const void *tx_owner;     /* sending a reply in pieces (see nbd_tx) */
+    struct nbd_tx *held, **held_tail; /* replies waiting for it */
     bool draining;            /* server shutdown: finish, flush, close */
     bool migrating;           /* move to the export's pinned I/O thread */
     unsigned invalid_logged;  /* "invalid request" lines logged so far */
@@ -116,6 +147,7 @@ struct nbd_conn {
 };
 
 /* nbd-conn.c */
+/* Queue a reply; it waits while another reply is sent in pieces. */
 void nbd_conn_queue(struct nbd_conn *conn, struct nbd_tx *tx)
     ATTR_NONNULL(1, 2);
 /* Queue a copy of len bytes (handshake replies). Returns 0 or -ENOMEM. */
@@ -146,13 +178,21 @@ uint16_t nbd_hs_transmission_flags(const struct export *e, bool structured)
 bool nbd_req_process(struct nbd_conn *conn) ATTR_NONNULL(1);
 /* The payload of conn->rx_req is complete: submit it. */
 void nbd_req_payload_done(struct nbd_conn *conn) ATTR_NONNULL(1);
+/* Count a finished request in the statistics (once; later calls do
+ * nothing). */
+void nbd_req_account(struct nbd_conn *conn, struct nbd_req *req, int err)
+    ATTR_NONNULL(1, 2);
+/* A piece of a READ went out: read and send the next one. */
+void nbd_req_read_next(struct nbd_conn *conn, struct nbd_req *req)
+    ATTR_NONNULL(1, 2);
 /* Check a parsed request; logs "invalid request" and returns -errno. */
 int nbd_req_validate(struct nbd_conn *conn, const struct nbd_req *req)
     ATTR_NONNULL(1, 2);
 
 /* nbd-reply.c */
 uint32_t nbd_reply_errno(int err);
-/* Build and queue the reply of a finished request (err 0 or -errno). */
+/* Build and queue the reply of a finished request (err 0 or -errno); for
+ * a READ in pieces, of its current piece. */
 void nbd_reply_queue(struct nbd_conn *conn, struct nbd_req *req, int err)
     ATTR_NONNULL(1, 2);
 

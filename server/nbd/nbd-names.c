@@ -41,6 +41,7 @@ nbd_name_rep(uint32_t rep)
     case NBD_REP_ERR_SHUTDOWN: return "NBD_REP_ERR_SHUTDOWN";
     case NBD_REP_ERR_BLOCK_SIZE_REQD: return "NBD_REP_ERR_BLOCK_SIZE_REQD";
     case NBD_REP_ERR_TOO_BIG: return "NBD_REP_ERR_TOO_BIG";
+    case NBD_REP_ERR_EXT_HEADER_REQD: return "NBD_REP_ERR_EXT_HEADER_REQD";
     default: return "unknown reply";
     }
 }

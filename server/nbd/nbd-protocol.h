@@ -63,6 +63,7 @@
 #define NBD_REP_ERR_SHUTDOWN      (NBD_REP_FLAG_ERROR | 7)
 #define NBD_REP_ERR_BLOCK_SIZE_REQD (NBD_REP_FLAG_ERROR | 8)
 #define NBD_REP_ERR_TOO_BIG       (NBD_REP_FLAG_ERROR | 9)
+#define NBD_REP_ERR_EXT_HEADER_REQD (NBD_REP_FLAG_ERROR | 10)
 
 /* NBD_REP_INFO types */
 #define NBD_INFO_EXPORT           0
@@ -74,6 +75,10 @@
 #define NBD_REQUEST_MAGIC         UINT32_C(0x25609513)
 #define NBD_SIMPLE_REPLY_MAGIC    UINT32_C(0x67446698)
 #define NBD_STRUCTURED_REPLY_MAGIC UINT32_C(0x668e33ef)
+/* NBD_OPT_EXTENDED_HEADERS (the extension-ext-header branch of the
+ * protocol document): 32-byte requests and reply chunks. */
+#define NBD_EXTENDED_REQUEST_MAGIC UINT32_C(0x21e41c71)
+#define NBD_EXTENDED_REPLY_MAGIC  UINT32_C(0x6e8a278c)
 
 #define NBD_CMD_READ              0
 #define NBD_CMD_WRITE             1
@@ -89,12 +94,14 @@
 #define NBD_CMD_FLAG_DF           (1u << 2)
 #define NBD_CMD_FLAG_REQ_ONE      (1u << 3)
 #define NBD_CMD_FLAG_FAST_ZERO    (1u << 4)
+#define NBD_CMD_FLAG_PAYLOAD_LEN  (1u << 5) /* extended headers only */
 
 #define NBD_REPLY_FLAG_DONE       (1u << 0)
 #define NBD_REPLY_TYPE_NONE       0
 #define NBD_REPLY_TYPE_OFFSET_DATA 1
 #define NBD_REPLY_TYPE_OFFSET_HOLE 2
 #define NBD_REPLY_TYPE_BLOCK_STATUS 5
+#define NBD_REPLY_TYPE_BLOCK_STATUS_EXT 6 /* extended headers only */
 #define NBD_REPLY_TYPE_ERROR      ((1u << 15) + 1)
 #define NBD_REPLY_TYPE_ERROR_OFFSET ((1u << 15) + 2)
 
@@ -145,6 +152,16 @@ struct nbd_wire_request {
     uint32_t count;
 } __attribute__((packed));
 
+struct nbd_wire_extended_request {
+    uint32_t magic; /* NBD_EXTENDED_REQUEST_MAGIC */
+    uint16_t flags;
+    uint16_t type;
+    uint64_t cookie;
+    uint64_t offset;
+    uint64_t count; /* payload length with NBD_CMD_FLAG_PAYLOAD_LEN, else
+                     * effect length */
+} __attribute__((packed));
+
 struct nbd_wire_simple_reply {
     uint32_t magic; /* NBD_SIMPLE_REPLY_MAGIC */
     uint32_t error;
@@ -157,6 +174,15 @@ struct nbd_wire_structured_reply {
     uint16_t type;
     uint64_t cookie;
     uint32_t length;
+} __attribute__((packed));
+
+struct nbd_wire_extended_reply {
+    uint32_t magic; /* NBD_EXTENDED_REPLY_MAGIC */
+    uint16_t flags;
+    uint16_t type;
+    uint64_t cookie;
+    uint64_t offset; /* the request's */
+    uint64_t length;
 } __attribute__((packed));
 
 #endif /* POLLTGT_NBD_NBD_PROTOCOL_H */

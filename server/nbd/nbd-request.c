@@ -5,11 +5,23 @@
  * payload, and hand the request to the export's backend.  The backend's
  * completion queues the reply.
  *
+ * Two header formats: the 28-byte compact request, and the 32-byte
+ * extended request once NBD_OPT_EXTENDED_HEADERS is negotiated, whose
+ * 64-bit length is a payload length with NBD_CMD_FLAG_PAYLOAD_LEN (which
+ * a write must carry) and an effect length without it.
+ *
  * What cannot get an error reply gets a clean disconnect: a bad request
- * magic (we have lost framing), and a write whose payload is larger than
- * max-payload (reading it to throw it away would let a client make us
- * read gigabytes).  Everything else is answered, and a write that is
- * refused still has its payload consumed so the stream stays in sync.
+ * magic, including the other mode's magic (we have lost framing), and a
+ * write whose payload is larger than max-payload: in compact mode when it
+ * is also over 32 MiB (reading it to throw it away would let a client
+ * make us read gigabytes; the protocol asks that up to 32 MiB is never
+ * treated as an attack), in extended mode always (the protocol's SHOULD).
+ * Everything else is answered, and a refused payload is still consumed
+ * (dropped as it arrives, never buffered) so the stream stays in sync.
+ *
+ * READ of any length the export allows up to NBD_MAX_READ is served: up
+ * to NBD_READ_PIECE from one buffer, longer ones a piece at a time (read
+ * from the backend, sent, then the next), see nbd-reply.c.
  */
 #include <config.h>
 
@@ -33,7 +45,7 @@ nbd_req_log_invalid(struct nbd_conn *conn, const struct nbd_req *req,
                     const char *why)
 {
     if (conn->invalid_logged++ < NBD_REQ_LOG_LIMIT) {
-        log_warn("nbd %s: invalid request: %s offset %" PRIu64 " count %" PRIu32
+        log_warn("nbd %s: invalid request: %s offset %" PRIu64 " count %" PRIu64
                  " flags 0x%x: %s",
                  conn->base.peer, nbd_name_cmd(req->type), req->offset, req->count,
                  req->flags, why);
@@ -53,6 +65,15 @@ nbd_req_validate(struct nbd_conn *conn, const struct nbd_req *req)
         allowed = conn->structured ? NBD_CMD_FLAG_DF : 0;
         break;
     case NBD_CMD_WRITE:
+        if (conn->extended) {
+            if (!(req->flags & NBD_CMD_FLAG_PAYLOAD_LEN)) {
+                /* Then there is no payload: nothing to write. */
+                nbd_req_log_invalid(conn, req,
+                                    "write without NBD_CMD_FLAG_PAYLOAD_LEN");
+                return -EINVAL;
+            }
+            allowed = NBD_CMD_FLAG_PAYLOAD_LEN;
+        }
         break;
     case NBD_CMD_FLUSH:
         if (!(tflags & NBD_FLAG_SEND_FLUSH)) {
@@ -112,10 +133,17 @@ nbd_req_validate(struct nbd_conn *conn, const struct nbd_req *req)
         nbd_req_log_invalid(conn, req, "the export is read-only");
         return -EPERM;
     }
-    if (req->type == NBD_CMD_READ &&
+    /* Reads are sent in pieces, so any length is served, except: one
+     * unfragmented chunk (DF) stays within max-payload, and nothing
+     * beyond what a compact request can ask. */
+    if (req->type == NBD_CMD_READ && (req->flags & NBD_CMD_FLAG_DF) &&
         req->count > conn->srv->cfg->nbd_max_payload) {
-        nbd_req_log_invalid(conn, req, "longer than max-payload");
-        return req->flags & NBD_CMD_FLAG_DF ? -EOVERFLOW : -EINVAL;
+        nbd_req_log_invalid(conn, req, "DF read longer than max-payload");
+        return -EOVERFLOW;
+    }
+    if (req->type == NBD_CMD_READ && req->count > NBD_MAX_READ) {
+        nbd_req_log_invalid(conn, req, "read longer than 4 GiB - 1");
+        return -EOVERFLOW;
     }
     if (!ranged) {
         if (req->offset != 0 || req->count != 0) {
@@ -170,14 +198,16 @@ nbd_req_stats_op(uint16_t type)
     }
 }
 
-static void
-nbd_req_done(struct backend_req *breq, int err)
+void
+nbd_req_account(struct nbd_conn *conn, struct nbd_req *req, int err)
 {
-    struct nbd_req *req = (struct nbd_req *)breq;
-    struct nbd_conn *conn = req->conn;
     int op = nbd_req_stats_op(req->type);
     int64_t lat = aio_ctx_now(conn->base.ctx) - req->start_ns;
 
+    if (req->accounted) {
+        return;
+    }
+    req->accounted = true;
     /* The loop's timestamps, not a clock read per request: latency at the
      * granularity of loop iterations, which is what the server adds. */
     if (op >= 0) {
@@ -188,8 +218,21 @@ nbd_req_done(struct backend_req *breq, int err)
         STATS_RELAXED_ADD(conn->stats.inflight, -1);
         STATS_RELAXED_ADD(conn->export_stats->inflight, -1);
     }
+}
 
+static void
+nbd_req_done(struct backend_req *breq, int err)
+{
+    struct nbd_req *req = (struct nbd_req *)breq;
+    struct nbd_conn *conn = req->conn;
+
+    /* A READ in pieces is finished at its last piece or first failure. */
+    if (req->type != NBD_CMD_READ || err < 0 ||
+        req->piece_off + req->piece_len >= req->count) {
+        nbd_req_account(conn, req, err < 0 ? err : req->stream_err);
+    }
     if (conn->base.life == CONN_DEAD) {
+        nbd_req_account(conn, req, err < 0 ? err : -EIO);
         nbd_conn_release_req(conn, req); /* may free conn */
         return;
     }
@@ -229,15 +272,15 @@ nbd_req_submit(struct nbd_conn *conn, struct nbd_req *req)
     }
     switch (req->type) {
     case NBD_CMD_READ:
-        if (nbd_req_buffer(req, req->count) < 0) {
+        req->piece_off = 0;
+        req->piece_len = 0;
+        req->stream_err = 0;
+        if (nbd_req_buffer(req, req->count < NBD_READ_PIECE ? req->count
+                                                            : NBD_READ_PIECE) < 0) {
             nbd_req_done(breq, -ENOMEM);
             return;
         }
-        req->data_iov.iov_base = req->buf;
-        req->data_iov.iov_len = req->count;
-        breq->iov = &req->data_iov;
-        breq->iovcnt = 1;
-        backend_read(b, breq);
+        nbd_req_read_next(conn, req);
         break;
     case NBD_CMD_WRITE:
         req->data_iov.iov_base = req->buf;
@@ -290,6 +333,38 @@ nbd_req_submit(struct nbd_conn *conn, struct nbd_req *req)
     }
 }
 
+/*
+ * Read the next piece of a READ (the first from nbd_req_submit, the rest
+ * when the previous piece went out).  After a failure in the middle of a
+ * reply that must be sent whole (a DF chunk), the rest is sent as zeros
+ * without reading, then the error chunk (see nbd-reply.c).
+ */
+void
+nbd_req_read_next(struct nbd_conn *conn, struct nbd_req *req)
+{
+    struct backend_req *breq = &req->breq;
+    uint64_t left;
+
+    req->piece_off += req->piece_len;
+    left = req->count - req->piece_off;
+    req->piece_len = (uint32_t)(left < NBD_READ_PIECE ? left : NBD_READ_PIECE);
+    if (req->stream_err < 0) {
+        memset(req->buf, 0, req->piece_len);
+        nbd_req_done(breq, 0);
+        return;
+    }
+    memset(breq, 0, offsetof(struct backend_req, sqe));
+    breq->ctx = conn->base.ctx;
+    breq->offset = req->offset + req->piece_off;
+    breq->count = req->piece_len;
+    breq->done = nbd_req_done;
+    req->data_iov.iov_base = req->buf;
+    req->data_iov.iov_len = req->piece_len;
+    breq->iov = &req->data_iov;
+    breq->iovcnt = 1;
+    backend_read(conn->export->backend, breq);
+}
+
 void
 nbd_req_payload_done(struct nbd_conn *conn)
 {
@@ -300,23 +375,96 @@ nbd_req_payload_done(struct nbd_conn *conn)
     nbd_req_submit(conn, req);
 }
 
+/* A request given up before it was answered (we hang up). */
+static void
+nbd_req_drop(struct nbd_conn *conn, struct nbd_req *req, const char *why)
+{
+    STATS_RELAXED_ADD(conn->stats.inflight, -1);
+    STATS_RELAXED_ADD(conn->export_stats->inflight, -1);
+    req->accounted = true;
+    nbd_conn_release_req(conn, req);
+    conn_close_soon(&conn->base, why);
+}
+
+/* Parse the header at p (its magic checked) into req, compact or
+ * extended as negotiated. */
+static void
+nbd_req_parse(struct nbd_conn *conn, struct nbd_req *req, const uint8_t *p)
+{
+    if (conn->extended) {
+        struct nbd_wire_extended_request w;
+
+        memcpy(&w, p, sizeof w);
+        req->flags = be16toh(w.flags);
+        req->type = be16toh(w.type);
+        req->cookie = w.cookie; /* opaque: echoed as received */
+        req->offset = be64toh(w.offset);
+        req->count = be64toh(w.count);
+        req->payload = req->flags & NBD_CMD_FLAG_PAYLOAD_LEN ? req->count : 0;
+    } else {
+        struct nbd_wire_request w;
+
+        memcpy(&w, p, sizeof w);
+        req->flags = be16toh(w.flags);
+        req->type = be16toh(w.type);
+        req->cookie = w.cookie;
+        req->offset = be64toh(w.offset);
+        req->count = be32toh(w.count);
+        req->payload = req->type == NBD_CMD_WRITE ? req->count : 0;
+    }
+}
+
+/* The payload length of the header at p, before it is taken. */
+static uint64_t
+nbd_req_peek_payload(const struct nbd_conn *conn, const uint8_t *p)
+{
+    uint16_t flags, type;
+    uint32_t c32;
+    uint64_t c64;
+
+    memcpy(&flags, p + 4, 2);
+    memcpy(&type, p + 6, 2);
+    if (conn->extended) {
+        memcpy(&c64, p + 24, 8);
+        return be16toh(flags) & NBD_CMD_FLAG_PAYLOAD_LEN ? be64toh(c64) : 0;
+    }
+    memcpy(&c32, p + 24, 4);
+    return be16toh(type) == NBD_CMD_WRITE ? be32toh(c32) : 0;
+}
+
 bool
 nbd_req_process(struct nbd_conn *conn)
 {
-    struct nbd_wire_request w;
     struct nbd_req *req;
     size_t avail = conn->base.rx_end - conn->base.rx_start;
+    size_t hlen = conn->extended ? sizeof(struct nbd_wire_extended_request)
+                                 : sizeof(struct nbd_wire_request);
+    uint32_t want = conn->extended ? NBD_EXTENDED_REQUEST_MAGIC
+                                   : NBD_REQUEST_MAGIC;
+    const uint8_t *p = conn->base.rx + conn->base.rx_start;
+    uint32_t magic;
+    uint16_t type;
+    uint64_t max = conn->srv->cfg->nbd_max_payload;
 
-    if (avail < sizeof w) {
+    if (avail < hlen) {
         return false;
     }
-    memcpy(&w, conn->base.rx + conn->base.rx_start, sizeof w);
-    if (be32toh(w.magic) != NBD_REQUEST_MAGIC) {
-        conn_close_soon(&conn->base, "bad request magic");
+    memcpy(&magic, p, 4);
+    magic = be32toh(magic);
+    if (magic != want) {
+        /* The other mode's header, or garbage: framing is lost. */
+        conn_close_soon(&conn->base,
+                        magic == NBD_REQUEST_MAGIC
+                            ? "compact request after extended headers were "
+                              "negotiated"
+                        : magic == NBD_EXTENDED_REQUEST_MAGIC
+                            ? "extended request without extended headers"
+                            : "bad request magic");
         return false;
     }
-    if (be16toh(w.type) == NBD_CMD_DISC) {
-        conn->base.rx_start += sizeof w;
+    memcpy(&type, p + 6, 2);
+    if (be16toh(type) == NBD_CMD_DISC) {
+        conn->base.rx_start += hlen;
         log_debug("nbd %s: NBD_CMD_DISC", conn->base.peer);
         /* Answer what is in flight, then close. */
         conn_close_soon(&conn->base, NULL);
@@ -327,53 +475,68 @@ nbd_req_process(struct nbd_conn *conn)
         conn->base.rx_paused = true; /* resumed by nbd_conn_release_req */
         return false;
     }
+    if (conn->write_bytes > 0) {
+        /* Bound what a connection's writes buffer: this one waits for
+         * others to complete (a refused payload costs nothing). */
+        uint64_t len = nbd_req_peek_payload(conn, p);
+
+        if (len <= max && conn->write_bytes + len > NBD_CONN_WRITE_BUDGET) {
+            conn->base.rx_paused = true;
+            return false;
+        }
+    }
     conn->free_reqs = req->next_free;
     conn->inflight++;
-    conn->base.rx_start += sizeof w;
+    conn->base.rx_start += hlen;
 
-    req->type = be16toh(w.type);
-    req->flags = be16toh(w.flags);
-    req->cookie = w.cookie; /* opaque: echoed as received */
-    req->offset = be64toh(w.offset);
-    req->count = be32toh(w.count);
+    nbd_req_parse(conn, req, p);
     req->discard = false;
+    req->accounted = false;
+    req->piece_off = 0;
+    req->piece_len = 0;
+    req->stream_err = 0;
     req->start_ns = aio_ctx_now(conn->base.ctx);
     stats_io_start(&conn->stats);
     stats_io_start(conn->export_stats);
     req->error = nbd_req_validate(conn, req);
 
-    if (req->type != NBD_CMD_WRITE) {
+    if (req->payload == 0) {
         nbd_req_submit(conn, req);
         return conn->base.life == CONN_OPEN;
     }
 
-    /* A write: its payload follows the header whatever we think of it.
-     * Up to 32 MiB it is read and refused (the protocol says no payload
-     * that size is an attack); beyond that we hang up unread. */
-    if (req->count > conn->srv->cfg->nbd_max_payload) {
+    /* A payload follows the header whatever we think of it.  Over
+     * max-payload: with extended headers the protocol asks for a hang-up;
+     * compact, up to 32 MiB it is consumed and refused (the protocol says
+     * no payload that size is an attack), beyond that we hang up unread. */
+    if (req->payload > max) {
         nbd_req_log_invalid(conn, req, "payload longer than max-payload");
-        if (req->count > NBD_MAX_DISCARD_PAYLOAD) {
-            STATS_RELAXED_ADD(conn->stats.inflight, -1);
-            STATS_RELAXED_ADD(conn->export_stats->inflight, -1);
-            nbd_conn_release_req(conn, req);
-            conn_close_soon(&conn->base, "write payload too large to accept");
+        if (conn->extended || req->payload > NBD_MAX_DISCARD_PAYLOAD) {
+            nbd_req_drop(conn, req, "payload too large to accept");
             return false;
         }
         req->error = -EINVAL;
     }
-    if (nbd_req_buffer(req, req->count ? req->count : 1) < 0) {
-        nbd_conn_release_req(conn, req);
-        conn_close_soon(&conn->base, "out of memory for a write payload");
+    /* A refused payload is dropped as it arrives, never buffered. */
+    req->discard = req->error < 0;
+    if (!req->discard && nbd_req_buffer(req, req->payload) < 0) {
+        nbd_req_drop(conn, req, "out of memory for a write payload");
         return false;
     }
-    avail = conn->base.rx_end - conn->base.rx_start;
-    if (avail > req->count) {
-        avail = req->count;
+    if (!req->discard) {
+        req->budget = req->payload;
+        conn->write_bytes += req->budget;
     }
-    memcpy(req->buf, conn->base.rx + conn->base.rx_start, avail);
+    avail = conn->base.rx_end - conn->base.rx_start;
+    if (avail > req->payload) {
+        avail = req->payload;
+    }
+    if (!req->discard) {
+        memcpy(req->buf, conn->base.rx + conn->base.rx_start, avail);
+    }
     conn->base.rx_start += avail;
     conn->rx_req = req;
-    conn->rx_got = (uint32_t)avail;
+    conn->rx_got = avail;
     conn->state = NBD_STATE_TX_PAYLOAD;
     return true;
 }

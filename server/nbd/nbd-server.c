@@ -54,9 +54,11 @@ nbd_server_start(struct nbd_server *srv, struct ev_loop *loop,
     srv->exports = exports;
     srv->iothreads = iothreads;
     srv->niothreads = niothreads;
-    log_info("nbd: a connection buffers at most %u requests of up to %" PRIu64
-             " KiB (max-inflight x max-payload)",
-             cfg->nbd_max_inflight, cfg->nbd_max_payload >> 10);
+    log_info("nbd: a connection buffers at most %" PRIu64 " MiB of writes "
+             "and %u reads of up to %u MiB (max-inflight)",
+             (cfg->nbd_max_payload > NBD_CONN_WRITE_BUDGET
+                  ? cfg->nbd_max_payload : NBD_CONN_WRITE_BUDGET) >> 20,
+             cfg->nbd_max_inflight, NBD_READ_PIECE >> 20);
     return frontend_start(&srv->fe, &nbd_frontend_ops, loop, cfg,
                           &cfg->nbd_listen, cfg->nbd_max_connections,
                           cfg->nbd_max_connections_per_client,

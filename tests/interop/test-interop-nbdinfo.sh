@@ -66,7 +66,7 @@ e["can_fast_zero"] and e["can_multi_conn"] and e["can_cache"] and e["can_df"]
 "base:allocation" in e["contexts"]
 e["block_size_minimum"] >= 1 and e["block_size_minimum"] <= 4096
 e["block_size_preferred"] == 4096
-e["block_size_maximum"] == 32 * 1024 * 1024
+e["block_size_maximum"] == 64 * 1024 * 1024
 '
 check_json disk0 "
 e['export-name'] == 'disk0'

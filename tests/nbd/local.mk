@@ -9,7 +9,9 @@ NBD_TESTS = \
 	tests/nbd/test-nbd-inflight \
 	tests/nbd/test-nbd-multiconn \
 	tests/nbd/test-nbd-serving \
-	tests/nbd/test-nbd-malformed
+	tests/nbd/test-nbd-malformed \
+	tests/nbd/test-nbd-extended \
+	tests/nbd/test-nbd-large
 
 check_PROGRAMS += $(NBD_TESTS)
 TESTS += $(NBD_TESTS)
@@ -42,6 +44,10 @@ tests_nbd_test_nbd_serving_LDADD = $(LIBNBD_LIBS)
 # Raw sockets only: no libnbd.
 tests_nbd_test_nbd_malformed_SOURCES = tests/nbd/test-nbd-malformed.c
 tests_nbd_test_nbd_malformed_CFLAGS = $(AM_CFLAGS)
+tests_nbd_test_nbd_extended_SOURCES = tests/nbd/test-nbd-extended.c
+tests_nbd_test_nbd_extended_CFLAGS = $(AM_CFLAGS)
+tests_nbd_test_nbd_large_SOURCES = tests/nbd/test-nbd-large.c
+tests_nbd_test_nbd_large_CFLAGS = $(AM_CFLAGS)
 
 TESTS += tests/nbd/test-nbd-drain-idle.sh
 EXTRA_DIST += tests/nbd/test-nbd-drain-idle.sh

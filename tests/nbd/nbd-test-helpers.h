@@ -27,6 +27,8 @@
 #define RAW_REQUEST_MAGIC   UINT32_C(0x25609513)
 #define RAW_SIMPLE_MAGIC    UINT32_C(0x67446698)
 #define RAW_STRUCT_MAGIC    UINT32_C(0x668e33ef)
+#define RAW_EXT_REQUEST_MAGIC UINT32_C(0x21e41c71)
+#define RAW_EXT_REPLY_MAGIC UINT32_C(0x6e8a278c)
 
 #define RAW_OPT_EXPORT_NAME       1
 #define RAW_OPT_ABORT             2
@@ -37,6 +39,7 @@
 #define RAW_OPT_STRUCTURED_REPLY  8
 #define RAW_OPT_LIST_META_CONTEXT 9
 #define RAW_OPT_SET_META_CONTEXT  10
+#define RAW_OPT_EXTENDED_HEADERS  11
 
 #define RAW_REP_ACK           1
 #define RAW_REP_SERVER        2
@@ -47,6 +50,7 @@
 #define RAW_REP_ERR_INVALID   (UINT32_C(0x80000000) | 3)
 #define RAW_REP_ERR_UNKNOWN   (UINT32_C(0x80000000) | 6)
 #define RAW_REP_ERR_TOO_BIG   (UINT32_C(0x80000000) | 9)
+#define RAW_REP_ERR_EXT_HEADER_REQD (UINT32_C(0x80000000) | 10)
 
 #define RAW_CMD_READ          0
 #define RAW_CMD_WRITE         1
@@ -57,10 +61,16 @@
 #define RAW_CMD_WRITE_ZEROES  6
 #define RAW_CMD_BLOCK_STATUS  7
 
+#define RAW_CMD_FLAG_FUA         (1u << 0)
+#define RAW_CMD_FLAG_DF          (1u << 2)
+#define RAW_CMD_FLAG_REQ_ONE     (1u << 3)
+#define RAW_CMD_FLAG_PAYLOAD_LEN (1u << 5)
+
 #define RAW_REPLY_TYPE_NONE         0
 #define RAW_REPLY_TYPE_OFFSET_DATA  1
 #define RAW_REPLY_TYPE_OFFSET_HOLE  2
 #define RAW_REPLY_TYPE_BLOCK_STATUS 5
+#define RAW_REPLY_TYPE_BLOCK_STATUS_EXT 6
 #define RAW_REPLY_TYPE_ERROR        0x8001
 
 /* Send all of buf; any error fails the test. */
@@ -97,6 +107,30 @@ raw_greet(int fd, uint32_t client_flags)
     CHECK(be64toh(m1) == RAW_NBDMAGIC && be64toh(m2) == RAW_IHAVEOPT,
           "bad greeting magic");
     raw_write_full(fd, &be, 4);
+}
+
+/* Connect to the Unix socket and pass the greeting (fixed newstyle, no
+ * zeroes). */
+static inline int
+raw_greeted(const char *sock)
+{
+    int fd = test_connect_unix(sock);
+
+    CHECK(fd >= 0, "connect %s: %s", sock, strerror(errno));
+    raw_greet(fd, 3);
+    return fd;
+}
+
+/* The server must close fd within 3 s without sending more; closes it. */
+static inline void
+raw_expect_closed(int fd, const char *what)
+{
+    size_t extra = 0;
+
+    CHECK(raw_expect_eof(fd, 3000, &extra),
+          "%s: the server did not close the connection within 3 s "
+          "(%zu unexpected bytes)", what, extra);
+    close(fd);
 }
 
 static inline void
@@ -172,15 +206,25 @@ raw_build_go(uint8_t *buf, const char *name, const uint16_t *infos,
     return pos;
 }
 
+/* Header modes for raw_connect_mode. */
+enum raw_mode {
+    RAW_COMPACT,         /* simple replies */
+    RAW_STRUCTURED,      /* NBD_OPT_STRUCTURED_REPLY */
+    RAW_EXTENDED,        /* NBD_OPT_EXTENDED_HEADERS alone */
+    RAW_STRUCT_EXTENDED, /* structured replies, then extended headers */
+};
+
 /*
- * Connect and negotiate to transmission with NBD_OPT_GO: structured replies
- * if asked, base:allocation if asked (needs structured).  Returns the fd;
+ * Connect and negotiate to transmission with NBD_OPT_GO in the given
+ * header mode, base:allocation if asked (needs chunks).  Returns the fd;
  * *size and *tflags from NBD_INFO_EXPORT.
  */
 static inline int
-raw_connect_go(const char *sock, const char *export, bool structured,
-               bool base_allocation, uint64_t *size, uint16_t *tflags)
+raw_connect_mode(const char *sock, const char *export, enum raw_mode mode,
+                 bool base_allocation, uint64_t *size, uint16_t *tflags)
 {
+    bool structured = mode == RAW_STRUCTURED || mode == RAW_STRUCT_EXTENDED;
+    bool extended = mode == RAW_EXTENDED || mode == RAW_STRUCT_EXTENDED;
     int fd = test_connect_unix(sock);
     struct raw_opt_reply *r = malloc(sizeof *r);
     uint8_t buf[512];
@@ -196,6 +240,11 @@ raw_connect_go(const char *sock, const char *export, bool structured,
         raw_send_opt(fd, RAW_OPT_STRUCTURED_REPLY, NULL, 0);
         CHECK(raw_read_opt_reply(fd, r, 5000) == 0 &&
               r->type == RAW_REP_ACK, "NBD_OPT_STRUCTURED_REPLY not acked");
+    }
+    if (extended) {
+        raw_send_opt(fd, RAW_OPT_EXTENDED_HEADERS, NULL, 0);
+        CHECK(raw_read_opt_reply(fd, r, 5000) == 0 &&
+              r->type == RAW_REP_ACK, "NBD_OPT_EXTENDED_HEADERS not acked");
     }
     if (base_allocation) {
         static const char q[] = "base:allocation";
@@ -248,6 +297,15 @@ raw_connect_go(const char *sock, const char *export, bool structured,
     return fd;
 }
 
+static inline int
+raw_connect_go(const char *sock, const char *export, bool structured,
+               bool base_allocation, uint64_t *size, uint16_t *tflags)
+{
+    return raw_connect_mode(sock, export,
+                            structured ? RAW_STRUCTURED : RAW_COMPACT,
+                            base_allocation, size, tflags);
+}
+
 static inline void
 raw_send_request(int fd, uint16_t flags, uint16_t type, uint64_t cookie,
                  uint64_t offset, uint32_t count)
@@ -263,6 +321,25 @@ raw_send_request(int fd, uint16_t flags, uint16_t type, uint64_t cookie,
     memcpy(h + 8, &k, 8);
     memcpy(h + 16, &o, 8);
     memcpy(h + 24, &c, 4);
+    raw_write_full(fd, h, sizeof h);
+}
+
+/* An extended request header (32 bytes, 64-bit length). */
+static inline void
+raw_send_ext_request(int fd, uint16_t flags, uint16_t type, uint64_t cookie,
+                     uint64_t offset, uint64_t length)
+{
+    uint8_t h[32];
+    uint32_t m = htobe32(RAW_EXT_REQUEST_MAGIC);
+    uint16_t f = htobe16(flags), t = htobe16(type);
+    uint64_t k = htobe64(cookie), o = htobe64(offset), l = htobe64(length);
+
+    memcpy(h, &m, 4);
+    memcpy(h + 4, &f, 2);
+    memcpy(h + 6, &t, 2);
+    memcpy(h + 8, &k, 8);
+    memcpy(h + 16, &o, 8);
+    memcpy(h + 24, &l, 8);
     raw_write_full(fd, h, sizeof h);
 }
 
@@ -290,8 +367,40 @@ struct raw_chunk {
     uint16_t flags, type;
     uint64_t cookie;
     uint32_t length;
+    uint64_t offset;  /* extended chunks: the request's offset */
     uint8_t *payload; /* malloc'd, length bytes */
 };
+
+/* Read the payload of a chunk whose header is parsed (c->length). */
+static inline int
+raw_read_chunk_payload(int fd, struct raw_chunk *c, int timeout_ms)
+{
+    CHECK(c->length <= 64u << 20, "chunk length %u", c->length);
+    c->payload = malloc(c->length ? c->length : 1);
+    CHECK(c->payload != NULL, "out of memory");
+    if (c->length &&
+        test_read_full(fd, c->payload, c->length, timeout_ms) !=
+            (ssize_t)c->length) {
+        free(c->payload);
+        return -1;
+    }
+    return 0;
+}
+
+/* Parse the 20-byte structured chunk header at h (magic checked). */
+static inline void
+raw_parse_chunk_header(const uint8_t *h, struct raw_chunk *c)
+{
+    memcpy(&c->flags, h + 4, 2);
+    memcpy(&c->type, h + 6, 2);
+    memcpy(&c->cookie, h + 8, 8);
+    memcpy(&c->length, h + 16, 4);
+    c->flags = be16toh(c->flags);
+    c->type = be16toh(c->type);
+    c->cookie = be64toh(c->cookie);
+    c->length = be32toh(c->length);
+    c->offset = 0;
+}
 
 /* One structured reply chunk: 0, or -1 on EOF/timeout. */
 static inline int
@@ -306,24 +415,37 @@ raw_read_chunk(int fd, struct raw_chunk *c, int timeout_ms)
     memcpy(&m, h, 4);
     CHECK(be32toh(m) == RAW_STRUCT_MAGIC,
           "expected a structured reply chunk, magic 0x%x", be32toh(m));
+    raw_parse_chunk_header(h, c);
+    return raw_read_chunk_payload(fd, c, timeout_ms);
+}
+
+/* One extended reply chunk (32-byte header): 0, or -1 on EOF/timeout. */
+static inline int
+raw_read_ext_chunk(int fd, struct raw_chunk *c, int timeout_ms)
+{
+    uint8_t h[32];
+    uint32_t m;
+    uint64_t len;
+
+    if (test_read_full(fd, h, sizeof h, timeout_ms) != (ssize_t)sizeof h) {
+        return -1;
+    }
+    memcpy(&m, h, 4);
+    CHECK(be32toh(m) == RAW_EXT_REPLY_MAGIC,
+          "expected an extended reply chunk, magic 0x%x", be32toh(m));
     memcpy(&c->flags, h + 4, 2);
     memcpy(&c->type, h + 6, 2);
     memcpy(&c->cookie, h + 8, 8);
-    memcpy(&c->length, h + 16, 4);
+    memcpy(&c->offset, h + 16, 8);
+    memcpy(&len, h + 24, 8);
     c->flags = be16toh(c->flags);
     c->type = be16toh(c->type);
     c->cookie = be64toh(c->cookie);
-    c->length = be32toh(c->length);
-    CHECK(c->length <= 64u << 20, "chunk length %u", c->length);
-    c->payload = malloc(c->length ? c->length : 1);
-    CHECK(c->payload != NULL, "out of memory");
-    if (c->length &&
-        test_read_full(fd, c->payload, c->length, timeout_ms) !=
-            (ssize_t)c->length) {
-        free(c->payload);
-        return -1;
-    }
-    return 0;
+    c->offset = be64toh(c->offset);
+    len = be64toh(len);
+    CHECK(len <= 64u << 20, "extended chunk length %" PRIu64, len);
+    c->length = (uint32_t)len;
+    return raw_read_chunk_payload(fd, c, timeout_ms);
 }
 
 /* The NBD error of an error chunk. */

@@ -7,7 +7,8 @@
  * meta-context options (NBD_REP_ERR_INVALID, negotiation goes on); then in
  * transmission: a bad request magic (closed), an unknown command (EINVAL
  * with the same cookie, simple and structured), a truncated header, a
- * 64 MiB write (closed without reading it), a huge read (EINVAL), a
+ * 64 MiB write (closed without reading it), a read past the end of the
+ * export (EINVAL), a
  * request stream split into single bytes, NBD_CMD_DISC after a write
  * (answered, then closed).  After every case a separate client is served
  * correctly and the daemon is alive.
@@ -62,27 +63,6 @@ healthy(const char *after)
     printf("ok: %s\n", after);
 }
 
-static int
-greeted(void)
-{
-    int fd = test_connect_unix(srv.sock);
-
-    CHECK(fd >= 0, "connect: %s", strerror(errno));
-    raw_greet(fd, 3);
-    return fd;
-}
-
-static void
-expect_closed(int fd, const char *what)
-{
-    size_t extra;
-
-    CHECK(raw_expect_eof(fd, 3000, &extra),
-          "%s: the server did not close the connection within 3 s "
-          "(%zu unexpected bytes)", what, extra);
-    close(fd);
-}
-
 static void
 expect_opt_reply(int fd, uint32_t opt, uint32_t type, const char *what)
 {
@@ -122,24 +102,24 @@ test_bad_client_flags(void)
 
     CHECK(fd >= 0, "connect");
     raw_greet(fd, 0x80000003u);
-    expect_closed(fd, "unknown client flags");
+    raw_expect_closed(fd, "unknown client flags");
     healthy("unknown client flags: closed");
 }
 
 static void
 test_bad_option_magic(void)
 {
-    int fd = greeted();
+    int fd = raw_greeted(srv.sock);
 
     raw_write_full(fd, "IHAVEOPX\0\0\0\3\0\0\0\0", 16);
-    expect_closed(fd, "bad option magic");
+    raw_expect_closed(fd, "bad option magic");
     healthy("bad option magic: closed");
 }
 
 static void
 test_option_too_big(void)
 {
-    int fd = greeted();
+    int fd = raw_greeted(srv.sock);
     int64_t t0 = test_now_ms();
     size_t extra;
 
@@ -165,7 +145,7 @@ test_option_too_big(void)
 static void
 test_truncated_option(void)
 {
-    int fd = greeted();
+    int fd = raw_greeted(srv.sock);
     uint8_t h[16];
     uint64_t m = htobe64(RAW_IHAVEOPT);
     uint32_t o = htobe32(RAW_OPT_GO), l = htobe32(100);
@@ -176,21 +156,21 @@ test_truncated_option(void)
     raw_write_full(fd, h, sizeof h);
     raw_write_full(fd, "\0\0\0\3mem", 7);
     shutdown(fd, SHUT_WR);
-    expect_closed(fd, "truncated option then EOF");
+    raw_expect_closed(fd, "truncated option then EOF");
     healthy("truncated option then EOF");
 
     /* A truncated option header, too. */
-    fd = greeted();
+    fd = raw_greeted(srv.sock);
     raw_write_full(fd, "IHAVEO", 6);
     shutdown(fd, SHUT_WR);
-    expect_closed(fd, "truncated option header then EOF");
+    raw_expect_closed(fd, "truncated option header then EOF");
     healthy("truncated option header then EOF");
 }
 
 static void
 test_unknown_option(void)
 {
-    int fd = greeted();
+    int fd = raw_greeted(srv.sock);
     uint8_t junk[20] = { 1, 2, 3 };
 
     raw_send_opt(fd, 0x1234, junk, sizeof junk);
@@ -206,7 +186,7 @@ test_unknown_option(void)
 static void
 test_malformed_go(void)
 {
-    int fd = greeted();
+    int fd = raw_greeted(srv.sock);
     uint8_t buf[64];
     uint32_t be;
     size_t len;
@@ -297,7 +277,7 @@ test_malformed_go(void)
 static void
 test_abort(void)
 {
-    int fd = greeted();
+    int fd = raw_greeted(srv.sock);
     size_t extra;
 
     raw_send_opt(fd, RAW_OPT_ABORT, NULL, 0);
@@ -305,7 +285,7 @@ test_abort(void)
     CHECK(raw_expect_eof(fd, 3000, &extra), "no close after NBD_OPT_ABORT");
     close(fd);
     /* Abort and hang up at once, without reading the reply. */
-    fd = greeted();
+    fd = raw_greeted(srv.sock);
     raw_send_opt(fd, RAW_OPT_ABORT, NULL, 0);
     close(fd);
     healthy("NBD_OPT_ABORT: ACK and close");
@@ -378,7 +358,7 @@ test_bad_request_magic(void)
     uint8_t bad[28] = { 0x25, 0x60, 0x95, 0x14 };
 
     raw_write_full(fd, bad, sizeof bad);
-    expect_closed(fd, "bad request magic");
+    raw_expect_closed(fd, "bad request magic");
     healthy("bad request magic: closed");
 }
 
@@ -446,7 +426,7 @@ test_truncated_header(void)
 
     raw_write_full(fd, "\x25\x60\x95\x13\0\0\0\0\0\0", 10);
     shutdown(fd, SHUT_WR);
-    expect_closed(fd, "truncated request header then EOF");
+    raw_expect_closed(fd, "truncated request header then EOF");
     healthy("truncated request header then EOF");
 }
 
@@ -471,7 +451,7 @@ test_huge_write(void)
 
         memcpy(&err, buf + 4, 4);
         CHECK(be32toh(err) != 0, "64 MiB write answered with success");
-        expect_closed(fd, "64 MiB write");
+        raw_expect_closed(fd, "64 MiB write");
     } else {
         close(fd);
     }
@@ -488,22 +468,20 @@ test_huge_read(void)
         int fd = raw_connect_go(srv.sock, "mem", sr, false, &size, &tflags);
         struct raw_chunk c;
 
+        /* 4 GiB - 1: past the end of the 16 MiB export. */
         raw_send_request(fd, 0, RAW_CMD_READ, 0xabc, 0, 0xffffffffu);
-        raw_send_request(fd, 0, RAW_CMD_READ, 0xabd, 0, 2 * MIB);
-        for (uint64_t want = 0xabc; want <= 0xabd; want++) {
-            if (sr) {
-                CHECK(raw_read_chunk(fd, &c, 3000) == 0, "huge read: no reply");
-                CHECK(c.cookie == want && c.type == RAW_REPLY_TYPE_ERROR &&
-                      (c.flags & 1) && raw_chunk_error(&c) == EINVAL,
-                      "huge read (structured): type %u error %u", c.type,
-                      c.type == RAW_REPLY_TYPE_ERROR ? raw_chunk_error(&c) : 0);
-                free(c.payload);
-            } else {
-                CHECK(raw_read_simple_reply(fd, &err, &cookie, 3000) == 0,
-                      "huge read: no reply");
-                CHECK(cookie == want && err == EINVAL,
-                      "huge read: cookie 0x%" PRIx64 " error %u", cookie, err);
-            }
+        if (sr) {
+            CHECK(raw_read_chunk(fd, &c, 3000) == 0, "huge read: no reply");
+            CHECK(c.cookie == 0xabc && c.type == RAW_REPLY_TYPE_ERROR &&
+                  (c.flags & 1) && raw_chunk_error(&c) == EINVAL,
+                  "huge read (structured): type %u error %u", c.type,
+                  c.type == RAW_REPLY_TYPE_ERROR ? raw_chunk_error(&c) : 0);
+            free(c.payload);
+        } else {
+            CHECK(raw_read_simple_reply(fd, &err, &cookie, 3000) == 0,
+                  "huge read: no reply");
+            CHECK(cookie == 0xabc && err == EINVAL,
+                  "huge read: cookie 0x%" PRIx64 " error %u", cookie, err);
         }
         /* DF without structured replies is not valid. */
         if (!sr) {
@@ -535,7 +513,7 @@ test_disc_after_write(void)
     CHECK(raw_read_simple_reply(fd, &err, &cookie, 3000) == 0 &&
           cookie == 0x21 && err == 0,
           "NBD_CMD_DISC: the outstanding write was not answered");
-    expect_closed(fd, "NBD_CMD_DISC");
+    raw_expect_closed(fd, "NBD_CMD_DISC");
 
     fd = raw_connect_go(srv.sock, "mem", false, false, &size, &tflags);
     raw_send_request(fd, 0, RAW_CMD_READ, 0x23, 8 * MIB, sizeof back);

@@ -49,7 +49,7 @@ START_TEST(test_empty_file_gives_documented_defaults)
     ck_assert_uint_eq(cfg->nexports, 0);
     ck_assert_ptr_null(cfg->nbd_default_export);
     ck_assert_uint_eq(cfg->nbd_max_connections, 1024);
-    ck_assert_uint_eq(cfg->nbd_max_payload, UINT64_C(32) << 20);
+    ck_assert_uint_eq(cfg->nbd_max_payload, UINT64_C(64) << 20);
     ck_assert_int_eq(cfg->nbd_handshake_timeout_ns, INT64_C(10) * 1000000000);
     free(sock);
     config_free(cfg);
@@ -310,7 +310,7 @@ START_TEST(test_foreach_key_includes_every_policy_param_with_default)
     ck_assert_str_eq(l.dflt[find_key(&l, "iscsi", "listen")], "127.0.0.1:3260");
     ck_assert_str_eq(l.dflt[find_key(&l, "status", "socket-mode")], "0600");
     ck_assert_str_eq(l.dflt[find_key(&l, "nbd", "max-connections")], "1024");
-    ck_assert_str_eq(l.dflt[find_key(&l, "nbd", "max-payload")], "32M");
+    ck_assert_str_eq(l.dflt[find_key(&l, "nbd", "max-payload")], "64M");
     ck_assert_str_eq(l.dflt[find_key(&l, "nbd", "handshake-timeout")], "10s");
     ck_assert(!l.has_dflt[find_key(&l, "server", "pidfile")]);
 }

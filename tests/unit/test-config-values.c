@@ -465,10 +465,10 @@ START_TEST(test_nbd_tuning_keys_are_read_back)
     ck_assert_int_eq(cfg->nbd_handshake_timeout_ns, INT64_C(500) * 1000000);
     config_free(cfg);
 
-    cfg = load_ok("[nbd]\nmax-connections = 1\nmax-payload = 32M\n"
+    cfg = load_ok("[nbd]\nmax-connections = 1\nmax-payload = 1G\n"
                   "handshake-timeout = 1h\n");
     ck_assert_uint_eq(cfg->nbd_max_connections, 1);
-    ck_assert_uint_eq(cfg->nbd_max_payload, UINT64_C(32) << 20);
+    ck_assert_uint_eq(cfg->nbd_max_payload, UINT64_C(1) << 30);
     ck_assert_int_eq(cfg->nbd_handshake_timeout_ns, INT64_C(3600) * 1000000000);
     config_free(cfg);
 }
@@ -673,9 +673,9 @@ START_TEST(test_nbd_tuning_keys_reject_out_of_range)
     expect_error("[nbd]\nmax-connections = many\n", 2,
                  "[nbd] max-connections", "'many'", "a whole number");
     expect_error("[nbd]\nmax-payload = 1K\n", 2, "[nbd] max-payload", "'1K'",
-                 "from 4K to 32M");
-    expect_error("[nbd]\nmax-payload = 64M\n", 2, "[nbd] max-payload", "'64M'",
-                 "from 4K to 32M");
+                 "from 4K to 1G");
+    expect_error("[nbd]\nmax-payload = 2G\n", 2, "[nbd] max-payload", "'2G'",
+                 "from 4K to 1G");
     expect_error("[nbd]\nhandshake-timeout = 0\n", 2,
                  "[nbd] handshake-timeout", "'0'", "a bare number is in seconds",
                  "from 1ms to 3600s");
