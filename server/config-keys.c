@@ -45,6 +45,14 @@ static const struct config_key nbd_keys[] = {
     { "max-payload", KT_SIZE, CFG(nbd_max_payload), 4096, 32 << 20, "32M" },
     { "handshake-timeout", KT_DURATION, CFG(nbd_handshake_timeout_ns),
       NS_PER_MS, 3600 * NS_PER_SEC, "10s" },
+    { "tls", KT_TLS, CFG(nbd_tls.mode), 0, 0, "off" },
+    { "tls-certificates", KT_PATH, CFG(nbd_tls.certificates), 0, 0, NULL },
+    { "tls-cert", KT_PATH, CFG(nbd_tls.cert), 0, 0, NULL },
+    { "tls-key", KT_PATH, CFG(nbd_tls.key), 0, 0, NULL },
+    { "tls-ca", KT_PATH, CFG(nbd_tls.ca), 0, 0, NULL },
+    { "tls-crl", KT_PATH, CFG(nbd_tls.crl), 0, 0, NULL },
+    { "tls-verify-peer", KT_BOOL, CFG(nbd_tls.verify_peer), 0, 0, "no" },
+    { "tls-psk-file", KT_PATH, CFG(nbd_tls.psk_file), 0, 0, NULL },
     { NULL },
 };
 

@@ -13,7 +13,8 @@ server_libpolltgt_a_SOURCES += \
 	server/listen.c server/listen.h \
 	server/export.c server/export.h \
 	server/frontend.c server/frontend.h \
-	server/txq.c server/conn.c server/conn.h server/txq.h
+	server/txq.c server/conn.c server/conn.h server/txq.h \
+	server/tls.c server/tls.h server/tls-psk.c server/tls-psk.h
 
 sbin_PROGRAMS += server/polltgtd
 server_polltgtd_SOURCES = server/main.c

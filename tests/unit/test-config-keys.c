@@ -187,7 +187,7 @@ END_TEST
 
 /* --- Key list ------------------------------------------------------- */
 
-#define MAX_KEYS 64
+#define MAX_KEYS 128
 
 struct key_list {
     size_t n;
@@ -238,6 +238,9 @@ static const struct {
     { "nbd", "listen" }, { "nbd", "default-export" },
     { "nbd", "max-connections" }, { "nbd", "max-payload" },
     { "nbd", "handshake-timeout" },
+    { "nbd", "tls" }, { "nbd", "tls-certificates" }, { "nbd", "tls-cert" },
+    { "nbd", "tls-key" }, { "nbd", "tls-ca" }, { "nbd", "tls-crl" },
+    { "nbd", "tls-verify-peer" }, { "nbd", "tls-psk-file" },
     { "iscsi", "listen" }, { "iscsi", "iqn-prefix" },
     { "iscsi", "max-connections" }, { "iscsi", "login-timeout" },
     { "iscsi", "nop-interval" }, { "iscsi", "nop-timeout" },
