@@ -53,6 +53,27 @@ exports_eq(const struct config *a, const struct config *b)
     return true;
 }
 
+/* Copy next's TLS paths into running once they are in force. */
+static void
+reload_copy_tls(struct config_tls *running, const struct config_tls *next)
+{
+    struct config_tls t = { .mode = next->mode,
+                            .verify_peer = next->verify_peer };
+    const char *const from[] = { next->certificates, next->cert, next->key,
+                                 next->ca, next->crl, next->psk_file };
+    char **to[] = { &t.certificates, &t.cert, &t.key, &t.ca, &t.crl,
+                    &t.psk_file };
+
+    for (size_t i = 0; i < sizeof from / sizeof from[0]; i++) {
+        if (from[i] && (*to[i] = strdup(from[i])) == NULL) {
+            config_tls_free(&t);
+            return; /* out of memory: the old paths stay on display */
+        }
+    }
+    config_tls_free(running);
+    *running = t;
+}
+
 static void
 restart_only(const char *what)
 {
@@ -134,6 +155,13 @@ config_reload_apply(struct config *running, const struct config *next,
         running->nbd_max_payload != next->nbd_max_payload ||
         running->nbd_handshake_timeout_ns != next->nbd_handshake_timeout_ns) {
         restart_only("[nbd]");
+    }
+    if (running->nbd_tls.mode != next->nbd_tls.mode) {
+        restart_only("[nbd] tls");
+    } else if (running->nbd_tls.mode != CONFIG_TLS_OFF && hooks->reload_tls &&
+               hooks->reload_tls(next, hooks->opaque) == 0) {
+        reload_copy_tls(&running->nbd_tls, &next->nbd_tls);
+        changes++;
     }
     if (!addrs_eq(&running->iscsi_listen, &next->iscsi_listen) ||
         !str_eq(running->iqn_prefix, next->iqn_prefix)) {
