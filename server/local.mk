@@ -69,3 +69,10 @@ TESTS += tests/unit/test-conn
 tests_unit_test_conn_SOURCES = tests/unit/test-conn.c
 tests_unit_test_conn_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_conn_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/test-tls
+TESTS += tests/unit/test-tls
+tests_unit_test_tls_SOURCES = tests/unit/test-tls.c \
+	tests/unit/config-test-helpers.h
+tests_unit_test_tls_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(INIH_CFLAGS)
+tests_unit_test_tls_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
