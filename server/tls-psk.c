@@ -15,21 +15,7 @@
 #include <unistd.h>
 
 #include "tls-psk.h"
-
-static int
-hex_value(char ch)
-{
-    if (ch >= '0' && ch <= '9') {
-        return ch - '0';
-    }
-    if (ch >= 'a' && ch <= 'f') {
-        return ch - 'a' + 10;
-    }
-    if (ch >= 'A' && ch <= 'F') {
-        return ch - 'A' + 10;
-    }
-    return -1;
-}
+#include "util/parse.h"
 
 /* Parse one non-blank line into k; returns 0, -EINVAL (err set) or
  * -ENOMEM. */
@@ -74,7 +60,7 @@ parse_line(const char *line, size_t len, struct tls_psk_key *k, char *err,
     }
     k->keylen = hlen / 2;
     for (size_t i = 0; i < hlen; i += 2) {
-        int hi = hex_value(hex[i]), lo = hex_value(hex[i + 1]);
+        int hi = parse_hex_digit(hex[i]), lo = parse_hex_digit(hex[i + 1]);
 
         if (hi < 0 || lo < 0) {
             snprintf(err, errlen, "key has a character that is not a hex digit");
