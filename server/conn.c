@@ -55,9 +55,19 @@ conn_flush_bh(void *opaque)
 }
 
 static void
-conn_tls_rx_bh(void *opaque)
+conn_tls_rx_due(void *opaque)
 {
     conn_on_readable(opaque);
+}
+
+/* Read what GnuTLS holds in the next iteration, after the other
+ * handlers had their turn. */
+static void
+conn_tls_rx_soon(struct conn *c)
+{
+    if (aio_timer_mod(c->ctx, &c->tls_rx_timer, clock_now_ns()) < 0) {
+        conn_kill(c); /* out of memory: it would never be read */
+    }
 }
 
 static void
@@ -125,7 +135,7 @@ conn_new(size_t size, const struct conn_ops *ops, struct frontend *fe,
     c->connected_ns = clock_now_ns();
     txq_init(&c->txq);
     aio_bh_init(&c->flush_bh, conn_flush_bh, c);
-    aio_bh_init(&c->tls_rx_bh, conn_tls_rx_bh, c);
+    aio_timer_init(&c->tls_rx_timer, conn_tls_rx_due, c);
     conn_link(c);
     return c;
 }
@@ -197,7 +207,7 @@ conn_kill(struct conn *c)
     c->life = CONN_DEAD;
     if (c->ctx) {
         aio_bh_cancel(c->ctx, &c->flush_bh);
-        aio_bh_cancel(c->ctx, &c->tls_rx_bh);
+        aio_timer_del(c->ctx, &c->tls_rx_timer);
     }
     if (c->h) {
         aio_handler_del(c->h);
@@ -246,7 +256,8 @@ conn_set_want_write(struct conn *c, bool want)
 }
 
 /* A step of the TLS handshake; on success TLS is on and what GnuTLS
- * already holds is read this iteration.  Returns true when it is done. */
+ * already holds is read in the next iteration.  Returns true when it is
+ * done. */
 static bool
 conn_tls_handshake(struct conn *c)
 {
@@ -270,7 +281,7 @@ conn_tls_handshake(struct conn *c)
     if (c->ops->on_tls) {
         c->ops->on_tls(c);
     }
-    aio_bh_schedule(c->ctx, &c->tls_rx_bh);
+    conn_tls_rx_soon(c);
     return true;
 }
 
@@ -518,7 +529,7 @@ conn_on_readable(void *opaque)
         /* Decrypted bytes wait inside GnuTLS and the socket may be empty:
          * no readiness will come for them.  (A move to another thread
          * cancels this; conn_attach reads them there.) */
-        aio_bh_schedule(c->ctx, &c->tls_rx_bh);
+        conn_tls_rx_soon(c);
     }
     conn_flush(c);
     if (c->ops->after_rx && c->life == CONN_OPEN) {
@@ -554,7 +565,7 @@ void
 conn_detach(struct conn *c)
 {
     aio_bh_cancel(c->ctx, &c->flush_bh); /* it is this thread's */
-    aio_bh_cancel(c->ctx, &c->tls_rx_bh);
+    aio_timer_del(c->ctx, &c->tls_rx_timer);
     if (c->h) {
         aio_handler_del(c->h);
         c->h = NULL;

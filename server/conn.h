@@ -147,8 +147,10 @@ struct conn {
     /* TLS (conn_start_tls) */
     enum conn_tls tls_state;
     struct tls_session *tls;
-    struct aio_bh tls_rx_bh; /* GnuTLS holds bytes the socket will not
-                              * announce: read them this iteration */
+    /* GnuTLS holds bytes the socket will not announce: read them in the
+     * next iteration (a timer due now, not a bottom half, which would run
+     * again in this one and let a busy client starve the others) */
+    struct aio_timer tls_rx_timer;
 };
 
 /*

@@ -25,12 +25,14 @@ start_polltgtd polltgt.ini
 # libnbd checks the server certificate over TCP (not over a Unix socket).
 tcp() { echo "nbds://localhost:$TLS_PORT/disk0?tls-certificates=$TMPDIR_TEST/pki/$1"; }
 trusted() { timeout 30 nbdinfo "$(tcp "$1")" >/dev/null 2>&1; }
+reloads_done() { grep -c 'reload: done' "$POLLTGTD_LOG" || true; }
+more_reloads_than() { [ "$(reloads_done)" -gt "$1" ]; }
 reload() { # LOG-REGEX: SIGHUP and wait for the line
     local n
-    n=$(grep -c 'reload: done' "$POLLTGTD_LOG" || true)
+    n=$(reloads_done)
     kill -HUP "$POLLTGTD_PID"
-    wait_for 10 test "$(grep -c 'reload: done' "$POLLTGTD_LOG")" -gt "$n" ||
-        fail "the reload did not finish"
+    wait_for 30 more_reloads_than "$n" ||
+        { cat "$POLLTGTD_LOG"; fail "the reload did not finish"; }
     log_has "$1" || { cat "$POLLTGTD_LOG"; fail "no '$1' after the reload"; }
 }
 

@@ -86,10 +86,14 @@ make_psk() {
 # tls_conf FILE SOCK TLS-KEYS...: a polltgtd configuration listening on
 # the Unix socket SOCK and on 127.0.0.1:$TLS_PORT, with the [nbd] keys
 # given (one "key = value" per argument) and a 16 MiB memory export disk0.
+# A fixed poll window: no wake-up measurement at start or reload, which a
+# loaded machine can make slow.
 tls_conf() {
     local f=$1 sock=$2 k
     shift 2
     {
+        echo "[poll]"
+        echo "max-ns = 50us"
         echo "[nbd]"
         echo "listen = unix:$sock, 127.0.0.1:$TLS_PORT"
         for k in "$@"; do echo "$k"; done
