@@ -79,6 +79,22 @@ config_finish_tls(struct config_loader *ld, struct config_tls *t,
     unsigned line = key_line(ld, "tls");
     bool x509;
 
+    for (size_t i = 0; i < ld->cfg->nexports; i++) {
+        const struct config_export *e = &ld->cfg->exports[i];
+
+        if (e->tls == CONFIG_TLS_OFF) {
+            config_error(ld, e->line,
+                         "[export %s] tls = off: an export cannot refuse TLS: "
+                         "expected on (as [%s] tls allows) or require",
+                         e->name, section);
+        } else if (e->tls == CONFIG_TLS_REQUIRE && t->mode == CONFIG_TLS_OFF &&
+                   (e->protocols & CONFIG_PROTO_NBD)) {
+            config_error(ld, e->line,
+                         "[export %s] tls = require: [%s] tls is off, so no "
+                         "client could reach it: set [%s] tls = on",
+                         e->name, section, section);
+        }
+    }
     if (t->mode == CONFIG_TLS_OFF) {
         return; /* keys for later are fine; nothing is loaded */
     }

@@ -101,6 +101,7 @@ static const struct config_key export_keys[] = {
     { "iothread", KT_INT, EXP(iothread), 0, CONFIG_MAX_IOTHREADS - 1, NULL },
     { "allow", KT_ACL, EXP(allow), 0, 0, NULL },
     { "protocols", KT_PROTOCOLS, EXP(protocols), 0, 0, "nbd, iscsi" },
+    { "tls", KT_TLS, EXP(tls), 0, 0, "on" },
     { "iqn", KT_IQN, EXP(iqn), 0, 0, NULL },
     { "lun", KT_UINT, EXP(lun), 0, 16383, "0" },
     { "block-size", KT_UINT, EXP(block_size), 512, 4096, "512" },

@@ -33,7 +33,8 @@ export_eq(const struct config_export *a, const struct config_export *b)
            a->size == b->size && str_eq(a->path, b->path) &&
            a->readonly == b->readonly && a->create == b->create &&
            a->direct == b->direct && str_eq(a->description, b->description) &&
-           a->iothread == b->iothread && a->allow.n == b->allow.n &&
+           a->iothread == b->iothread && a->tls == b->tls &&
+           a->allow.n == b->allow.n &&
            (a->allow.n == 0 ||
             memcmp(a->allow.entries, b->allow.entries,
                    a->allow.n * sizeof *a->allow.entries) == 0);

@@ -80,6 +80,7 @@ struct config_export {
     int iothread;         /* -1: any I/O thread */
     struct acl allow;     /* clients allowed; empty: everyone */
     unsigned protocols;   /* CONFIG_PROTO_*: which front ends serve it */
+    enum config_tls_mode tls; /* NBD: ON (as [nbd] tls allows) or REQUIRE */
 
     /* iSCSI: the export is LUN `lun` of target `iqn`; exports naming the
      * same iqn are the LUNs of one target, whose LUN 0 export holds the

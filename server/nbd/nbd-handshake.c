@@ -14,7 +14,8 @@
  * TLS ([nbd] tls): with `require` (the protocol's FORCEDTLS) every option
  * before NBD_OPT_STARTTLS but NBD_OPT_ABORT is refused with
  * NBD_REP_ERR_TLS_REQD and NBD_OPT_EXPORT_NAME hangs up; with `on` the
- * client chooses.  After the upgrade everything negotiated in plaintext
+ * client chooses, except for exports with tls = require (SELECTIVETLS):
+ * those answer only over TLS and are left out of NBD_OPT_LIST before it.  After the upgrade everything negotiated in plaintext
  * is forgotten (nbd_hs_tls_ready), so a man in the middle cannot have
  * chosen it.
  */
@@ -143,6 +144,13 @@ nbd_hs_allowed(const struct nbd_conn *conn, const struct export *e)
     return acl_allows(&e->cfg->allow, &conn->base.peer_addr);
 }
 
+/* An export with tls = require, and no TLS yet (SELECTIVETLS). */
+static bool
+nbd_hs_tls_missing(const struct nbd_conn *conn, const struct export *e)
+{
+    return e->cfg->tls == CONFIG_TLS_REQUIRE && !conn_tls_on(&conn->base);
+}
+
 /* Choose the export and, if the export is pinned elsewhere, remember it:
  * the connection then moves to that thread (see nbd-conn.c). */
 static void
@@ -192,6 +200,12 @@ nbd_hs_opt_export_name(struct nbd_conn *conn)
         conn_close_soon(&conn->base, NULL);
         return;
     }
+    if (nbd_hs_tls_missing(conn, e)) {
+        log_info("nbd %s: NBD_OPT_EXPORT_NAME: export %s requires TLS; "
+                 "closing", conn->base.peer, e->name);
+        conn_close_soon(&conn->base, NULL);
+        return;
+    }
     nbd_hs_bind(conn, e);
     reply.size = htobe64(e->size);
     reply.flags = htobe16(conn->tflags);
@@ -219,7 +233,8 @@ nbd_hs_opt_list(struct nbd_conn *conn)
         size_t nl = strlen(e->name), dl = strlen(e->description);
         uint32_t be = htobe32((uint32_t)nl);
 
-        if (!nbd_hs_allowed(conn, e) || !(e->cfg->protocols & CONFIG_PROTO_NBD)) {
+        if (!nbd_hs_allowed(conn, e) || !(e->cfg->protocols & CONFIG_PROTO_NBD) ||
+            nbd_hs_tls_missing(conn, e)) {
             continue; /* do not reveal exports the client may not use */
         }
         if (dl > NBD_MAX_STRING) {
@@ -305,6 +320,11 @@ nbd_hs_opt_info_go(struct nbd_conn *conn)
                      "access to this export is not allowed from your address");
         return;
     }
+    if (nbd_hs_tls_missing(conn, e)) {
+        nbd_hs_error(conn, opt, NBD_REP_ERR_TLS_REQD,
+                     "this export requires TLS: send NBD_OPT_STARTTLS first");
+        return;
+    }
 
     uint16_t tflags = nbd_hs_transmission_flags(e, conn->structured);
     struct {
@@ -388,6 +408,11 @@ nbd_hs_opt_meta_context(struct nbd_conn *conn)
     if (!nbd_hs_allowed(conn, e)) {
         nbd_hs_error(conn, opt, NBD_REP_ERR_POLICY,
                      "access to this export is not allowed from your address");
+        return;
+    }
+    if (nbd_hs_tls_missing(conn, e)) {
+        nbd_hs_error(conn, opt, NBD_REP_ERR_TLS_REQD,
+                     "this export requires TLS: send NBD_OPT_STARTTLS first");
         return;
     }
     /* Validate every query before answering anything. */

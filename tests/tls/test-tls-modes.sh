@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# tls = on serves TLS and plaintext clients side by side; with
+# tls = on serves TLS and plaintext clients side by side, except an
+# export with tls = require, which only TLS clients see and reach; with
 # tls-verify-peer a client certificate signed by the CA is required (none,
 # or one from another CA, fails the handshake); STARTTLS follows the
 # protocol's rules (no data, once only, plaintext state forgotten); and a
@@ -20,6 +21,8 @@ raw="$POLLTGT_SRCDIR/tests/tls/nbd-tls-raw.py"
 make_pki pki
 tls_conf polltgt.ini "$sock" "tls = on" "handshake-timeout = 3s" \
     "tls-certificates = $TMPDIR_TEST/pki/server" "tls-verify-peer = yes"
+printf '%s\n' '[export secret]' 'backend = memory' 'size = 1M' \
+    'tls = require' >>polltgt.ini
 start_polltgtd polltgt.ini
 
 x509="nbds+unix:///disk0?socket=$sock&tls-certificates=$TMPDIR_TEST/pki"
@@ -36,6 +39,24 @@ timeout 30 nbdinfo "$x509/client" | grep -q 'with TLS' ||
     fail "TLS client under tls = on"
 log_has 'client certificate verified' ||
     fail "the client certificate was not reported as verified"
+
+# The TLS-only export: listed and served over TLS only.
+timeout 30 nbdinfo --list "nbd+unix:///?socket=$sock" >list-plain.txt ||
+    fail "nbdinfo --list in plaintext"
+grep -q '^export="disk0":' list-plain.txt || { cat list-plain.txt; fail "disk0 not listed"; }
+if grep -q 'secret' list-plain.txt; then
+    cat list-plain.txt
+    fail "TLS-only export listed in plaintext"
+fi
+timeout 30 nbdinfo --list "$x509/client" >list-tls.txt ||
+    fail "nbdinfo --list over TLS"
+grep -q '^export="secret":' list-tls.txt || { cat list-tls.txt; fail "secret not listed over TLS"; }
+if timeout 30 nbdinfo "nbd+unix:///secret?socket=$sock" >refused.txt 2>&1; then
+    cat refused.txt
+    fail "the TLS-only export was served in plaintext"
+fi
+timeout 30 nbdinfo "nbds+unix:///secret?socket=$sock&tls-certificates=$TMPDIR_TEST/pki/client" |
+    grep -q 'export-size: 1048576' || fail "the TLS-only export over TLS"
 
 # verify-peer: no certificate, or one the CA did not sign, is refused.
 for d in noclient badclient; do

@@ -256,6 +256,7 @@ static const struct {
     { "export NAME", "create" }, { "export NAME", "direct" },
     { "export NAME", "description" }, { "export NAME", "iothread" },
     { "export NAME", "allow" }, { "export NAME", "protocols" },
+    { "export NAME", "tls" },
     { "export NAME", "iqn" }, { "export NAME", "block-size" },
     { "export NAME", "chap-username" }, { "export NAME", "chap-secret" },
     { "export NAME", "chap-mutual-username" },

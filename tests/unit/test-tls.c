@@ -290,6 +290,34 @@ START_TEST(test_tls_crl_needs_ca)
 }
 END_TEST
 
+START_TEST(test_export_tls)
+{
+    char *psk = put_file("exp.psk", "alice:0011\n");
+    char *text;
+    struct config *cfg;
+
+    ck_assert_int_ge(asprintf(&text, "[nbd]\ntls = on\ntls-psk-file = %s\n"
+                                     "[export a]\nbackend = memory\nsize = 1M\n"
+                                     "[export b]\nbackend = memory\nsize = 1M\n"
+                                     "tls = require\n", psk), 0);
+    cfg = load_ok(text);
+    ck_assert_int_eq(cfg->exports[0].tls, CONFIG_TLS_ON);
+    ck_assert_int_eq(cfg->exports[1].tls, CONFIG_TLS_REQUIRE);
+    config_free(cfg);
+    free(text);
+    expect_error("[nbd]\n[export a]\nbackend = memory\nsize = 1M\n"
+                 "tls = require\n",
+                 2, "[export a] tls = require: [nbd] tls is off");
+    expect_error("[export a]\nbackend = memory\nsize = 1M\ntls = off\n", 1,
+                 "[export a] tls = off: an export cannot refuse TLS");
+    /* Not served over NBD: nothing to require. */
+    cfg = load_ok("[export a]\nbackend = memory\nsize = 1M\n"
+                  "protocols = iscsi\ntls = require\n");
+    config_free(cfg);
+    free(psk);
+}
+END_TEST
+
 START_TEST(test_creds_load_errors_and_psk_only)
 {
     char *psk = put_file("creds.psk", "alice:00112233\n");
@@ -338,6 +366,7 @@ tls_suite(void)
     tcase_add_test(tc, test_tls_psk_file_errors_name_its_line);
     tcase_add_test(tc, test_tls_certificates_dir_resolved);
     tcase_add_test(tc, test_tls_crl_needs_ca);
+    tcase_add_test(tc, test_export_tls);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("credentials");
