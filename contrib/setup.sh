@@ -23,6 +23,7 @@ packages=(
     build-essential pkg-config autoconf automake libtool
     liburing-dev libev-dev libinih-dev check libnbd-dev libnbd-bin
     libiscsi-dev libiscsi-bin qemu-utils nbdkit fio
+    libgnutls28-dev gnutls-bin
     groff-base man-db python3 binutils
     python3-matplotlib
     systemd

@@ -73,6 +73,7 @@ config_export_begin(struct config_loader *ld, const char *name, unsigned line)
     ld->export->line = line;
     ld->export->iothread = -1;
     ld->export->protocols = CONFIG_PROTO_ALL;
+    ld->export->tls = CONFIG_TLS_ON;
     ld->export->block_size = 512;
 }
 

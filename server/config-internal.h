@@ -64,6 +64,7 @@ enum config_key_type {
     KT_DIGEST,    /* char *, canonical iSCSI list ("CRC32C,None") */
     KT_SECRET,    /* char *, a CHAP secret: 12 to 255 bytes */
     KT_NAMES,     /* char ** list (count at offset + sizeof(char **)) */
+    KT_TLS,       /* enum config_tls_mode: off, on, require */
 };
 
 struct config_key {

@@ -50,6 +50,14 @@ static const struct config_key nbd_keys[] = {
     { "max-inflight", KT_UINT, CFG(nbd_max_inflight), 1, 64, "64" },
     { "handshake-timeout", KT_DURATION, CFG(nbd_handshake_timeout_ns),
       NS_PER_MS, 3600 * NS_PER_SEC, "10s" },
+    { "tls", KT_TLS, CFG(nbd_tls.mode), 0, 0, "off" },
+    { "tls-certificates", KT_PATH, CFG(nbd_tls.certificates), 0, 0, NULL },
+    { "tls-cert", KT_PATH, CFG(nbd_tls.cert), 0, 0, NULL },
+    { "tls-key", KT_PATH, CFG(nbd_tls.key), 0, 0, NULL },
+    { "tls-ca", KT_PATH, CFG(nbd_tls.ca), 0, 0, NULL },
+    { "tls-crl", KT_PATH, CFG(nbd_tls.crl), 0, 0, NULL },
+    { "tls-verify-peer", KT_BOOL, CFG(nbd_tls.verify_peer), 0, 0, "no" },
+    { "tls-psk-file", KT_PATH, CFG(nbd_tls.psk_file), 0, 0, NULL },
     { NULL },
 };
 
@@ -100,6 +108,7 @@ static const struct config_key export_keys[] = {
     { "iothread", KT_INT, EXP(iothread), 0, CONFIG_MAX_IOTHREADS - 1, NULL },
     { "allow", KT_ACL, EXP(allow), 0, 0, NULL },
     { "protocols", KT_PROTOCOLS, EXP(protocols), 0, 0, "nbd, iscsi" },
+    { "tls", KT_TLS, EXP(tls), 0, 0, "on" },
     { "iqn", KT_IQN, EXP(iqn), 0, 0, NULL },
     { "lun", KT_UINT, EXP(lun), 0, 16383, "0" },
     { "block-size", KT_UINT, EXP(block_size), 512, 4096, "512" },

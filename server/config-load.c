@@ -487,6 +487,18 @@ config_load_string(const char *name, const char *text, struct config **out,
 }
 
 void
+config_tls_free(struct config_tls *t)
+{
+    free(t->certificates);
+    free(t->cert);
+    free(t->key);
+    free(t->ca);
+    free(t->crl);
+    free(t->psk_file);
+    memset(t, 0, sizeof *t);
+}
+
+void
 config_free(struct config *cfg)
 {
     if (cfg == NULL) {
@@ -511,6 +523,7 @@ config_free(struct config *cfg)
     free(cfg->iothread);
     free(cfg->nbd_listen.addr);
     free(cfg->nbd_default_export);
+    config_tls_free(&cfg->nbd_tls);
     free(cfg->iscsi_listen.addr);
     free(cfg->iqn_prefix);
     free(cfg->iscsi_header_digest);

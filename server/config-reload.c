@@ -33,7 +33,8 @@ export_eq(const struct config_export *a, const struct config_export *b)
            a->size == b->size && str_eq(a->path, b->path) &&
            a->readonly == b->readonly && a->create == b->create &&
            a->direct == b->direct && str_eq(a->description, b->description) &&
-           a->iothread == b->iothread && a->allow.n == b->allow.n &&
+           a->iothread == b->iothread && a->tls == b->tls &&
+           a->allow.n == b->allow.n &&
            (a->allow.n == 0 ||
             memcmp(a->allow.entries, b->allow.entries,
                    a->allow.n * sizeof *a->allow.entries) == 0);
@@ -51,6 +52,27 @@ exports_eq(const struct config *a, const struct config *b)
         }
     }
     return true;
+}
+
+/* Copy next's TLS paths into running once they are in force. */
+static void
+reload_copy_tls(struct config_tls *running, const struct config_tls *next)
+{
+    struct config_tls t = { .mode = next->mode,
+                            .verify_peer = next->verify_peer };
+    const char *const from[] = { next->certificates, next->cert, next->key,
+                                 next->ca, next->crl, next->psk_file };
+    char **to[] = { &t.certificates, &t.cert, &t.key, &t.ca, &t.crl,
+                    &t.psk_file };
+
+    for (size_t i = 0; i < sizeof from / sizeof from[0]; i++) {
+        if (from[i] && (*to[i] = strdup(from[i])) == NULL) {
+            config_tls_free(&t);
+            return; /* out of memory: the old paths stay on display */
+        }
+    }
+    config_tls_free(running);
+    *running = t;
 }
 
 static void
@@ -140,6 +162,13 @@ config_reload_apply(struct config *running, const struct config *next,
         running->nbd_max_inflight != next->nbd_max_inflight ||
         running->nbd_handshake_timeout_ns != next->nbd_handshake_timeout_ns) {
         restart_only("[nbd]");
+    }
+    if (running->nbd_tls.mode != next->nbd_tls.mode) {
+        restart_only("[nbd] tls");
+    } else if (running->nbd_tls.mode != CONFIG_TLS_OFF && hooks->reload_tls &&
+               hooks->reload_tls(next, hooks->opaque) == 0) {
+        reload_copy_tls(&running->nbd_tls, &next->nbd_tls);
+        changes++;
     }
     if (!addrs_eq(&running->iscsi_listen, &next->iscsi_listen) ||
         !str_eq(running->iqn_prefix, next->iqn_prefix) ||

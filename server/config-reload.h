@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Applying a re-read configuration (SIGHUP, the status socket's `reload`
- * and `set`).  Live keys (the poll tunables of each I/O thread, log-level)
- * are copied into the running config and handed to a hook that delivers
+ * and `set`).  Live keys (the poll tunables of each I/O thread, log-level,
+ * the TLS credential files) are copied into the running config and handed to a hook that delivers
  * them to the I/O threads; every other difference is reported as taking
  * effect on restart and left as it runs, so the running config always
  * describes what is in force.
@@ -20,6 +20,11 @@ struct config_reload_hooks {
     /* Measure I/O thread id's wake-up cost again (a reload, for a thread
      * whose max-ns is auto).  Optional. */
     void (*recalibrate)(unsigned id, void *opaque);
+    /* Load the TLS credentials of next's [nbd] for new connections: every
+     * reload re-reads the files, since a renewed certificate keeps its
+     * path.  Returns 0, or -errno after logging (the running credentials
+     * stay).  Optional. */
+    int (*reload_tls)(const struct config *next, void *opaque);
     void *opaque;
 };
 

@@ -428,6 +428,20 @@ config_value_apply(struct config_loader *ld, const struct config_key *k,
     case KT_NAMES:
         apply_list_key(ld, k, field, value, line);
         return;
+    case KT_TLS:
+        if (strcmp(value, "off") == 0) {
+            *(enum config_tls_mode *)field = CONFIG_TLS_OFF;
+        } else if (strcmp(value, "on") == 0) {
+            *(enum config_tls_mode *)field = CONFIG_TLS_ON;
+        } else if (strcmp(value, "require") == 0) {
+            *(enum config_tls_mode *)field = CONFIG_TLS_REQUIRE;
+        } else {
+            config_error(ld, line,
+                         "[%s] %s: invalid value '%s': expected off, on or "
+                         "require",
+                         ld->section, k->key, value);
+        }
+        return;
     case KT_SECRET: {
         size_t len = strlen(value);
 

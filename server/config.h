@@ -43,6 +43,24 @@ struct config_addrs {
     size_t n;
 };
 
+/* [nbd] tls */
+enum config_tls_mode {
+    CONFIG_TLS_OFF,
+    CONFIG_TLS_ON,      /* offered: each client chooses */
+    CONFIG_TLS_REQUIRE, /* nothing but STARTTLS and ABORT before TLS */
+};
+
+/* A front end's TLS settings.  After loading, tls-certificates DIR is
+ * resolved into cert, key and (when present) ca and crl, so users of the
+ * config see explicit paths only.  Paths are absolute; NULL: not given. */
+struct config_tls {
+    enum config_tls_mode mode;
+    char *certificates; /* qemu's tls-creds-x509 directory layout */
+    char *cert, *key, *ca, *crl;
+    bool verify_peer;   /* require a client certificate signed by ca */
+    char *psk_file;     /* username:hexkey lines */
+};
+
 struct config_iothread {
     struct poll_params params; /* [poll] with this thread's overrides */
     int cpu;                   /* -1: not pinned */
@@ -62,6 +80,7 @@ struct config_export {
     int iothread;         /* -1: any I/O thread */
     struct acl allow;     /* clients allowed; empty: everyone */
     unsigned protocols;   /* CONFIG_PROTO_*: which front ends serve it */
+    enum config_tls_mode tls; /* NBD: ON (as [nbd] tls allows) or REQUIRE */
 
     /* iSCSI: the export is LUN `lun` of target `iqn`; exports naming the
      * same iqn are the LUNs of one target, whose LUN 0 export holds the
@@ -100,6 +119,7 @@ struct config {
     uint64_t nbd_max_payload;     /* bytes */
     unsigned nbd_max_inflight;    /* requests per connection */
     int64_t nbd_handshake_timeout_ns;
+    struct config_tls nbd_tls;
     struct config_addrs iscsi_listen;
     char *iqn_prefix;
     unsigned iscsi_max_connections;
@@ -144,6 +164,8 @@ int config_load_string(const char *name, const char *text,
     ATTR_NONNULL(1, 2, 3, 4);
 
 void config_free(struct config *cfg);
+/* Free the paths of t (reload replaces a running config's TLS part). */
+void config_tls_free(struct config_tls *t) ATTR_NONNULL(1);
 
 /* Resolve relative paths in later loads against dir (main calls this with
  * the starting directory, before daemonising moves to /). */

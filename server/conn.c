@@ -10,6 +10,12 @@
  * writability.  Lifetime: kill stops socket I/O at once; the free waits
  * for the protocol's last outside reference and runs as a message on the
  * connection's own thread.
+ *
+ * TLS: the states of enum conn_tls.  While the handshake runs, the read
+ * and write callbacks step it and nothing else touches the socket; a
+ * stalled client costs one idle handler until the protocol's handshake
+ * timer closes it.  Once it is on, conn_recv and conn_flush go through
+ * tls.c, and the receive loop also ends with GnuTLS's own buffer in mind.
  */
 #include <config.h>
 
@@ -23,6 +29,7 @@
 #include "conn.h"
 #include "listen.h"
 #include "log.h"
+#include "tls.h"
 #include "util/clock.h"
 
 /* Reads per receive loop before the other handlers get their turn. */
@@ -45,6 +52,22 @@ static void
 conn_flush_bh(void *opaque)
 {
     conn_flush(opaque);
+}
+
+static void
+conn_tls_rx_due(void *opaque)
+{
+    conn_on_readable(opaque);
+}
+
+/* Read what GnuTLS holds in the next iteration, after the other
+ * handlers had their turn. */
+static void
+conn_tls_rx_soon(struct conn *c)
+{
+    if (aio_timer_mod(c->ctx, &c->tls_rx_timer, clock_now_ns()) < 0) {
+        conn_kill(c); /* out of memory: it would never be read */
+    }
 }
 
 static void
@@ -112,6 +135,7 @@ conn_new(size_t size, const struct conn_ops *ops, struct frontend *fe,
     c->connected_ns = clock_now_ns();
     txq_init(&c->txq);
     aio_bh_init(&c->flush_bh, conn_flush_bh, c);
+    aio_timer_init(&c->tls_rx_timer, conn_tls_rx_due, c);
     conn_link(c);
     return c;
 }
@@ -184,10 +208,18 @@ conn_kill(struct conn *c)
     c->life = CONN_DEAD;
     if (c->ctx) {
         aio_bh_cancel(c->ctx, &c->flush_bh);
+        aio_timer_del(c->ctx, &c->tls_rx_timer);
     }
     if (c->h) {
         aio_handler_del(c->h);
         c->h = NULL;
+    }
+    if (c->tls) {
+        if (c->tls_state == CONN_TLS_ON && c->fd >= 0) {
+            tls_session_bye(c->tls);
+        }
+        tls_session_free(c->tls);
+        c->tls = NULL;
     }
     if (c->fd >= 0) {
         close(c->fd);
@@ -224,6 +256,69 @@ conn_set_want_write(struct conn *c, bool want)
     }
 }
 
+/* A step of the TLS handshake; on success TLS is on and what GnuTLS
+ * already holds is read in the next iteration.  Returns true when it is
+ * done. */
+static bool
+conn_tls_handshake(struct conn *c)
+{
+    char desc[256];
+    int r = tls_session_handshake(c->tls);
+
+    if (r == -EAGAIN) {
+        conn_set_want_write(c, tls_session_wants_write(c->tls));
+        return false;
+    }
+    if (r < 0) {
+        log_warn("%s %s: TLS handshake failed: %s", c->ops->name, c->peer,
+                 tls_session_error(c->tls));
+        conn_kill(c);
+        return false;
+    }
+    c->tls_state = CONN_TLS_ON;
+    conn_set_want_write(c, false);
+    tls_session_describe(c->tls, desc, sizeof desc);
+    log_info("%s %s: TLS: %s", c->ops->name, c->peer, desc);
+    if (c->ops->on_tls) {
+        c->ops->on_tls(c);
+    }
+    conn_tls_rx_soon(c);
+    return true;
+}
+
+int
+conn_start_tls(struct conn *c, struct tls_creds *creds)
+{
+    int r;
+
+    assert(c->tls == NULL);
+    if (c->rx_start != c->rx_end) {
+        return -EPROTO; /* plaintext the TLS layer would never see */
+    }
+    r = tls_session_new(creds, c->fd, &c->tls);
+    if (r < 0) {
+        return r;
+    }
+    c->tls_state = CONN_TLS_STARTING;
+    /* Nothing is read until the reply is out and the handshake runs. */
+    if (c->h) {
+        aio_handler_want_read(c->h, false);
+    }
+    conn_flush(c);
+    return 0;
+}
+
+/* The reply that accepted the upgrade is out: the handshake begins. */
+static void
+conn_tls_begin(struct conn *c)
+{
+    c->tls_state = CONN_TLS_HANDSHAKE;
+    if (c->h && !c->rx_paused) {
+        aio_handler_want_read(c->h, true);
+    }
+    (void)conn_tls_handshake(c);
+}
+
 void
 conn_flush(struct conn *c)
 {
@@ -232,19 +327,37 @@ conn_flush(struct conn *c)
     if (c->in_rx || c->in_flush || c->life == CONN_DEAD) {
         return; /* the receive loop flushes when it is done */
     }
+    if (c->tls_state == CONN_TLS_HANDSHAKE) {
+        /* Nothing of the protocol's can go out before TLS is up. */
+        if (c->life == CONN_CLOSING) {
+            conn_kill(c);
+        }
+        return;
+    }
     c->in_flush = true;
-    r = txq_send(&c->txq, c->fd, conn_tx_release, c);
+    if (c->tls_state == CONN_TLS_ON) {
+        r = txq_send_via(&c->txq, tls_session_sendv, c->tls, conn_tx_release,
+                         c);
+    } else {
+        r = txq_send(&c->txq, c->fd, conn_tx_release, c);
+    }
     c->in_flush = false;
     if (r == -EAGAIN) {
         conn_set_want_write(c, true);
         return;
     }
     if (r < 0) {
-        log_debug("%s %s: send: %s", c->ops->name, c->peer, strerror(-r));
+        log_debug("%s %s: send: %s", c->ops->name, c->peer,
+                  c->tls_state == CONN_TLS_ON ? tls_session_error(c->tls)
+                                              : strerror(-r));
         conn_kill(c);
         return;
     }
     conn_set_want_write(c, false);
+    if (c->tls_state == CONN_TLS_STARTING && c->life == CONN_OPEN) {
+        conn_tls_begin(c);
+        return;
+    }
     if (c->ops->on_flushed) {
         c->ops->on_flushed(c);
     }
@@ -264,7 +377,13 @@ conn_flush_soon(struct conn *c)
 static void
 conn_on_writable(void *opaque)
 {
-    conn_flush(opaque);
+    struct conn *c = opaque;
+
+    if (c->tls_state == CONN_TLS_HANDSHAKE && c->life == CONN_OPEN) {
+        (void)conn_tls_handshake(c);
+        return;
+    }
+    conn_flush(c);
 }
 
 /*
@@ -311,9 +430,16 @@ conn_recv(struct conn *c)
             return -EAGAIN; /* a full buffer is parsed before more is read */
         }
     }
-    n = recv(c->fd, dst, room, MSG_DONTWAIT);
-    if (n < 0) {
-        return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    if (c->tls) {
+        n = tls_session_recv(c->tls, dst, room);
+        if (n < 0) {
+            return n;
+        }
+    } else {
+        n = recv(c->fd, dst, room, MSG_DONTWAIT);
+        if (n < 0) {
+            return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        }
     }
     if (n == 0) {
         c->rx_eof = true;
@@ -332,7 +458,8 @@ conn_poll(void *opaque)
 {
     struct conn *c = opaque;
 
-    if (c->rx_paused || c->life != CONN_OPEN) {
+    if (c->rx_paused || c->life != CONN_OPEN ||
+        (c->tls_state != CONN_TLS_NONE && c->tls_state != CONN_TLS_ON)) {
         return false;
     }
     return conn_recv(c) != -EAGAIN;
@@ -355,6 +482,13 @@ conn_on_readable(void *opaque)
         }
         return;
     }
+    if (c->tls_state == CONN_TLS_STARTING) {
+        return; /* the client must wait for the reply */
+    }
+    if (c->tls_state == CONN_TLS_HANDSHAKE) {
+        (void)conn_tls_handshake(c); /* on success the loop runs next */
+        return;
+    }
     c->in_rx = true;
     /* Parse what poll() already read, then read more until the socket is
      * empty, bounded so one busy client cannot starve the others. */
@@ -363,7 +497,7 @@ conn_on_readable(void *opaque)
 
         c->ops->process(c);
         if (c->life != CONN_OPEN || c->rx_paused || c->rx_hold ||
-            ++rounds > CONN_RX_ROUNDS) {
+            c->tls_state == CONN_TLS_STARTING || ++rounds > CONN_RX_ROUNDS) {
             break;
         }
         n = conn_recv(c);
@@ -374,7 +508,8 @@ conn_on_readable(void *opaque)
             c->in_rx = false;
             if (n < 0) {
                 log_debug("%s %s: recv: %s", c->ops->name, c->peer,
-                          strerror((int)-n));
+                          c->tls ? tls_session_error(c->tls)
+                                 : strerror((int)-n));
             } else if (c->rx_start != c->rx_end) {
                 log_info("%s %s: peer disconnected mid-message", c->ops->name,
                          c->peer);
@@ -389,6 +524,13 @@ conn_on_readable(void *opaque)
     c->in_rx = false;
     if (c->rx_paused && c->h) {
         aio_handler_want_read(c->h, false);
+    }
+    if (c->tls_state == CONN_TLS_ON && c->life == CONN_OPEN &&
+        !c->rx_paused && tls_session_pending(c->tls)) {
+        /* Decrypted bytes wait inside GnuTLS and the socket may be empty:
+         * no readiness will come for them.  (A move to another thread
+         * cancels this; conn_attach reads them there.) */
+        conn_tls_rx_soon(c);
     }
     conn_flush(c);
     if (c->ops->after_rx && c->life == CONN_OPEN) {
@@ -424,6 +566,7 @@ void
 conn_detach(struct conn *c)
 {
     aio_bh_cancel(c->ctx, &c->flush_bh); /* it is this thread's */
+    aio_timer_del(c->ctx, &c->tls_rx_timer);
     if (c->h) {
         aio_handler_del(c->h);
         c->h = NULL;

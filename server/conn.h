@@ -19,7 +19,11 @@
  * plugs in through struct conn_ops: it parses what arrived, says what a
  * whole message needs, releases what it queued, and frees its own state.
  * Every byte to or from the socket goes through conn.c (conn_recv and the
- * transmit queue), so a transport such as TLS fits in at this one place.
+ * transmit queue), so TLS fits in at this one place: once the protocol
+ * calls conn_start_tls (NBD_OPT_STARTTLS), what it queued so far goes out
+ * in plaintext, then the TLS handshake owns the socket (driven by the
+ * same read and write callbacks, never blocking the loop), and from its
+ * end every byte in and out is a TLS record (tls.h).
  *
  * Threading: everything here runs on the connection's I/O thread.
  */
@@ -40,11 +44,20 @@
 #define CONN_MAGIC 0xc0cc0c0cu
 
 struct conn;
+struct tls_creds;
+struct tls_session;
 
 enum conn_life {
     CONN_OPEN,    /* reading and writing */
     CONN_CLOSING, /* not reading: send what is queued, then close */
     CONN_DEAD,    /* socket closed; freed once nothing refers to it */
+};
+
+enum conn_tls {
+    CONN_TLS_NONE,      /* plaintext */
+    CONN_TLS_STARTING,  /* plaintext queued before the upgrade goes out */
+    CONN_TLS_HANDSHAKE, /* the handshake owns the socket */
+    CONN_TLS_ON,        /* every byte is a TLS record */
 };
 
 struct conn_ops {
@@ -92,6 +105,9 @@ struct conn_ops {
     /* Optional: the connection just died (socket closed, queue dropped):
      * stop timers, forget what waited for input. */
     void (*on_kill)(struct conn *c);
+    /* Optional: the TLS handshake finished (the protocol forgets what was
+     * negotiated in plaintext). */
+    void (*on_tls)(struct conn *c);
     /* Free the protocol's state (on c's thread); the base then frees the
      * object conn_new allocated.  Required. */
     void (*free)(struct conn *c);
@@ -127,6 +143,14 @@ struct conn {
     bool want_write;
     bool in_flush;          /* inside conn_flush: no nested flush */
     bool free_scheduled;
+
+    /* TLS (conn_start_tls) */
+    enum conn_tls tls_state;
+    struct tls_session *tls;
+    /* GnuTLS holds bytes the socket will not announce: read them in the
+     * next iteration (a timer due now, not a bottom half, which would run
+     * again in this one and let a busy client starve the others) */
+    struct aio_timer tls_rx_timer;
 };
 
 /*
@@ -182,6 +206,23 @@ void conn_kill(struct conn *c) ATTR_NONNULL(1);
 /* Free when dead and releasable (call when what made it unreleasable
  * went away: the last backend request came back). */
 void conn_maybe_free(struct conn *c) ATTR_NONNULL(1);
+
+/*
+ * Upgrade to TLS with creds (the protocol's reply saying so is queued
+ * already and goes out in plaintext first; conn takes its own reference
+ * to creds).  The receive loop stops until the handshake is done, then
+ * ops->on_tls runs and parsing goes on over TLS.  Returns 0, -EPROTO if
+ * unparsed plaintext is buffered (the client did not wait for the
+ * reply), or -ENOMEM; the caller closes the connection on failure.
+ */
+int conn_start_tls(struct conn *c, struct tls_creds *creds) ATTR_NONNULL(1, 2);
+
+/* TLS is up (the handshake finished). */
+static inline bool
+conn_tls_on(const struct conn *c)
+{
+    return c->tls_state == CONN_TLS_ON;
+}
 
 /* Stop reading (a drain, a logout): the socket is not watched for input
  * until conn_resume_rx. */

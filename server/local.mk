@@ -15,7 +15,8 @@ server_libpolltgt_a_SOURCES += \
 	server/listen.c server/listen.h \
 	server/export.c server/export.h \
 	server/frontend.c server/frontend.h \
-	server/txq.c server/conn.c server/conn.h server/txq.h
+	server/txq.c server/conn.c server/conn.h server/txq.h \
+	server/tls.c server/tls.h server/tls-psk.c server/tls-psk.h
 
 sbin_PROGRAMS += server/polltgtd
 server_polltgtd_SOURCES = server/main.c
@@ -70,3 +71,10 @@ TESTS += tests/unit/test-conn
 tests_unit_test_conn_SOURCES = tests/unit/test-conn.c
 tests_unit_test_conn_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_conn_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/test-tls
+TESTS += tests/unit/test-tls
+tests_unit_test_tls_SOURCES = tests/unit/test-tls.c \
+	tests/unit/config-test-helpers.h
+tests_unit_test_tls_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(INIH_CFLAGS)
+tests_unit_test_tls_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)

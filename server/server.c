@@ -186,6 +186,17 @@ static const struct control_server_ops server_status_ops = {
     .config_file = server_status_config_file,
 };
 
+static int
+server_reload_tls(const struct config *next, void *opaque)
+{
+    struct server *srv = opaque;
+
+    if (!srv->nbd_started) {
+        return 0;
+    }
+    return nbd_server_reload_tls(&srv->nbd, &next->nbd_tls);
+}
+
 /* --- Start and stop ---------------------------------------------------- */
 
 int
@@ -219,6 +230,7 @@ server_start(struct server **out, struct mainloop *ml)
     mainloop_set_reload_hooks(ml, &(struct config_reload_hooks){
         .set_poll_params = server_set_poll_params,
         .recalibrate = server_recalibrate,
+        .reload_tls = server_reload_tls,
         .opaque = srv,
     });
     int r = export_set_open(&srv->exports, cfg);

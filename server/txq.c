@@ -5,6 +5,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "txq.h"
@@ -63,11 +64,36 @@ txq_retire(struct txq *q, txq_release_fn *release, void *opaque)
     }
 }
 
+static ssize_t
+txq_sendmsg(void *opaque, const struct iovec *iov, int iovcnt)
+{
+    struct msghdr msg = { .msg_iov = (struct iovec *)iov,
+                          .msg_iovlen = (size_t)iovcnt };
+    int fd = (int)(intptr_t)opaque;
+
+    for (;;) {
+        ssize_t sent = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+        if (sent >= 0) {
+            return sent;
+        }
+        if (errno != EINTR) {
+            return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+        }
+    }
+}
+
 int
 txq_send(struct txq *q, int fd, txq_release_fn *release, void *opaque)
 {
+    return txq_send_via(q, txq_sendmsg, (void *)(intptr_t)fd, release, opaque);
+}
+
+int
+txq_send_via(struct txq *q, txq_sendv_fn *sendv, void *sopaque,
+             txq_release_fn *release, void *opaque)
+{
     struct iovec iov[TXQ_MAX_IOV];
-    struct msghdr msg = { .msg_iov = iov };
 
     while (q->head) {
         size_t skip = q->off;
@@ -94,13 +120,9 @@ txq_send(struct txq *q, int fd, txq_release_fn *release, void *opaque)
             txq_retire(q, release, opaque);
             continue;
         }
-        msg.msg_iovlen = (size_t)n;
-        sent = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+        sent = sendv(sopaque, iov, n);
         if (sent < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return errno == EAGAIN || errno == EWOULDBLOCK ? -EAGAIN : -errno;
+            return (int)sent;
         }
         q->off += (size_t)sent;
         txq_retire(q, release, opaque);

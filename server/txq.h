@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include "util/compiler.h"
@@ -29,6 +30,11 @@ struct txq {
 };
 
 typedef void txq_release_fn(struct txq_item *it, void *opaque);
+
+/* A transport's gathered send (sendmsg on a socket, or TLS): the bytes
+ * it took (> 0), -EAGAIN, or -errno.  opaque is its own. */
+typedef ssize_t txq_sendv_fn(void *opaque, const struct iovec *iov,
+                             int iovcnt);
 
 void txq_init(struct txq *q) ATTR_NONNULL(1);
 
@@ -48,6 +54,9 @@ void txq_push(struct txq *q, struct txq_item *it, const struct iovec *iov,
  * the connection is broken. */
 int txq_send(struct txq *q, int fd, txq_release_fn *release, void *opaque)
     ATTR_NONNULL(1, 3);
+/* The same through a transport's sendv (conn.c's TLS). */
+int txq_send_via(struct txq *q, txq_sendv_fn *sendv, void *sopaque,
+                 txq_release_fn *release, void *opaque) ATTR_NONNULL(1, 2, 4);
 
 /* Release everything queued without sending it. */
 void txq_drop(struct txq *q, txq_release_fn *release, void *opaque)

@@ -19,6 +19,19 @@
 # timeout) is measured per server in the first repetition.  The helpers
 # it shares with iscsi-bench.sh are in bench-lib.sh.
 #
+# TLS: the servers polltgt-tls and nbdkit-tls serve with TLS required
+# (X.509, a CA and server certificate made with certtool for this run) and
+# fio's nbd engine connects with an nbds:// URI.  fio does not let libnbd
+# read local files named in a URI (tls-certificates=, tls-psk-file= need
+# nbd_set_uri_allow_local_file), so fio runs with HOME pointing at a
+# directory whose .pki/libnbd/ca-cert.pem is the CA: libnbd's default
+# place.  PSK cannot be passed that way, so there is no PSK variant.  They
+# are not in the default list: name them with -s, next to their plaintext
+# counterparts, e.g.
+#   -s polltgt-weighted,polltgt-tls,nbdkit,nbdkit-tls -w rr4k-qd1,sr128k-qd8
+# (the ratio table then compares each polltgt server with the best of all
+# peers, so read TLS against TLS in the main table).
+#
 # Usage: contrib/bench/nbd-bench.sh [-q] [-n REPS] [-t SECONDS] [-o DIR]
 #            [-b POLLTGTD] [-s SERVERS] [-w WORKLOADS] [-S CPU] [-C CPU] [-T] [-I]
 # See contrib/bench/README.md.
@@ -37,9 +50,10 @@ usage: nbd-bench.sh [options]
   -q            quick smoke run: 1 repetition of 3 s (an explicit -n/-t wins)
   -o DIR        results directory (default /tmp/nbd-bench-DATE)
   -b PATH       the polltgtd binary (default: server/polltgtd of this tree)
-  -s LIST       servers, comma-separated (default: all):
+  -s LIST       servers, comma-separated (default: all but the TLS ones):
                 polltgt-off,polltgt-classic,polltgt-per-handler,
-                polltgt-weighted,polltgt-busy,nbdkit,qemu-nbd
+                polltgt-weighted,polltgt-busy,nbdkit,qemu-nbd,
+                and with TLS required: polltgt-tls,nbdkit-tls
   -w LIST       workloads, comma-separated (default: all):
                 rr4k-qd1,rw4k-qd1,rr4k-qd16,rr4k-4conn,sr128k-qd8,sw128k-qd8
   -S CPU        the server's CPU (default 0)
@@ -47,7 +61,8 @@ usage: nbd-bench.sh [options]
   -T            use TCP on 127.0.0.1 instead of Unix sockets
   -I            skip the idle-CPU measurement (about 25 s per server)
 Environment: QEMU_NBD_ARGS (default "--aio=io_uring"), NBDKIT_ARGS
-(default empty), WORKING_SET (default 256M), EXPORT_SIZE (default 1G).
+(default empty), WORKING_SET (default 256M), EXPORT_SIZE (default 1G),
+TLS_POLICY (the poll policy of polltgt-tls*, default weighted).
 EOF
 }
 
@@ -57,6 +72,8 @@ REPS='' RUNTIME='' QUICK=0 OUT='' POLLTGTD=${POLLTGTD:-} TRANSPORT=unix
 SERVER_CPU=0 CLIENT_CPU=1 IDLE=1
 ALL_SERVERS=(polltgt-off polltgt-classic polltgt-per-handler polltgt-weighted
     polltgt-busy nbdkit qemu-nbd)
+TLS_SERVERS=(polltgt-tls nbdkit-tls)
+KNOWN_SERVERS=("${ALL_SERVERS[@]}" "${TLS_SERVERS[@]}")
 ALL_WORKLOADS=(rr4k-qd1 rw4k-qd1 rr4k-qd16 rr4k-4conn sr128k-qd8 sw128k-qd8)
 SERVERS=("${ALL_SERVERS[@]}")
 WORKLOADS=("${ALL_WORKLOADS[@]}")
@@ -88,8 +105,9 @@ WORKING_SET=${WORKING_SET:-256M}
 EXPORT_SIZE=${EXPORT_SIZE:-1G}
 QEMU_NBD_ARGS=${QEMU_NBD_ARGS:---aio=io_uring}
 NBDKIT_ARGS=${NBDKIT_ARGS:-}
+TLS_POLICY=${TLS_POLICY:-weighted}
 check_counts "$REPS" "$RUNTIME"
-check_list server ALL_SERVERS "${SERVERS[@]}"
+check_list server KNOWN_SERVERS "${SERVERS[@]}"
 check_list workload ALL_WORKLOADS "${WORKLOADS[@]}"
 
 # fio arguments of each workload.
@@ -129,6 +147,10 @@ if wants_server nbdkit; then
     need "nbdkit with its memory plugin (package nbdkit)" \
         nbdkit --dump-plugin memory
 fi
+if [[ " ${SERVERS[*]} " == *-tls* ]]; then
+    need "certtool (package gnutls-bin), for the TLS servers" \
+        certtool --version
+fi
 if wants_server qemu-nbd; then
     need "qemu-nbd (package qemu-utils)" qemu-nbd --version
     need "a writable /dev/shm for qemu-nbd's image" test -w /dev/shm
@@ -145,6 +167,37 @@ OUT=${OUT:-/tmp/nbd-bench-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 SHM=$(mktemp -d /dev/shm/nbd-bench.XXXXXX)
+
+# make_tls_creds DIR: a CA, a server certificate for localhost and
+# 127.0.0.1 (DIR/server, the layout polltgtd, nbdkit and qemu read) and
+# the client's view (DIR/client: the CA only; DIR/home/.pki/libnbd, the
+# same for fio's libnbd through HOME).
+make_tls_creds() {
+    local d=$1
+    mkdir -p "$d/server" "$d/client" "$d/home/.pki/libnbd"
+    printf 'cn = nbd-bench CA\nca\ncert_signing_key\nexpiration_days = 7\n' \
+        >"$d/ca.info"
+    printf '%s\n' 'cn = localhost' 'dns_name = localhost' \
+        'ip_address = 127.0.0.1' tls_www_server encryption_key signing_key \
+        'expiration_days = 7' >"$d/server.info"
+    certtool --generate-privkey --outfile "$d/ca-key.pem" 2>/dev/null &&
+    certtool --generate-self-signed --load-privkey "$d/ca-key.pem" \
+        --template "$d/ca.info" --outfile "$d/server/ca-cert.pem" 2>/dev/null &&
+    certtool --generate-privkey --outfile "$d/server/server-key.pem" 2>/dev/null &&
+    certtool --generate-certificate --load-privkey "$d/server/server-key.pem" \
+        --load-ca-certificate "$d/server/ca-cert.pem" \
+        --load-ca-privkey "$d/ca-key.pem" --template "$d/server.info" \
+        --outfile "$d/server/server-cert.pem" 2>/dev/null &&
+    cp "$d/server/ca-cert.pem" "$d/client/" &&
+    cp "$d/server/ca-cert.pem" "$d/home/.pki/libnbd/"
+} >/dev/null
+# How fio is started: with HOME at the libnbd CA for the TLS servers.
+FIO_ENV=(env)
+TLS_DIR="$SHM/tls"
+if [[ " ${SERVERS[*]} " == *-tls* ]]; then
+    make_tls_creds "$TLS_DIR" ||
+        { echo "nbd-bench: cannot make TLS credentials" >&2; exit 1; }
+fi
 
 # --- Processes we start, and cleanup --------------------------------------
 
@@ -167,17 +220,41 @@ server_start() {
         listen="127.0.0.1:$SRV_ADDR"
         SRV_URI="nbd://127.0.0.1:$SRV_ADDR/disk0"
     fi
+    # What the idle client (qemu-io) gets: the URI, or for TLS an object
+    # and image options (qemu takes no TLS in its NBD URIs).
+    SRV_QEMU=(-f raw "$SRV_URI")
+    local policy=${name#polltgt-} tls_keys='' qemu_where
+    if [ "$TRANSPORT" = unix ]; then
+        qemu_where="path=$SRV_ADDR"
+    else
+        qemu_where="host=localhost,port=$SRV_ADDR"
+    fi
+    FIO_ENV=(env)
+    case $name in
+    *-tls)
+        if [ "$TRANSPORT" = unix ]; then
+            SRV_URI="nbds+unix:///disk0?socket=$SRV_ADDR"
+        else
+            SRV_URI="nbds://localhost:$SRV_ADDR/disk0"
+        fi
+        FIO_ENV=(env "HOME=$TLS_DIR/home")
+        tls_keys="tls-certificates = $TLS_DIR/server"
+        SRV_QEMU=(--object "tls-creds-x509,id=tls0,dir=$TLS_DIR/client,endpoint=client"
+            --image-opts "driver=nbd,$qemu_where,export=disk0,tls-creds=tls0,tls-hostname=localhost")
+        ;;
+    esac
+    [ "$name" != polltgt-tls ] || policy=$TLS_POLICY
     SRV_STATUS=
     case $name in
     polltgt-*)
         SRV_STATUS="$SHM/$name.status"
         cat >"$dir/polltgt.ini" <<EOF
-; nbd-bench.sh: one I/O thread on CPU $SERVER_CPU, policy ${name#polltgt-}.
+; nbd-bench.sh: one I/O thread on CPU $SERVER_CPU, policy $policy.
 [server]
 iothreads = 1
 log-level = warn
 [poll]
-policy = ${name#polltgt-}
+policy = $policy
 ${MAX_NS:+max-ns = $MAX_NS}
 [iothread 0]
 cpu = $SERVER_CPU
@@ -185,6 +262,8 @@ cpu = $SERVER_CPU
 listen = $listen
 ; room for slow or idle clients during the handshake
 handshake-timeout = 60s
+${tls_keys:+tls = require}
+$tls_keys
 [status]
 socket = $SRV_STATUS
 [export disk0]
@@ -195,12 +274,14 @@ EOF
             -c "$dir/polltgt.ini" 2>>"$dir/server.log" &
         SRV_PID=$!
         ;;
-    nbdkit)
-        local where=(-U "$SRV_ADDR")
+    nbdkit*)
+        local where=(-U "$SRV_ADDR") tls=()
         [ "$TRANSPORT" = unix ] || where=(-i 127.0.0.1 -p "$SRV_ADDR")
+        [ "$name" != nbdkit-tls ] ||
+            tls=(--tls=require "--tls-certificates=$TLS_DIR/server")
         # shellcheck disable=SC2086
         taskset -c "$SERVER_CPU" nbdkit -f --exit-with-parent "${where[@]}" \
-            -e disk0 $NBDKIT_ARGS memory "$EXPORT_SIZE" \
+            ${tls[@]+"${tls[@]}"} -e disk0 $NBDKIT_ARGS memory "$EXPORT_SIZE" \
             2>>"$dir/server.log" &
         SRV_PID=$!
         ;;
@@ -233,7 +314,7 @@ idle_client_start() {
     local fifo="$SHM/idle.fifo"
     rm -f "$fifo"
     mkfifo "$fifo"
-    qemu-io -f raw "$SRV_URI" <"$fifo" >/dev/null 2>&1 &
+    qemu-io "${SRV_QEMU[@]}" <"$fifo" >/dev/null 2>&1 &
     IDLE_PID=$!
     exec 7>"$fifo"
     IDLE_FD_OPEN=1
@@ -261,7 +342,7 @@ run_workload() {
     local wl=$1 dir="$RUN_DIR/$SRV_NAME"
     # shellcheck disable=SC2046
     measure "$wl" fio "$dir/$wl.fio.json" "$dir/$wl.fio.log" $((RUNTIME + 60)) \
-        fio --name="$wl" --ioengine=nbd --uri="$SRV_URI" \
+        "${FIO_ENV[@]}" fio --name="$wl" --ioengine=nbd --uri="$SRV_URI" \
         $(workload_args "$wl") --size="$WORKING_SET" \
         --time_based --runtime="$RUNTIME" --group_reporting \
         --output-format=json --output="$dir/$wl.fio.json"
@@ -270,7 +351,7 @@ run_workload() {
 # prefill: write the working set once so reads hit allocated data on every
 # server (a sparse RAM disk reads holes faster than data).  Not measured.
 prefill() {
-    taskset -c "$CLIENT_CPU" timeout 120 fio --name=prefill --ioengine=nbd \
+    taskset -c "$CLIENT_CPU" timeout 120 "${FIO_ENV[@]}" fio --name=prefill --ioengine=nbd \
         --uri="$SRV_URI" --rw=write --bs=1M --iodepth=8 \
         --size="$WORKING_SET" --output="$RUN_DIR/$SRV_NAME/prefill.log" \
         >/dev/null 2>&1

@@ -26,6 +26,7 @@
 #include "iscsi/iscsi-auth.h"
 #include "iscsi/iscsi-text.h"
 #include "util/md5.h"
+#include "util/parse.h"
 
 /* The longest mutual CHAP_C we take: RFC 7143 12.1.3's bound for a
  * challenge, far above the 16 bytes initiators send; it also bounds the
@@ -97,21 +98,6 @@ auth_list_has(const char *list, const char *item)
 }
 
 static int
-auth_hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-static int
 auth_b64val(char c)
 {
     if (c >= 'A' && c <= 'Z') {
@@ -151,7 +137,7 @@ auth_decode_binary(const char *s, uint8_t *out, size_t max)
             return -E2BIG;
         }
         if (digits % 2) {
-            int lo = auth_hexval(*p++);
+            int lo = parse_hex_digit(*p++);
 
             if (lo < 0) {
                 return -EINVAL;
@@ -159,7 +145,7 @@ auth_decode_binary(const char *s, uint8_t *out, size_t max)
             out[n++] = (uint8_t)lo;
         }
         for (; *p; p += 2) {
-            int hi = auth_hexval(p[0]), lo = auth_hexval(p[1]);
+            int hi = parse_hex_digit(p[0]), lo = parse_hex_digit(p[1]);
 
             if (hi < 0 || lo < 0) {
                 return -EINVAL;
@@ -221,7 +207,7 @@ auth_parse_id(const char *s, uint8_t *id)
         return -EINVAL;
     }
     for (; *s; s++) {
-        int d = auth_hexval(*s);
+        int d = parse_hex_digit(*s);
 
         if (d < 0 || (unsigned)d >= base) {
             return -EINVAL;

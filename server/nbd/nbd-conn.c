@@ -376,6 +376,12 @@ nbd_conn_process(struct conn *c)
     }
 }
 
+static void
+nbd_conn_on_tls(struct conn *c)
+{
+    nbd_hs_tls_ready(CONN_OUTER(struct nbd_conn, c));
+}
+
 static const struct conn_ops nbd_conn_ops = {
     .name = "nbd",
     .process = nbd_conn_process,
@@ -386,6 +392,7 @@ static const struct conn_ops nbd_conn_ops = {
     .on_flushed = nbd_conn_on_flushed,
     .after_rx = nbd_conn_after_rx,
     .on_kill = nbd_conn_on_kill,
+    .on_tls = nbd_conn_on_tls,
     .free = nbd_conn_free,
 };
 

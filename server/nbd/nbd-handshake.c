@@ -10,6 +10,14 @@
  * NBD_REP_ERR_INVALID and negotiation continues, as the protocol asks.
  * Clients refused by an export's allow list learn nothing about it beyond
  * NBD_REP_ERR_POLICY.
+ *
+ * TLS ([nbd] tls): with `require` (the protocol's FORCEDTLS) every option
+ * before NBD_OPT_STARTTLS but NBD_OPT_ABORT is refused with
+ * NBD_REP_ERR_TLS_REQD and NBD_OPT_EXPORT_NAME hangs up; with `on` the
+ * client chooses, except for exports with tls = require (SELECTIVETLS):
+ * those answer only over TLS and are left out of NBD_OPT_LIST before it.  After the upgrade everything negotiated in plaintext
+ * is forgotten (nbd_hs_tls_ready), so a man in the middle cannot have
+ * chosen it.
  */
 #include <config.h>
 
@@ -136,6 +144,13 @@ nbd_hs_allowed(const struct nbd_conn *conn, const struct export *e)
     return acl_allows(&e->cfg->allow, &conn->base.peer_addr);
 }
 
+/* An export with tls = require, and no TLS yet (SELECTIVETLS). */
+static bool
+nbd_hs_tls_missing(const struct nbd_conn *conn, const struct export *e)
+{
+    return e->cfg->tls == CONFIG_TLS_REQUIRE && !conn_tls_on(&conn->base);
+}
+
 /* Choose the export and, if the export is pinned elsewhere, remember it:
  * the connection then moves to that thread (see nbd-conn.c). */
 static void
@@ -194,6 +209,12 @@ nbd_hs_opt_export_name(struct nbd_conn *conn)
         conn_close_soon(&conn->base, NULL);
         return;
     }
+    if (nbd_hs_tls_missing(conn, e)) {
+        log_info("nbd %s: NBD_OPT_EXPORT_NAME: export %s requires TLS; "
+                 "closing", conn->base.peer, e->name);
+        conn_close_soon(&conn->base, NULL);
+        return;
+    }
     nbd_hs_bind(conn, e);
     reply.size = htobe64(e->size);
     reply.flags = htobe16(conn->tflags);
@@ -221,7 +242,8 @@ nbd_hs_opt_list(struct nbd_conn *conn)
         size_t nl = strlen(e->name), dl = strlen(e->description);
         uint32_t be = htobe32((uint32_t)nl);
 
-        if (!nbd_hs_allowed(conn, e) || !(e->cfg->protocols & CONFIG_PROTO_NBD)) {
+        if (!nbd_hs_allowed(conn, e) || !(e->cfg->protocols & CONFIG_PROTO_NBD) ||
+            nbd_hs_tls_missing(conn, e)) {
             continue; /* do not reveal exports the client may not use */
         }
         if (dl > NBD_MAX_STRING) {
@@ -305,6 +327,11 @@ nbd_hs_opt_info_go(struct nbd_conn *conn)
                  e->name);
         nbd_hs_error(conn, opt, NBD_REP_ERR_POLICY,
                      "access to this export is not allowed from your address");
+        return;
+    }
+    if (nbd_hs_tls_missing(conn, e)) {
+        nbd_hs_error(conn, opt, NBD_REP_ERR_TLS_REQD,
+                     "this export requires TLS: send NBD_OPT_STARTTLS first");
         return;
     }
 
@@ -393,6 +420,11 @@ nbd_hs_opt_meta_context(struct nbd_conn *conn)
                      "access to this export is not allowed from your address");
         return;
     }
+    if (nbd_hs_tls_missing(conn, e)) {
+        nbd_hs_error(conn, opt, NBD_REP_ERR_TLS_REQD,
+                     "this export requires TLS: send NBD_OPT_STARTTLS first");
+        return;
+    }
     /* Validate every query before answering anything. */
     uint32_t p = pos;
     for (uint32_t i = 0; i < nqueries; i++) {
@@ -455,8 +487,71 @@ nbd_hs_opt_extended_headers(struct nbd_conn *conn)
 }
 
 static void
+nbd_hs_opt_starttls(struct nbd_conn *conn)
+{
+    struct tls_creds *creds;
+    int r;
+
+    if (conn->srv->cfg->nbd_tls.mode == CONFIG_TLS_OFF) {
+        nbd_hs_error(conn, conn->opt, NBD_REP_ERR_POLICY,
+                     "TLS is not enabled on this server");
+        return;
+    }
+    if (conn_tls_on(&conn->base)) {
+        nbd_hs_error(conn, conn->opt, NBD_REP_ERR_INVALID,
+                     "TLS is already negotiated");
+        return;
+    }
+    if (conn->optlen != 0) {
+        nbd_hs_error(conn, conn->opt, NBD_REP_ERR_INVALID,
+                     "NBD_OPT_STARTTLS takes no data");
+        return;
+    }
+    creds = tls_slot_get(&conn->srv->tls);
+    if (creds == NULL) {
+        nbd_hs_error(conn, conn->opt, NBD_REP_ERR_POLICY,
+                     "TLS is not enabled on this server");
+        return;
+    }
+    nbd_hs_reply(conn, NBD_OPT_STARTTLS, NBD_REP_ACK, NULL, 0);
+    r = conn_start_tls(&conn->base, creds);
+    tls_creds_unref(creds);
+    if (r == -EPROTO) {
+        conn_close_soon(&conn->base, "client sent data after NBD_OPT_STARTTLS "
+                                     "without waiting for the reply");
+    } else if (r < 0) {
+        conn_close_soon(&conn->base, "cannot start TLS: out of memory");
+    }
+}
+
+void
+nbd_hs_tls_ready(struct nbd_conn *conn)
+{
+    conn->structured = false;
+    conn->extended = false;
+    conn->meta_base_allocation = false;
+    free(conn->meta_export);
+    conn->meta_export = NULL;
+}
+
+static void
 nbd_hs_option(struct nbd_conn *conn)
 {
+    if (conn->srv->cfg->nbd_tls.mode == CONFIG_TLS_REQUIRE &&
+        !conn_tls_on(&conn->base) && conn->opt != NBD_OPT_STARTTLS &&
+        conn->opt != NBD_OPT_ABORT) {
+        if (conn->opt == NBD_OPT_EXPORT_NAME) {
+            /* No error reply exists for it: hang up. */
+            log_info("nbd %s: NBD_OPT_EXPORT_NAME without TLS, which this "
+                     "server requires; closing",
+                     conn->base.peer);
+            conn_close_soon(&conn->base, NULL);
+            return;
+        }
+        nbd_hs_error(conn, conn->opt, NBD_REP_ERR_TLS_REQD,
+                     "this server requires TLS: send NBD_OPT_STARTTLS first");
+        return;
+    }
     switch (conn->opt) {
     case NBD_OPT_EXPORT_NAME:
         nbd_hs_opt_export_name(conn);
@@ -470,8 +565,7 @@ nbd_hs_option(struct nbd_conn *conn)
         nbd_hs_opt_list(conn);
         break;
     case NBD_OPT_STARTTLS:
-        nbd_hs_error(conn, conn->opt, NBD_REP_ERR_POLICY,
-                     "TLS is not supported by this server");
+        nbd_hs_opt_starttls(conn);
         break;
     case NBD_OPT_INFO:
     case NBD_OPT_GO:

@@ -170,6 +170,8 @@ void nbd_hs_greet(struct nbd_conn *conn) ATTR_NONNULL(1);
 /* Consume handshake bytes from the receive buffer.  Returns false when it
  * needs more bytes. */
 bool nbd_hs_process(struct nbd_conn *conn) ATTR_NONNULL(1);
+/* TLS is up: forget the options negotiated before it. */
+void nbd_hs_tls_ready(struct nbd_conn *conn) ATTR_NONNULL(1);
 uint16_t nbd_hs_transmission_flags(const struct export *e, bool structured)
     ATTR_NONNULL(1);
 

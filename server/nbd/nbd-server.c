@@ -59,6 +59,22 @@ nbd_server_start(struct nbd_server *srv, struct ev_loop *loop,
              (cfg->nbd_max_payload > NBD_CONN_WRITE_BUDGET
                   ? cfg->nbd_max_payload : NBD_CONN_WRITE_BUDGET) >> 20,
              cfg->nbd_max_inflight, NBD_READ_PIECE >> 20);
+    tls_slot_init(&srv->tls);
+    if (cfg->nbd_tls.mode != CONFIG_TLS_OFF) {
+        struct tls_creds *creds;
+        char err[1024];
+        int r = tls_creds_load(&cfg->nbd_tls, "nbd", &creds, err, sizeof err);
+
+        if (r < 0) {
+            log_error("%s: %s", cfg->file ? cfg->file : "config", err);
+            return r;
+        }
+        log_info("nbd: TLS %s with %s credentials",
+                 cfg->nbd_tls.mode == CONFIG_TLS_REQUIRE ? "required"
+                                                         : "offered",
+                 tls_creds_kind(creds));
+        tls_slot_set(&srv->tls, creds);
+    }
     return frontend_start(&srv->fe, &nbd_frontend_ops, loop, cfg,
                           &cfg->nbd_listen, cfg->nbd_max_connections,
                           cfg->nbd_max_connections_per_client,
@@ -77,10 +93,30 @@ nbd_server_drain(struct nbd_server *srv, int64_t timeout_ns)
     frontend_drain(&srv->fe, timeout_ns);
 }
 
+int
+nbd_server_reload_tls(struct nbd_server *srv, const struct config_tls *t)
+{
+    struct tls_creds *creds;
+    char err[1024];
+    int r = tls_creds_load(t, "nbd", &creds, err, sizeof err);
+
+    if (r < 0) {
+        log_error("reload: %s; new connections keep the running TLS "
+                  "credentials",
+                  err);
+        return r;
+    }
+    log_info("reload: [nbd] TLS credentials loaded (%s) for new connections",
+             tls_creds_kind(creds));
+    tls_slot_set(&srv->tls, creds);
+    return 0;
+}
+
 void
 nbd_server_free(struct nbd_server *srv)
 {
     frontend_free(&srv->fe);
+    tls_slot_destroy(&srv->tls);
 }
 
 void

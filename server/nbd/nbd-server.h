@@ -15,6 +15,7 @@
 #include "export.h"
 #include "frontend.h"
 #include "iothread.h"
+#include "tls.h"
 #include "util/compiler.h"
 
 struct ev_loop;
@@ -27,6 +28,7 @@ struct nbd_server {
     const struct export_set *exports;
     struct iothread **iothreads;
     unsigned niothreads;
+    struct tls_slot tls;            /* [nbd] tls credentials; empty: off */
 };
 
 /* Open the listeners; connections start arriving on the main loop. */
@@ -44,6 +46,13 @@ void nbd_server_stop_listening(struct nbd_server *srv) ATTR_NONNULL(1);
  * by timeout_ns) until every connection is gone.  Main thread. */
 void nbd_server_drain(struct nbd_server *srv, int64_t timeout_ns)
     ATTR_NONNULL(1);
+
+/* A reload: load the TLS credentials t names (the files again, even if
+ * the paths did not change: renewed certificates) for new connections.
+ * On failure logs, keeps the running ones and returns -errno.  Main
+ * thread. */
+int nbd_server_reload_tls(struct nbd_server *srv, const struct config_tls *t)
+    ATTR_NONNULL(1, 2);
 
 /* Free what nbd_server_start allocated, once the I/O threads stopped. */
 void nbd_server_free(struct nbd_server *srv) ATTR_NONNULL(1);

@@ -27,6 +27,21 @@
 #define PARSE_MODE_ACCEPTS "an octal file mode such as 0600"
 
 int parse_int64(const char *s, int64_t *out) ATTR_NONNULL(1, 2);
+/* The value of one hex digit (either case), or -1 (CHAP values, PSK keys). */
+static inline int
+parse_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
 int parse_size(const char *s, uint64_t *out) ATTR_NONNULL(1, 2);
 int parse_bool(const char *s, bool *out) ATTR_NONNULL(1, 2);
 /* Octal permission bits, at most 07777. */

@@ -187,7 +187,7 @@ END_TEST
 
 /* --- Key list ------------------------------------------------------- */
 
-#define MAX_KEYS 64
+#define MAX_KEYS 128
 
 struct key_list {
     size_t n;
@@ -241,6 +241,9 @@ static const struct {
     { "nbd", "max-connections-per-client" }, { "nbd", "max-inflight" },
     { "iscsi", "max-connections-per-client" },
     { "nbd", "handshake-timeout" },
+    { "nbd", "tls" }, { "nbd", "tls-certificates" }, { "nbd", "tls-cert" },
+    { "nbd", "tls-key" }, { "nbd", "tls-ca" }, { "nbd", "tls-crl" },
+    { "nbd", "tls-verify-peer" }, { "nbd", "tls-psk-file" },
     { "iscsi", "listen" }, { "iscsi", "iqn-prefix" },
     { "iscsi", "max-connections" }, { "iscsi", "login-timeout" },
     { "iscsi", "nop-interval" }, { "iscsi", "nop-timeout" },
@@ -256,6 +259,7 @@ static const struct {
     { "export NAME", "create" }, { "export NAME", "direct" },
     { "export NAME", "description" }, { "export NAME", "iothread" },
     { "export NAME", "allow" }, { "export NAME", "protocols" },
+    { "export NAME", "tls" },
     { "export NAME", "iqn" }, { "export NAME", "block-size" },
     { "export NAME", "chap-username" }, { "export NAME", "chap-secret" },
     { "export NAME", "chap-mutual-username" },

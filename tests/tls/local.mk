@@ -1,0 +1,11 @@
+# tests/tls: NBD over TLS (NBD_OPT_STARTTLS) with real clients: libnbd's
+# nbdinfo and nbdcopy, qemu-img and qemu-io, and a raw client for what
+# they will not do.  Certificates (certtool) and PSK keys (psktool) are
+# made at test time in the test's temporary directory.
+TLS_TESTS = \
+	tests/tls/test-tls-libnbd.sh \
+	tests/tls/test-tls-modes.sh \
+	tests/tls/test-tls-qemu.sh \
+	tests/tls/test-tls-reload.sh
+TESTS += $(TLS_TESTS)
+EXTRA_DIST += $(TLS_TESTS) tests/tls/tls-functions.sh tests/tls/nbd-tls-raw.py
