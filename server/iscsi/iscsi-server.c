@@ -164,6 +164,9 @@ void
 iscsi_server_free(struct iscsi_server *srv)
 {
     for (size_t i = 0; i < srv->ntargets; i++) {
+        for (size_t j = 0; j < srv->targets[i].scsi.nluns; j++) {
+            scsi_pr_destroy(srv->targets[i].scsi.luns[j].pr);
+        }
         free(srv->targets[i].scsi.luns);
         free((void *)srv->targets[i].reset_gen);
     }

@@ -446,6 +446,7 @@ iscsi_task_scsi_cmd(struct iscsi_conn *conn, const uint8_t *bhs,
     cmd->target = &t->scsi;
     cmd->lu = scsi_lu_find(&t->scsi, lun);
     cmd->lun = lun;
+    cmd->nexus = &conn->nexus;
     memcpy(cmd->cdb, bhs + ISCSI_BHS_CDB, SCSI_CDB_MAX);
     cmd->cdb_len = SCSI_CDB_MAX;
     cmd->ctx = conn->base.ctx;
@@ -538,6 +539,7 @@ iscsi_task_reset_lus(struct iscsi_conn *conn, size_t which)
     for (size_t i = 0; t && i < t->scsi.nluns; i++) {
         if (which == SIZE_MAX || which == i) {
             atomic_fetch_add(&t->reset_gen[i], 1);
+            scsi_pr_reset(t->scsi.luns[i].pr);
         }
     }
 }

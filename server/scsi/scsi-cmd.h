@@ -40,6 +40,7 @@
 #include "aio/aio.h"
 #include "backends/backend.h"
 #include "export.h"
+#include "scsi/scsi-pr.h"
 #include "scsi/scsi-protocol.h"
 #include "util/compiler.h"
 
@@ -80,7 +81,7 @@ enum scsi_dir {
 /*
  * A logical unit: one export seen as a SCSI direct-access block device.
  * Built by the transport from the configuration, read-only afterwards and
- * shared by every I/O thread.
+ * shared by every I/O thread, but for what caw and pr point at.
  */
 /* COMPARE AND WRITE: the most blocks one command compares and writes
  * (VPD B0h), and how many may be in progress on one LU at once. */
@@ -112,6 +113,8 @@ struct scsi_lu {
     uint32_t max_unmap_blocks; /* VPD B0h MAXIMUM UNMAP LBA COUNT */
     struct scsi_caw_ranges *caw; /* points at caw_ranges below */
     struct scsi_caw_ranges caw_ranges;
+    struct scsi_pr *pr;        /* reservations: points at pr_state below */
+    struct scsi_pr pr_state;
 };
 
 /* A target: its name and its logical units, for REPORT LUNS and VPD 83h. */
@@ -134,6 +137,8 @@ struct scsi_cmd {
     const struct scsi_lu *lu;  /* NULL: no such LUN (only INQUIRY, REPORT
                                 * LUNS and REQUEST SENSE succeed) */
     uint64_t lun;              /* as addressed, for REPORT LUNS / sense */
+    const struct scsi_nexus *nexus; /* the I_T nexus, for reservations;
+                                * NULL: one anonymous nexus */
     uint8_t cdb[SCSI_CDB_MAX];
     uint8_t cdb_len;
     struct aio_ctx *ctx;       /* the I/O thread running it */
@@ -193,7 +198,8 @@ void scsi_lu_init(struct scsi_lu *lu, struct export *e, uint64_t lun,
 
 /* Step 1: classify the CDB.  Returns true when the command should proceed to
  * the data phase and exec; false when it has already failed (status and
- * sense set, dir NONE, xfer_len 0). */
+ * sense set, dir NONE, xfer_len 0): CHECK CONDITION, or RESERVATION
+ * CONFLICT without sense. */
 bool scsi_cmd_decode(struct scsi_cmd *t) ATTR_NONNULL(1);
 
 /*

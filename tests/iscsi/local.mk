@@ -8,7 +8,8 @@ ISCSI_TESTS = \
 	tests/iscsi/test-iscsi-login \
 	tests/iscsi/test-iscsi-io \
 	tests/iscsi/test-iscsi-tmf \
-	tests/iscsi/test-iscsi-malformed
+	tests/iscsi/test-iscsi-malformed \
+	tests/iscsi/test-iscsi-pr
 
 check_PROGRAMS += $(ISCSI_TESTS) tests/iscsi/test-iscsi-copy
 TESTS += $(ISCSI_TESTS)
@@ -25,6 +26,10 @@ tests_iscsi_test_iscsi_io_LDADD = $(LIBISCSI_LIBS)
 tests_iscsi_test_iscsi_tmf_SOURCES = tests/iscsi/test-iscsi-tmf.c
 tests_iscsi_test_iscsi_tmf_CFLAGS = $(AM_CFLAGS) $(LIBISCSI_CFLAGS)
 tests_iscsi_test_iscsi_tmf_LDADD = $(LIBISCSI_LIBS)
+
+tests_iscsi_test_iscsi_pr_SOURCES = tests/iscsi/test-iscsi-pr.c
+tests_iscsi_test_iscsi_pr_CFLAGS = $(AM_CFLAGS) $(LIBISCSI_CFLAGS)
+tests_iscsi_test_iscsi_pr_LDADD = $(LIBISCSI_LIBS)
 
 # Raw sockets for the malformed input; libiscsi for the checks after it.
 tests_iscsi_test_iscsi_malformed_SOURCES = tests/iscsi/test-iscsi-malformed.c
