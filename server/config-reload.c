@@ -136,7 +136,8 @@ config_reload_apply(struct config *running, const struct config *next,
         restart_only("[nbd]");
     }
     if (!addrs_eq(&running->iscsi_listen, &next->iscsi_listen) ||
-        !str_eq(running->iqn_prefix, next->iqn_prefix)) {
+        !str_eq(running->iqn_prefix, next->iqn_prefix) ||
+        !str_eq(running->iscsi_pr_state_dir, next->iscsi_pr_state_dir)) {
         restart_only("[iscsi]");
     }
     if (!str_eq(running->status_socket, next->status_socket) ||

@@ -69,7 +69,8 @@ iscsi_server_serves(const struct export *e)
  * other LUNs (the configuration guarantees LUN 0 and unique numbers). */
 static int
 iscsi_server_build_target(struct iscsi_target *t, struct export *lun0,
-                          const struct export_set *exports)
+                          const struct export_set *exports,
+                          const char *pr_dir)
 {
     size_t n = 0;
 
@@ -95,6 +96,16 @@ iscsi_server_build_target(struct iscsi_target *t, struct export *lun0,
         }
         scsi_lu_init(&t->scsi.luns[t->scsi.nluns++], e, e->cfg->lun,
                      t->scsi.name);
+        if (pr_dir) {
+            char path[4096];
+            int r;
+
+            snprintf(path, sizeof path, "%s/%s.pr", pr_dir, e->name);
+            r = scsi_pr_set_file(t->scsi.luns[t->scsi.nluns - 1].pr, path);
+            if (r < 0) {
+                return r;
+            }
+        }
         log_info("iscsi: target %s: export %s as LUN %u, %u-byte blocks%s",
                  t->scsi.name, e->name, e->cfg->lun, e->cfg->block_size,
                  e == lun0 && e->cfg->chap_username ? ", CHAP required" : "");
@@ -117,7 +128,8 @@ iscsi_server_build_targets(struct iscsi_server *srv,
         if (!iscsi_server_serves(e) || e->cfg->lun != 0) {
             continue;
         }
-        r = iscsi_server_build_target(&srv->targets[srv->ntargets], e, exports);
+        r = iscsi_server_build_target(&srv->targets[srv->ntargets], e, exports,
+                                      srv->cfg->iscsi_pr_state_dir);
         srv->ntargets++; /* freed by iscsi_server_free even half built */
         if (r < 0) {
             return r;

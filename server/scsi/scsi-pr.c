@@ -17,6 +17,12 @@
  * Registrants types; anyone else is refused write-type commands under
  * every type and read-type ones under the Exclusive Access types.
  *
+ * APTPL (scsi_pr_set_file): a PR OUT is applied to a copy of the state,
+ * the copy is written to the state file, and only then does it replace
+ * the state; a file that cannot be written fails the command with
+ * HARDWARE ERROR and changes nothing.  Unit attentions and legacy
+ * reservations are not persisted (SPC-4: a power loss clears them).
+ *
  * PREEMPT AND ABORT preempts like PREEMPT but does not abort the tasks
  * of the preempted nexuses: they live on other I/O threads, in other
  * sessions' task lists, which this core cannot reach.  A task already in
@@ -31,10 +37,13 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "log.h"
 #include "scsi/scsi-internal.h"
 #include "scsi/scsi-pr.h"
 
@@ -43,6 +52,7 @@
 /* READ FULL STATUS: 24 bytes per registration, then its TransportID. */
 #define PR_FULL_DESC_MAX (24 + 4 + SCSI_PR_PORT_MAX)
 #define PR_IN_MAX (8 + SCSI_PR_MAX_REGS * PR_FULL_DESC_MAX)
+#define PR_FILE_MAGIC "polltgt-pr 1"
 
 /* The nexus of a command from a transport that names none. */
 static const struct scsi_nexus pr_anonymous;
@@ -748,13 +758,221 @@ pr_out_apply(struct scsi_pr *pr, struct scsi_cmd *t)
     }
 }
 
+/* --- APTPL: the state file ---------------------------------------------- */
+
+/* The mutable state, without the lock, the flag and the path. */
+static void
+pr_copy_state(struct scsi_pr *dst, const struct scsi_pr *src)
+{
+    dst->generation = src->generation;
+    memcpy(dst->regs, src->regs, sizeof dst->regs);
+    dst->nregs = src->nregs;
+    dst->reserved = src->reserved;
+    dst->type = src->type;
+    dst->holder = src->holder;
+    dst->aptpl = src->aptpl;
+    dst->legacy = src->legacy;
+    dst->legacy_by = src->legacy_by;
+    memcpy(dst->uas, src->uas, sizeof dst->uas);
+    dst->nuas = src->nuas;
+}
+
+/* fsync the folder of path, so a rename or unlink in it is durable. */
+static int
+pr_sync_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    int fd, r = 0;
+    size_t len;
+
+    if (slash == NULL || (size_t)(slash - path) >= sizeof dir) {
+        return 0;
+    }
+    len = slash == path ? 1 : (size_t)(slash - path); /* "/x": "/" */
+    memcpy(dir, path, len);
+    dir[len] = '\0';
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) < 0) {
+        r = -errno;
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    return r;
+}
+
+/* Write pr's registrations and reservation to pr->path (via a temporary
+ * file, synced, renamed), or remove the file when APTPL is off. */
+static int
+pr_save(const struct scsi_pr *pr, const char *path)
+{
+    char tmp[4096 + 8];
+    FILE *f;
+    int r = 0;
+
+    if (!pr->aptpl) {
+        if (unlink(path) < 0 && errno != ENOENT) {
+            return -errno;
+        }
+        return pr_sync_dir(path);
+    }
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    f = fopen(tmp, "we");
+    if (f == NULL) {
+        return -errno;
+    }
+    fprintf(f, "%s\ngeneration %u\n", PR_FILE_MAGIC, pr->generation);
+    for (unsigned i = 0; i < pr->nregs; i++) {
+        fprintf(f, "reg %016llx %u %s\n",
+                (unsigned long long)pr->regs[i].key, pr->regs[i].nexus.rtpi,
+                pr->regs[i].nexus.port);
+    }
+    if (pr->reserved) {
+        fprintf(f, "reservation %u %d\n", pr->type, pr->holder);
+    }
+    if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
+        r = -errno;
+    }
+    if (fclose(f) != 0 && r == 0) {
+        r = -errno;
+    }
+    if (r == 0 && rename(tmp, path) < 0) {
+        r = -errno;
+    }
+    if (r < 0) {
+        unlink(tmp);
+        return r;
+    }
+    return pr_sync_dir(path);
+}
+
+static int
+pr_load(struct scsi_pr *pr, FILE *f)
+{
+    char line[64 + SCSI_PR_PORT_MAX];
+    bool magic = false;
+
+    while (fgets(line, sizeof line, f)) {
+        char port[SCSI_PR_PORT_MAX];
+        unsigned long long key;
+        unsigned a;
+        int b;
+
+        line[strcspn(line, "\n")] = '\0';
+        if (!magic) {
+            if (strcmp(line, PR_FILE_MAGIC) != 0) {
+                return -EINVAL;
+            }
+            magic = true;
+        } else if (sscanf(line, "generation %u", &a) == 1) {
+            pr->generation = a;
+        } else if (sscanf(line, "reg %llx %u %255s", &key, &a, port) == 3) {
+            if (pr->nregs == SCSI_PR_MAX_REGS || a > UINT16_MAX) {
+                return -EINVAL;
+            }
+            snprintf(pr->regs[pr->nregs].nexus.port, SCSI_PR_PORT_MAX, "%s",
+                     port);
+            pr->regs[pr->nregs].nexus.rtpi = (uint16_t)a;
+            pr->regs[pr->nregs].key = key;
+            pr->nregs++;
+        } else if (sscanf(line, "reservation %u %d", &a, &b) == 2) {
+            if (!pr_type_valid((uint8_t)a) || b < -1 || b >= (int)pr->nregs
+                || (b < 0) != pr_type_all_registrants((uint8_t)a)) {
+                return -EINVAL;
+            }
+            pr->reserved = true;
+            pr->type = (uint8_t)a;
+            pr->holder = b;
+        } else if (line[0] != '\0') {
+            return -EINVAL;
+        }
+    }
+    if (ferror(f)) {
+        return -EIO;
+    }
+    return magic ? 0 : -EINVAL;
+}
+
+int
+scsi_pr_set_file(struct scsi_pr *pr, const char *path)
+{
+    FILE *f;
+    int r = 0;
+
+    pthread_mutex_lock(&pr->lock);
+    free(pr->path);
+    pr->path = strdup(path);
+    if (pr->path == NULL) {
+        r = -ENOMEM;
+        goto out;
+    }
+    f = fopen(path, "re");
+    if (f == NULL) {
+        r = errno == ENOENT ? 0 : -errno;
+    } else {
+        r = pr_load(pr, f);
+        fclose(f);
+        pr->aptpl = r == 0;
+    }
+    if (r < 0) {
+        log_error("%s: cannot load persistent reservations: %s", path,
+                  r == -EINVAL ? "not a polltgt reservation file"
+                               : strerror(-r));
+        pr->nregs = 0;
+        pr->reserved = false;
+        pr->holder = -1;
+    } else if (pr->nregs > 0) {
+        log_info("%s: %u registration(s)%s restored (APTPL)", path,
+                 pr->nregs, pr->reserved ? " and a reservation" : "");
+    }
+out:
+    pr_update_busy(pr);
+    pthread_mutex_unlock(&pr->lock);
+    return r;
+}
+
+/* Apply t to a copy of the state, persist the copy, and only then make
+ * it the state: a PR OUT the file did not take has not happened. */
+static void
+pr_out_persistent(struct scsi_pr *pr, struct scsi_cmd *t)
+{
+    struct scsi_pr *next = malloc(sizeof *next);
+    int r;
+
+    if (next == NULL) {
+        scsi_cmd_set_sense(t, SCSI_SENSE_ABORTED_COMMAND,
+                           SCSI_ASC_OUT_OF_MEMORY);
+        return;
+    }
+    pr_copy_state(next, pr);
+    next->path = pr->path;
+    if (pr_out_apply(next, t)) {
+        r = next->aptpl || pr->aptpl ? pr_save(next, pr->path) : 0;
+        if (r < 0) {
+            log_error("%s: cannot save persistent reservations: %s",
+                      pr->path, strerror(-r));
+            scsi_cmd_set_sense(t, SCSI_SENSE_HARDWARE_ERROR,
+                               SCSI_ASC_INTERNAL_TARGET_FAILURE);
+        } else {
+            pr_copy_state(pr, next);
+            t->status = SCSI_STATUS_GOOD;
+        }
+    }
+    free(next);
+}
+
 void
 scsi_pr_exec_out(struct scsi_cmd *t)
 {
     struct scsi_pr *pr = t->lu->pr;
 
     pthread_mutex_lock(&pr->lock);
-    if (pr_out_apply(pr, t)) {
+    if (pr->path) {
+        /* File I/O under the lock, on the I/O thread: reservations
+         * change a few times per failover, never per I/O. */
+        pr_out_persistent(pr, t);
+    } else if (pr_out_apply(pr, t)) {
         t->status = SCSI_STATUS_GOOD;
     }
     pr_update_busy(pr);

@@ -82,6 +82,15 @@ void scsi_pr_nexus_iscsi(struct scsi_nexus *n, const char *initiator_name,
 void scsi_pr_init(struct scsi_pr *pr);
 void scsi_pr_destroy(struct scsi_pr *pr);
 
+/*
+ * Keep pr's state in path from now on (APTPL), loading what it holds.
+ * Returns 0, or a negative errno when the file exists but cannot be read
+ * or is not a state file (logged): a reservation silently forgotten could
+ * let a fenced node write, so the caller should not serve the LU then.
+ * A missing file is no error: nothing was persisted yet.
+ */
+int scsi_pr_set_file(struct scsi_pr *pr, const char *path);
+
 /* The nexus is gone (logout, connection loss, session reinstatement):
  * a legacy reservation it held is released. */
 void scsi_pr_nexus_lost(struct scsi_pr *pr, const struct scsi_nexus *n);

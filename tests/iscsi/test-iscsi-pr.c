@@ -13,7 +13,10 @@
  *    READ FULL STATUS names B's iSCSI initiator port;
  *  - CLEAR, then RESERVE(6) from A: B conflicts even on TEST UNIT READY;
  *    A logs out and B can reserve (a legacy reservation ends with its
- *    I_T nexus).
+ *    I_T nexus);
+ *  - with pr-state-dir: A registers with APTPL and reserves, polltgtd
+ *    restarts, and B finds A's key and reservation and cannot write; an
+ *    APTPL-less registration afterwards removes the state file.
  *
  * ISCSI_TEST_URL=iscsi://HOST:PORT/TARGET/LUN runs it against another
  * target (a scratch LUN: it writes block 100).
@@ -25,6 +28,7 @@
 static const char conf[] =
     "[iscsi]\n"
     "listen = 127.0.0.1:@PORT@\n"
+    "pr-state-dir = @DIR@\n"
     "[server]\n"
     "iothreads = 2\n"
     "[status]\n"
@@ -43,18 +47,26 @@ static const char conf[] =
 static unsigned char block[512];
 
 static void
-prout(struct iscsi_context *ctx, int lun, int sa, int type, uint64_t key,
-      uint64_t sakey, const char *what)
+prout_aptpl(struct iscsi_context *ctx, int lun, int sa, int type,
+            uint64_t key, uint64_t sakey, bool aptpl, const char *what)
 {
     struct scsi_persistent_reserve_out_basic p = {
         .reservation_key = key,
         .service_action_reservation_key = sakey,
+        .aptpl = aptpl,
     };
     struct scsi_task *task = iscsi_persistent_reserve_out_sync(
         ctx, lun, sa, SCSI_PERSISTENT_RESERVE_SCOPE_LU, type, &p);
 
     CHECK_TASK_GOOD(ctx, task, "%s", what);
     scsi_free_scsi_task(task);
+}
+
+static void
+prout(struct iscsi_context *ctx, int lun, int sa, int type, uint64_t key,
+      uint64_t sakey, const char *what)
+{
+    prout_aptpl(ctx, lun, sa, type, key, sakey, false, what);
 }
 
 /* The status of a one-block READ(10) or WRITE(10) at LBA. */
@@ -211,6 +223,56 @@ check_legacy(struct iscsi_context *a, struct iscsi_context *b,
     scsi_free_scsi_task(task);
 }
 
+static void
+check_aptpl_restart(struct test_server *s, const struct iscsi_test_target *t)
+{
+    struct iscsi_test_opts oa = { .initiator = NODE_A };
+    struct iscsi_test_opts ob = { .initiator = NODE_B };
+    struct scsi_persistent_reserve_in_read_reservation *rr;
+    struct iscsi_context *a = test_iscsi_login(t, &oa, "node A (APTPL)");
+    struct iscsi_context *b;
+    struct scsi_task *task;
+    char path[400];
+    int status;
+
+    snprintf(path, sizeof path, "%s/disk0.pr", s->dir);
+    test_iscsi_clear_ua(a, t->lun, "A");
+    prout_aptpl(a, t->lun, SCSI_PERSISTENT_RESERVE_REGISTER, 0, 0, KEY_A,
+                true, "A: REGISTER with APTPL");
+    prout(a, t->lun, SCSI_PERSISTENT_RESERVE_RESERVE,
+          SCSI_PERSISTENT_RESERVE_TYPE_WRITE_EXCLUSIVE, KEY_A, 0,
+          "A: RESERVE Write Exclusive");
+    CHECK(access(path, F_OK) == 0, "no %s after an APTPL registration", path);
+    iscsi_destroy_context(a); /* no logout: the server goes away */
+    status = test_server_stop_status(s, 20000);
+    CHECK(status == 0, "polltgtd did not exit 0 (status 0x%x)",
+          (unsigned)status);
+    test_iscsi_server_start(s, conf);
+
+    b = test_iscsi_login(t, &ob, "node B after the restart");
+    test_iscsi_clear_ua(b, t->lun, "B after the restart");
+    task = iscsi_persistent_reserve_in_sync(
+        b, t->lun, SCSI_PERSISTENT_RESERVE_READ_RESERVATION, 512);
+    CHECK_TASK_GOOD(b, task, "B: READ RESERVATION after the restart");
+    rr = scsi_datain_unmarshall(task);
+    CHECK(rr != NULL && rr->reserved && rr->reservation_key == KEY_A &&
+          rr->pr_type == SCSI_PERSISTENT_RESERVE_TYPE_WRITE_EXCLUSIVE,
+          "the APTPL reservation did not survive the restart");
+    scsi_free_scsi_task(task);
+    CHECK_RW(b, t->lun, true, SCSI_STATUS_RESERVATION_CONFLICT,
+             "B (A's reservation restored)");
+    /* B takes over and drops APTPL: the file goes. */
+    prout(b, t->lun, SCSI_PERSISTENT_RESERVE_REGISTER, 0, 0, KEY_B,
+          "B: REGISTER without APTPL");
+    prout(b, t->lun, SCSI_PERSISTENT_RESERVE_PREEMPT,
+          SCSI_PERSISTENT_RESERVE_TYPE_WRITE_EXCLUSIVE, KEY_B, KEY_A,
+          "B: PREEMPT A");
+    CHECK_RW(b, t->lun, true, SCSI_STATUS_GOOD, "B (new holder)");
+    CHECK(access(path, F_OK) != 0, "%s is left after APTPL was dropped",
+          path);
+    test_iscsi_logout(b, "B");
+}
+
 int
 main(void)
 {
@@ -237,6 +299,7 @@ main(void)
     check_legacy(a, b, &t);
     test_iscsi_logout(b, "B");
     if (!url) {
+        check_aptpl_restart(&s, &t);
         test_server_check_alive(&s);
         test_server_stop(&s);
     }

@@ -10,13 +10,17 @@
  * first registrant; READ FULL STATUS' TransportIDs; the CDB and
  * parameter list errors; and the legacy RESERVE/RELEASE(6) with its
  * conflicts, its release on nexus loss and reset, and its exclusion by
- * registrations.  Three nexuses (two initiators, one with two ISIDs) on
+ * registrations; APTPL's state file written, loaded into a fresh LU,
+ * refused when corrupt, and a failed write changing nothing.  Three nexuses (two initiators, one with two ISIDs) on
  * one memory-backend LU, through scsi-test-helpers.h.
  */
 #include <config.h>
 
 #include <check.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "scsi-test-helpers.h"
 
@@ -588,6 +592,69 @@ START_TEST(test_pr_legacy_reserve_release)
 }
 END_TEST
 
+START_TEST(test_pr_aptpl_state_file)
+{
+    struct st_env env, again;
+    char dir[] = "/tmp/polltgt-pr-XXXXXX";
+    char path[64], bad[80];
+    uint8_t b[32];
+    FILE *f;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/lu.pr", dir);
+    st_env_init(&env, MiB, 512, false, 1);
+    pr_nexuses();
+    ck_assert_int_eq(scsi_pr_set_file(env.lu[0].pr, path), 0);
+    ck_assert_int_eq(pr_out(&env, 0, SCSI_PROUT_REGISTER, 0, 0, 0xa, 0x01),
+                     GOOD);
+    ck_assert_int_eq(pr_out(&env, 1, SCSI_PROUT_REGISTER, 0, 0, 0xb, 0x01),
+                     GOOD);
+    ck_assert_int_eq(pr_out(&env, 1, SCSI_PROUT_RESERVE,
+                            SCSI_PR_EXCLUSIVE_ACCESS_RO, 0xb, 0, 0), GOOD);
+    ck_assert_int_eq(pr_in(&env, 0, SCSI_PRIN_REPORT_CAPABILITIES, b, 8),
+                     GOOD);
+    ck_assert_uint_eq(b[2] & 0x01, 0x01); /* PTPL_C */
+    ck_assert_uint_eq(b[3] & 0x01, 0x01); /* PTPL_A */
+    ck_assert_int_eq(access(path, F_OK), 0);
+
+    /* A fresh LU (a restart) finds the keys and the reservation. */
+    st_env_init(&again, MiB, 512, false, 1);
+    ck_assert_int_eq(scsi_pr_set_file(again.lu[0].pr, path), 0);
+    ck_assert_int_eq(pr_in(&again, 0, SCSI_PRIN_READ_RESERVATION, b, 32),
+                     GOOD);
+    ck_assert_uint_eq(st_be64(&b[8]), 0xb);
+    ck_assert_uint_eq(b[21], SCSI_PR_EXCLUSIVE_ACCESS_RO);
+    ck_assert_uint_eq(st_be32(&b[0]), 2);
+    ck_assert_int_eq(pr_cmd(&again, 2, SCSI_OP_READ_10, NULL), CONFLICT);
+    ck_assert_int_eq(pr_cmd(&again, 0, SCSI_OP_WRITE_10, NULL), GOOD);
+    st_env_free(&again);
+
+    /* A directory that is not there: the PR OUT fails, nothing changes. */
+    snprintf(bad, sizeof bad, "%s/missing/lu.pr", dir);
+    ck_assert_int_eq(scsi_pr_set_file(env.lu[0].pr, bad), 0);
+    ck_assert_int_eq(pr_out(&env, 0, SCSI_PROUT_REGISTER, 0, 0xa, 0xc, 0x01),
+                     SCSI_STATUS_CHECK_CONDITION);
+    ck_assert_uint_eq(pr_generation(&env), 2);
+    /* Back to the real file; REGISTER without APTPL removes it. */
+    ck_assert_int_eq(scsi_pr_set_file(env.lu[0].pr, path), 0);
+    ck_assert_int_eq(pr_out(&env, 0, SCSI_PROUT_REGISTER, 0, 0xa, 0xd, 0),
+                     GOOD);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    st_env_free(&env);
+
+    /* Not a state file: refused, so the LU is not served without it. */
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("reservation 1 0\n", f);
+    fclose(f);
+    st_env_init(&again, MiB, 512, false, 1);
+    ck_assert_int_eq(scsi_pr_set_file(again.lu[0].pr, path), -EINVAL);
+    st_env_free(&again);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
 static Suite *
 pr_suite(void)
 {
@@ -603,6 +670,7 @@ pr_suite(void)
     tcase_add_test(tc, test_pr_read_full_status_and_capabilities);
     tcase_add_test(tc, test_pr_cdb_and_parameter_errors);
     tcase_add_test(tc, test_pr_legacy_reserve_release);
+    tcase_add_test(tc, test_pr_aptpl_state_file);
     suite_add_tcase(s, tc);
     return s;
 }
