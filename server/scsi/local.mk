@@ -8,6 +8,7 @@ server_libpolltgt_a_SOURCES += \
 	server/scsi/scsi-sbc.c \
 	server/scsi/scsi-caw.c \
 	server/scsi/scsi-pr.c server/scsi/scsi-pr.h \
+	server/scsi/scsi-range.c \
 	server/scsi/scsi-lbp.c \
 	server/scsi/scsi-step.c
 

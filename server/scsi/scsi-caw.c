@@ -4,14 +4,11 @@
  * first half of the data-out, and only if they match write the second
  * half -- the primitive VMware's ATS locking is built on.
  *
- * Atomicity: the command claims its LBA range in the LU's table of ranges
- * in progress (struct scsi_caw_ranges, a mutex held only to look and
- * claim, never across I/O) for its whole read-compare-write.  Another
- * COMPARE AND WRITE overlapping it is answered BUSY at once, so the I/O
- * thread never waits and the initiator retries.  Plain WRITEs do not look
- * at the table: COMPARE AND WRITE is atomic against other COMPARE AND
- * WRITEs, which is what lock-based users (ATS) rely on, not against a
- * plain write racing on the same blocks.
+ * Atomicity: the command holds its LBA range exclusively (scsi-range.c)
+ * for its whole read-compare-write, so neither another COMPARE AND WRITE
+ * nor a plain WRITE, from any session or I/O thread, lands on those
+ * blocks between the read and the write; they wait for it, and it waits
+ * for the writes already in flight there.
  */
 #include <config.h>
 
@@ -72,44 +69,6 @@ scsi_caw_decode(struct scsi_cmd *t)
     return true;
 }
 
-/* Claim [lba, lba + n) in the LU's table; false if another COMPARE AND
- * WRITE holds an overlapping range or the table is full. */
-static bool
-caw_claim(struct scsi_cmd *t)
-{
-    struct scsi_caw_ranges *r = t->lu->caw;
-    uint64_t lba = caw_lba(t);
-    uint32_t n = caw_blocks(t);
-    int slot = -1;
-
-    pthread_mutex_lock(&r->lock);
-    for (int i = 0; i < SCSI_CAW_SLOTS; i++) {
-        if (r->n[i] == 0) {
-            slot = slot < 0 ? i : slot;
-        } else if (lba < r->lba[i] + r->n[i] && r->lba[i] < lba + n) {
-            slot = -2;
-            break;
-        }
-    }
-    if (slot >= 0) {
-        r->lba[slot] = lba;
-        r->n[slot] = n;
-        t->stage = (uint32_t)slot;
-    }
-    pthread_mutex_unlock(&r->lock);
-    return slot >= 0;
-}
-
-static void
-caw_release(struct scsi_cmd *t)
-{
-    struct scsi_caw_ranges *r = t->lu->caw;
-
-    pthread_mutex_lock(&r->lock);
-    r->n[t->stage] = 0;
-    pthread_mutex_unlock(&r->lock);
-}
-
 static bool
 caw_next(struct scsi_cmd *t)
 {
@@ -135,7 +94,6 @@ caw_next(struct scsi_cmd *t)
         backend_flush(b, &t->breq);
         return true;
     default:
-        caw_release(t);
         t->status = SCSI_STATUS_GOOD;
         return false;
     }
@@ -148,7 +106,6 @@ caw_done(struct scsi_cmd *t, int err)
     uint32_t len = caw_blocks(t) << lu->block_shift;
 
     if (err < 0) {
-        caw_release(t);
         scsi_sbc_set_error(t, err, t->step_pos != CAW_READ);
         return false;
     }
@@ -158,7 +115,6 @@ caw_done(struct scsi_cmd *t, int err)
             if (t->buf[i] != t->buf[2 * len + i]) {
                 /* INFORMATION: the offset of the first byte that differs
                  * (SBC-3 5.2); nothing is written. */
-                caw_release(t);
                 scsi_cmd_set_sense_info(t, SCSI_SENSE_MISCOMPARE_KEY,
                                         SCSI_ASC_MISCOMPARE_DURING_VERIFY, i);
                 return false;
@@ -191,11 +147,8 @@ scsi_caw_exec(struct scsi_cmd *t)
         scsi_cmd_finish(t);
         return;
     }
-    if (!caw_claim(t)) {
-        /* Another COMPARE AND WRITE on these blocks is in progress: the
-         * initiator retries a BUSY, and this thread never waits. */
-        t->status = SCSI_STATUS_BUSY;
-        scsi_cmd_finish(t);
+    if (!t->range_held) {
+        scsi_range_lock(t, caw_lba(t), caw_blocks(t), true, scsi_caw_exec);
         return;
     }
     t->step_pos = CAW_READ;

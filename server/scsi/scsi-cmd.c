@@ -409,6 +409,7 @@ scsi_cmd_finish(struct scsi_cmd *t)
 {
     assert(t->done != NULL);
     assert(t->data_len <= t->xfer_len && t->data_len <= t->buf_len);
+    scsi_range_unlock(t);
     t->done(t);
 }
 
@@ -431,6 +432,8 @@ scsi_cmd_decode(struct scsi_cmd *t)
     t->stage = 0;
     t->step_ops = NULL;
     t->step_state = 0;
+    t->range_slot = 0;
+    t->range_held = false;
 
     if (t->cdb_len == 0) {
         scsi_cmd_set_sense(t, SCSI_SENSE_ILLEGAL_REQUEST,
@@ -555,8 +558,8 @@ scsi_lu_init(struct scsi_lu *lu, struct export *e, uint64_t lun,
     lu->max_unmap_blocks = SCSI_MAX_UNMAP_BYTES >> shift;
     gran = MIN(min_block >> shift, UINT32_C(0xffff));
     lu->opt_xfer_gran = (uint16_t)(gran ? gran : 1);
-    pthread_mutex_init(&lu->caw_ranges.lock, NULL);
-    lu->caw = &lu->caw_ranges;
+    scsi_range_init(&lu->range_state);
+    lu->ranges = &lu->range_state;
     scsi_pr_init(&lu->pr_state);
     lu->pr = &lu->pr_state;
 

@@ -33,6 +33,7 @@
 #define POLLTGT_SCSI_SCSI_CMD_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -81,19 +82,26 @@ enum scsi_dir {
 /*
  * A logical unit: one export seen as a SCSI direct-access block device.
  * Built by the transport from the configuration, read-only afterwards and
- * shared by every I/O thread, but for what caw and pr point at.
+ * shared by every I/O thread, but for what ranges and pr point at.
  */
 /* COMPARE AND WRITE: the most blocks one command compares and writes
- * (VPD B0h), and how many may be in progress on one LU at once. */
+ * (VPD B0h). */
 #define SCSI_CAW_MAX_BLOCKS 16
-#define SCSI_CAW_SLOTS 32
+/* LBA ranges locked at once on one LU (scsi-range.c): writes in flight
+ * while a read-modify-write runs, and the read-modify-writes. */
+#define SCSI_RANGE_SLOTS 64
 
-/* The LBA ranges of the COMPARE AND WRITEs in progress on an LU, from
- * every I/O thread: the only mutable part of a struct scsi_lu. */
-struct scsi_caw_ranges {
+/* The LBA ranges locked on an LU, from every I/O thread (scsi-range.c):
+ * with pr, the mutable part of a struct scsi_lu. */
+struct scsi_ranges {
     pthread_mutex_t lock;
-    uint64_t lba[SCSI_CAW_SLOTS];
-    uint32_t n[SCSI_CAW_SLOTS];   /* 0: the slot is free */
+    atomic_uint excl;          /* exclusive entries in the table */
+    atomic_uint fast;          /* writes in flight outside the table */
+    uint64_t next_ticket;
+    uint64_t lba[SCSI_RANGE_SLOTS];
+    uint64_t n[SCSI_RANGE_SLOTS];      /* 0: the slot is free */
+    uint64_t ticket[SCSI_RANGE_SLOTS]; /* entry order */
+    bool excl_slot[SCSI_RANGE_SLOTS];
 };
 
 struct scsi_lu {
@@ -111,8 +119,8 @@ struct scsi_lu {
     uint32_t max_ws_blocks;    /* VPD B0h MAXIMUM WRITE SAME LENGTH; also
                                 * VERIFY with BYTCHK 11b */
     uint32_t max_unmap_blocks; /* VPD B0h MAXIMUM UNMAP LBA COUNT */
-    struct scsi_caw_ranges *caw; /* points at caw_ranges below */
-    struct scsi_caw_ranges caw_ranges;
+    struct scsi_ranges *ranges; /* points at range_state below */
+    struct scsi_ranges range_state;
     struct scsi_pr *pr;        /* reservations: points at pr_state below */
     struct scsi_pr pr_state;
 };
@@ -186,6 +194,13 @@ struct scsi_cmd {
     uint64_t step_len;         /* the size of the step in flight */
     int step_err;              /* that step's result, when it was inline */
     uint8_t step_state;
+    /* its LBA range lock (scsi-range.c) */
+    int range_slot;
+    bool range_held;
+    bool range_excl;
+    uint64_t range_lba, range_n;
+    void (*range_go)(struct scsi_cmd *t);
+    struct aio_timer range_timer;
 };
 
 /*
@@ -210,8 +225,8 @@ bool scsi_cmd_decode(struct scsi_cmd *t) ATTR_NONNULL(1);
  * be requested or transferred"), a partial last block by read-modify-
  * write; buf_len grows for the merge and xfer_len shrinks at exec.
  * Returns false for any other command, which cannot be cut short.  The
- * read-modify-write of a partial block is not atomic against another
- * write to that block in flight at the same time.
+ * read-modify-write of a partial block holds that block exclusively
+ * (scsi-range.c), so no other write lands between its read and write.
  */
 bool scsi_cmd_short_data_out(struct scsi_cmd *t, uint32_t len) ATTR_NONNULL(1);
 

@@ -182,6 +182,17 @@ bool scsi_lbp_has_lba_status(const struct scsi_lu *lu) ATTR_NONNULL(1);
  * PROTECTED then tells the initiator why nothing is unmapped). */
 bool scsi_lbp_unmap_avail(const struct scsi_lu *lu) ATTR_NONNULL(1);
 #define SCSI_LBP_MAX_UNMAP_DESC 256 /* MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT */
+/* scsi-range.c */
+void scsi_range_init(struct scsi_ranges *r) ATTR_NONNULL(1);
+/* Run go(t) once t holds LBAs [lba, lba + n) of its LU: shared (other
+ * whole-block writes may overlap) or exclusive (nothing else that writes
+ * may); at once when it can, else from a timer of t's I/O thread.  A
+ * range that is not whole backend blocks is taken exclusive.  Sets
+ * range_held before go; scsi_cmd_finish releases it. */
+void scsi_range_lock(struct scsi_cmd *t, uint64_t lba, uint64_t n, bool excl,
+                     void (*go)(struct scsi_cmd *t)) ATTR_NONNULL(1, 5);
+void scsi_range_unlock(struct scsi_cmd *t) ATTR_NONNULL(1);
+
 /* scsi-caw.c */
 bool scsi_caw_decode(struct scsi_cmd *t) ATTR_NONNULL(1);
 void scsi_caw_exec(struct scsi_cmd *t) ATTR_NONNULL(1);

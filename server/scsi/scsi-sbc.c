@@ -348,6 +348,20 @@ scsi_sbc_exec_rw(struct scsi_cmd *t)
     struct sbc_rw_fields f;
 
     sbc_rw_fields(t->cdb, &f);
+    if (f.write && !t->range_held && t->xfer_len > 0) {
+        /* A short write's partial last block is read, merged and
+         * written back: exclusive, so no other write lands in between. */
+        uint32_t len = t->short_out ? t->out_len : t->xfer_len;
+        uint64_t n = ((uint64_t)len + t->lu->block_size - 1)
+                     >> t->lu->block_shift;
+
+        if (n > 0) {
+            scsi_range_lock(t, f.lba, n,
+                            t->short_out && (len & (t->lu->block_size - 1)),
+                            scsi_sbc_exec_rw);
+            return;
+        }
+    }
     if (t->short_out && sbc_short_write_start(t, &f)) {
         return;
     }

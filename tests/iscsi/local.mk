@@ -9,7 +9,8 @@ ISCSI_TESTS = \
 	tests/iscsi/test-iscsi-io \
 	tests/iscsi/test-iscsi-tmf \
 	tests/iscsi/test-iscsi-malformed \
-	tests/iscsi/test-iscsi-pr
+	tests/iscsi/test-iscsi-pr \
+	tests/iscsi/test-iscsi-race
 
 check_PROGRAMS += $(ISCSI_TESTS) tests/iscsi/test-iscsi-copy
 TESTS += $(ISCSI_TESTS)
@@ -30,6 +31,10 @@ tests_iscsi_test_iscsi_tmf_LDADD = $(LIBISCSI_LIBS)
 tests_iscsi_test_iscsi_pr_SOURCES = tests/iscsi/test-iscsi-pr.c
 tests_iscsi_test_iscsi_pr_CFLAGS = $(AM_CFLAGS) $(LIBISCSI_CFLAGS)
 tests_iscsi_test_iscsi_pr_LDADD = $(LIBISCSI_LIBS)
+
+tests_iscsi_test_iscsi_race_SOURCES = tests/iscsi/test-iscsi-race.c
+tests_iscsi_test_iscsi_race_CFLAGS = $(AM_CFLAGS) $(LIBISCSI_CFLAGS)
+tests_iscsi_test_iscsi_race_LDADD = $(LIBISCSI_LIBS)
 
 # Raw sockets for the malformed input; libiscsi for the checks after it.
 tests_iscsi_test_iscsi_malformed_SOURCES = tests/iscsi/test-iscsi-malformed.c
