@@ -115,6 +115,12 @@ static const uint8_t u_prefetch_16[] = { 0x90, 0x02, U_LBA8, U_LBA4, 0x1f,
                                          0 };
 static const uint8_t u_sync_cache_16[] = { 0x91, 0x06, U_LBA8, U_LBA4, 0x1f,
                                            0 };
+static const uint8_t u_orwrite_16[] = { 0x8b, 0x1a, U_LBA8, U_LBA4, 0x1f, 0 };
+static const uint8_t u_read_defect_10[] = { 0x37, 0, 0x1f, 0, 0, 0, 0, 0xff,
+                                            0xff, 0 };
+static const uint8_t u_read_defect_12[] = { 0xb7, 0x1f, 0, 0, 0, 0, U_LBA4,
+                                            0, 0 };
+static const uint8_t u_rstmf[] = { 0xa3, 0x1f, 0x80, 0, 0, 0, U_LBA4, 0, 0 };
 static const uint8_t u_compare_and_write[] = { 0x89, 0x1a, U_LBA8, 0, 0, 0,
                                                0xff, 0x1f, 0 };
 static const uint8_t u_write_same_16[] = { 0x93, 0x09, U_LBA8, U_LBA4, 0x1f,
@@ -159,6 +165,7 @@ static const struct scsi_sa sa_prout[] = {
 
 static const struct scsi_sa sa_maintenance_in[] = {
     { SCSI_MI_REPORT_SUPPORTED_OPCODES, u_rsoc, NULL },
+    { SCSI_MI_REPORT_SUPPORTED_TMFS, u_rstmf, NULL },
 };
 
 /* A command without service actions: name, decode, exec, flags, usage. */
@@ -213,6 +220,10 @@ static const struct scsi_op scsi_ops[256] = {
                              scsi_sbc_exec_verify, 0, u_verify_10),
     [SCSI_OP_PREFETCH_10] = OP("PRE-FETCH(10)", scsi_sbc_decode_prefetch,
                                scsi_sbc_exec_prefetch, 0, u_prefetch_10),
+    [SCSI_OP_READ_DEFECT_DATA_10] = OP("READ DEFECT DATA(10)",
+                                       scsi_sbc_decode_read_defect_data,
+                                       scsi_sbc_exec_read_defect_data, 0,
+                                       u_read_defect_10),
     [SCSI_OP_SYNCHRONIZE_CACHE_10] = OP("SYNCHRONIZE CACHE(10)",
                                         scsi_sbc_decode_sync_cache,
                                         scsi_sbc_exec_sync_cache, 0,
@@ -253,6 +264,8 @@ static const struct scsi_op scsi_ops[256] = {
                                      scsi_caw_exec, 0, u_compare_and_write),
     [SCSI_OP_WRITE_16] = OP("WRITE(16)", scsi_sbc_decode_rw, scsi_sbc_exec_rw,
                             0, u_write_16),
+    [SCSI_OP_ORWRITE_16] = OP("ORWRITE(16)", scsi_caw_decode_orwrite,
+                              scsi_caw_exec_orwrite, 0, u_orwrite_16),
     [SCSI_OP_WRITE_VERIFY_16] = OP("WRITE AND VERIFY(16)", scsi_sbc_decode_rw,
                                    scsi_sbc_exec_rw, 0, u_write_verify_16),
     [SCSI_OP_VERIFY_16] = OP("VERIFY(16)", scsi_sbc_decode_verify,
@@ -284,6 +297,10 @@ static const struct scsi_op scsi_ops[256] = {
                                    scsi_sbc_exec_rw, 0, u_write_verify_12),
     [SCSI_OP_VERIFY_12] = OP("VERIFY(12)", scsi_sbc_decode_verify,
                              scsi_sbc_exec_verify, 0, u_verify_12),
+    [SCSI_OP_READ_DEFECT_DATA_12] = OP("READ DEFECT DATA(12)",
+                                       scsi_sbc_decode_read_defect_data,
+                                       scsi_sbc_exec_read_defect_data, 0,
+                                       u_read_defect_12),
 };
 
 #undef OP

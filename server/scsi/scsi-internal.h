@@ -154,6 +154,8 @@ bool scsi_sbc_decode_verify(struct scsi_cmd *t) ATTR_NONNULL(1);
 void scsi_sbc_exec_verify(struct scsi_cmd *t) ATTR_NONNULL(1);
 bool scsi_sbc_decode_prefetch(struct scsi_cmd *t) ATTR_NONNULL(1);
 void scsi_sbc_exec_prefetch(struct scsi_cmd *t) ATTR_NONNULL(1);
+bool scsi_sbc_decode_read_defect_data(struct scsi_cmd *t) ATTR_NONNULL(1);
+void scsi_sbc_exec_read_defect_data(struct scsi_cmd *t) ATTR_NONNULL(1);
 bool scsi_sbc_decode_start_stop(struct scsi_cmd *t) ATTR_NONNULL(1);
 void scsi_sbc_exec_start_stop(struct scsi_cmd *t) ATTR_NONNULL(1);
 /* LBA OUT OF RANGE (and false) unless [lba, lba + n) is within the LU. */
@@ -196,6 +198,8 @@ void scsi_range_unlock(struct scsi_cmd *t) ATTR_NONNULL(1);
 /* scsi-caw.c */
 bool scsi_caw_decode(struct scsi_cmd *t) ATTR_NONNULL(1);
 void scsi_caw_exec(struct scsi_cmd *t) ATTR_NONNULL(1);
+bool scsi_caw_decode_orwrite(struct scsi_cmd *t) ATTR_NONNULL(1);
+void scsi_caw_exec_orwrite(struct scsi_cmd *t) ATTR_NONNULL(1);
 
 bool scsi_lbp_decode_write_same(struct scsi_cmd *t) ATTR_NONNULL(1);
 void scsi_lbp_exec_write_same(struct scsi_cmd *t) ATTR_NONNULL(1);

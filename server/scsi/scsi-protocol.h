@@ -105,6 +105,7 @@
 #define SCSI_OP_COMPARE_AND_WRITE    0x89
 #define SCSI_OP_READ_16              0x88
 #define SCSI_OP_WRITE_16             0x8a
+#define SCSI_OP_ORWRITE_16           0x8b
 #define SCSI_OP_WRITE_VERIFY_16      0x8e
 #define SCSI_OP_VERIFY_16            0x8f
 #define SCSI_OP_PREFETCH_16          0x90
@@ -125,6 +126,7 @@
 
 /* MAINTENANCE IN service actions (CDB byte 1, bits 4-0). */
 #define SCSI_MI_REPORT_SUPPORTED_OPCODES 0x0c
+#define SCSI_MI_REPORT_SUPPORTED_TMFS 0x0d
 
 /* PERSISTENT RESERVE IN service actions. */
 #define SCSI_PRIN_READ_KEYS          0x00

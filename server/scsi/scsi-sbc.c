@@ -3,7 +3,8 @@
  * SBC-3 commands of a direct-access block device: READ CAPACITY(10) and
  * (16), READ and WRITE (6)/(10)/(12)/(16), WRITE AND VERIFY
  * (10)/(12)/(16), VERIFY (10)/(12)/(16), PRE-FETCH (10)/(16), SYNCHRONIZE
- * CACHE (10)/(16) and START STOP UNIT.
+ * CACHE (10)/(16), READ DEFECT DATA (10)/(12) (empty lists) and START
+ * STOP UNIT.
  *
  * Decode does every check (LBA range, maximum transfer length, write
  * protection, protection-information fields, which we do not support),
@@ -713,6 +714,39 @@ scsi_sbc_exec_prefetch(struct scsi_cmd *t)
     t->breq.iov = NULL;
     t->breq.iovcnt = 0;
     backend_cache(lu->export->backend, &t->breq);
+}
+
+/* --- READ DEFECT DATA ---------------------------------------------------- */
+
+bool
+scsi_sbc_decode_read_defect_data(struct scsi_cmd *t)
+{
+    bool ten = t->cdb[0] == SCSI_OP_READ_DEFECT_DATA_10;
+    uint8_t flags = ten ? t->cdb[2] : t->cdb[1];
+
+    /* REQ_PLIST, REQ_GLIST and the DEFECT LIST FORMAT; the rest of that
+     * byte is reserved. */
+    if (flags & 0xe0) {
+        return scsi_cmd_invalid_field_at(t, ten ? 2 : 1, 7);
+    }
+    scsi_cmd_data_in(t, ten ? scsi_get_be16(&t->cdb[7])
+                            : scsi_get_be32(&t->cdb[6]), 8);
+    return true;
+}
+
+void
+scsi_sbc_exec_read_defect_data(struct scsi_cmd *t)
+{
+    bool ten = t->cdb[0] == SCSI_OP_READ_DEFECT_DATA_10;
+    uint8_t flags = ten ? t->cdb[2] : t->cdb[1];
+    uint8_t b[8] = { 0 };
+
+    /* A virtual disk has no defects: the lists asked for are valid
+     * (PLISTV, GLISTV) and empty, in the format asked for. */
+    b[1] = flags & 0x1f;
+    scsi_cmd_put_data(t, b, ten ? 4 : 8);
+    t->status = SCSI_STATUS_GOOD;
+    scsi_cmd_finish(t);
 }
 
 /* --- START STOP UNIT ----------------------------------------------------- */

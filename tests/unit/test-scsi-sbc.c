@@ -912,6 +912,69 @@ START_TEST(test_sbc_backend_errors_become_sense)
 }
 END_TEST
 
+/* ORWRITE(16) ORs the data-out into the stored blocks, over more than
+ * one step; ORPROTECT is refused. */
+START_TEST(test_sbc_orwrite_ors_into_stored_blocks)
+{
+    struct st_env env;
+    struct st_cmd c;
+    uint8_t cdb[16] = { SCSI_OP_ORWRITE_16 };
+    uint32_t n = (SCSI_STEP_BYTES / 512) + 3; /* two steps */
+    uint32_t len = n * 512;
+    uint8_t *stored = bt_xmalloc(len), *out = bt_xmalloc(len);
+    uint8_t *raw = bt_xmalloc(len);
+
+    st_env_init(&env, 8 * MiB, 512, false, 1);
+    for (uint32_t i = 0; i < len; i++) {
+        stored[i] = (uint8_t)(0x11 * (i % 3));
+        out[i] = (uint8_t)(1u << (i % 7));
+    }
+    ck_assert_int_eq(bt_write(env.ctx, env.b, 512, stored, len, 0), 0);
+    scsi_put_be64(&cdb[2], 1);
+    scsi_put_be32(&cdb[10], n);
+    cdb[1] = 0x08; /* FUA */
+    st_cmd_init(&c, &env, &env.lu[0], cdb, sizeof cdb);
+    ck_assert_int_eq(st_run(&env, &c, out, len), SCSI_STATUS_GOOD);
+    ck_assert_int_eq(c.t.stats_op, STATS_OP_WRITE);
+    st_cmd_free(&c);
+    ck_assert_int_eq(bt_read(env.ctx, env.b, 512, raw, len), 0);
+    for (uint32_t i = 0; i < len; i++) {
+        ck_assert_msg(raw[i] == (stored[i] | out[i]), "byte %u", i);
+    }
+    cdb[1] = 0x20; /* ORPROTECT */
+    st_cmd_init(&c, &env, &env.lu[0], cdb, sizeof cdb);
+    ck_assert_int_eq(st_run(&env, &c, NULL, 0), SCSI_STATUS_CHECK_CONDITION);
+    st_assert_invalid_field_at(&c.t, 1, 7);
+    free(stored);
+    free(out);
+    free(raw);
+    st_env_free(&env);
+}
+END_TEST
+
+/* READ DEFECT DATA: an empty list, in the format asked for. */
+START_TEST(test_sbc_read_defect_data_is_empty)
+{
+    struct st_env env;
+    struct st_cmd c;
+
+    st_env_init(&env, MiB, 512, false, 1);
+    ck_assert_int_eq(ST_RUN(&env, &c, &env.lu[0], SCSI_OP_READ_DEFECT_DATA_10,
+                            0, 0x1d, 0, 0, 0, 0, 0, 32, 0), SCSI_STATUS_GOOD);
+    ck_assert_uint_eq(c.t.data_len, 4);
+    ck_assert_uint_eq(c.t.buf[1], 0x1d);
+    ck_assert_uint_eq(st_be16(&c.t.buf[2]), 0);
+    st_cmd_free(&c);
+    ck_assert_int_eq(ST_RUN(&env, &c, &env.lu[0], SCSI_OP_READ_DEFECT_DATA_12,
+                            0x08, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0),
+                     SCSI_STATUS_GOOD);
+    ck_assert_uint_eq(c.t.data_len, 8);
+    ck_assert_uint_eq(st_be32(&c.t.buf[4]), 0);
+    st_cmd_free(&c);
+    st_env_free(&env);
+}
+END_TEST
+
 static Suite *
 sbc_suite(void)
 {
@@ -925,6 +988,8 @@ sbc_suite(void)
     tcase_add_loop_test(tc, test_sbc_short_data_out_writes_only_what_came, 0, 2);
     tcase_add_loop_test(tc, test_sbc_compare_and_write, 0, 2);
     tcase_add_test(tc, test_sbc_transfer_length_zero);
+    tcase_add_test(tc, test_sbc_orwrite_ors_into_stored_blocks);
+    tcase_add_test(tc, test_sbc_read_defect_data_is_empty);
     tcase_add_test(tc, test_sbc_lba_out_of_range_and_overflow);
     tcase_add_loop_test(tc, test_sbc_maximum_transfer_length, 0, 2);
     tcase_add_test(tc, test_sbc_protection_fields_are_invalid);
