@@ -466,6 +466,12 @@ iscsi_task_scsi_cmd(struct iscsi_conn *conn, const uint8_t *bhs,
         return;
     }
     task->spdtl = task->want = cmd->xfer_len;
+    if ((flags & ISCSI_CMD_W) && edtl > cmd->xfer_len &&
+        !scsi_cmd_data_overflow(cmd, edtl)) {
+        task->spdtl = task->want = 0;
+        iscsi_task_respond(task);
+        return;
+    }
     if (cmd->dir == SCSI_DIR_WRITE && edtl < cmd->xfer_len) {
         /* Less data than the CDB writes: a WRITE writes just those bytes
          * (FCP-4), anything else is refused; the residual overflow says

@@ -159,6 +159,20 @@ scsi_caw_exec(struct scsi_cmd *t)
     scsi_step_start(t, &caw_step_ops);
 }
 
+bool
+scsi_cmd_data_overflow(struct scsi_cmd *t, uint32_t len)
+{
+    if (t->cdb[0] != SCSI_OP_COMPARE_AND_WRITE || len <= t->xfer_len) {
+        return true;
+    }
+    scsi_cmd_invalid_field_at(t, 13, 7);
+    t->dir = SCSI_DIR_NONE;
+    t->xfer_len = 0;
+    t->buf_len = 0;
+    t->stage = 0;
+    return false;
+}
+
 /* --- ORWRITE(16) -------------------------------------------------------- */
 
 /* t->stage of an ORWRITE step */

@@ -230,6 +230,17 @@ bool scsi_cmd_decode(struct scsi_cmd *t) ATTR_NONNULL(1);
  */
 bool scsi_cmd_short_data_out(struct scsi_cmd *t, uint32_t len) ATTR_NONNULL(1);
 
+/*
+ * Between steps 1 and 2: the transport expects to move len bytes, more
+ * than the command's xfer_len (iSCSI EDTL; an overflow).  Most commands
+ * move xfer_len and the transport reports the residual: returns true.
+ * COMPARE AND WRITE, whose data-out must be exactly its verify and write
+ * halves, returns false with INVALID FIELD IN CDB pointing at NUMBER OF
+ * LOGICAL BLOCKS: a mismatch means the initiator's CDB and data disagree
+ * (libiscsi's suite asks for this), and nothing is compared or written.
+ */
+bool scsi_cmd_data_overflow(struct scsi_cmd *t, uint32_t len) ATTR_NONNULL(1);
+
 /* Step 3: run the command; t->done is called exactly once. */
 void scsi_cmd_exec(struct scsi_cmd *t) ATTR_NONNULL(1);
 

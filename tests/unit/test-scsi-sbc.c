@@ -387,6 +387,26 @@ START_TEST(test_sbc_compare_and_write)
         ck_assert_uint_eq(atomic_load(&r->fast), 0);
     }
 
+    /* More data-out than the CDB's blocks (0 of them, or 1 for 4
+     * blocks' worth): refused before anything moves; a WRITE is not. */
+    st_cmd_init(&c, &env, &env.lu[0], cdb, caw_cdb(cdb, lba, 0, 0));
+    ck_assert(scsi_cmd_decode(&c.t));
+    ck_assert(!scsi_cmd_data_overflow(&c.t, 4 * bs));
+    st_assert_invalid_field_at(&c.t, 13, 7);
+    ck_assert_uint_eq(c.t.xfer_len, 0);
+    st_cmd_init(&c, &env, &env.lu[0], cdb, caw_cdb(cdb, lba, 1, 0));
+    ck_assert(scsi_cmd_decode(&c.t));
+    ck_assert(scsi_cmd_data_overflow(&c.t, 2 * bs));
+    ck_assert(!scsi_cmd_data_overflow(&c.t, 4 * bs));
+    {
+        uint8_t wcdb[SCSI_CDB_MAX];
+
+        st_cmd_init(&c, &env, &env.lu[0], wcdb,
+                    st_cdb_rw(wcdb, SCSI_OP_WRITE_10, lba, 1, 0));
+        ck_assert(scsi_cmd_decode(&c.t));
+        ck_assert(scsi_cmd_data_overflow(&c.t, 4 * bs));
+    }
+
     /* 0 blocks: nothing to do; over the limit, WRPROTECT: refused. */
     st_cmd_init(&c, &env, &env.lu[0], cdb, caw_cdb(cdb, lba, 0, 0));
     ck_assert_int_eq(st_run(&env, &c, NULL, 0), SCSI_STATUS_GOOD);
