@@ -50,7 +50,10 @@ tests_iscsi_test_iscsi_copy_LDADD = $(LIBISCSI_LIBS)
 ISCSI_SH_TESTS = \
 	tests/iscsi/test-iscsi-tools.sh \
 	tests/iscsi/test-iscsi-cross.sh \
-	tests/iscsi/test-iscsi-fuzz.sh
+	tests/iscsi/test-iscsi-fuzz.sh \
+	tests/iscsi/test-iscsi-conformance.sh
 TESTS += $(ISCSI_SH_TESTS)
 EXTRA_DIST += $(ISCSI_SH_TESTS)
+# The iscsi-test-cu tests test-iscsi-conformance.sh requires to pass.
+EXTRA_DIST += tests/iscsi/conformance-expected.txt
 EXTRA_DIST += tests/iscsi/fuzz-iscsi.py
