@@ -387,6 +387,18 @@ scsi_cmd_invalid_field_at(struct scsi_cmd *t, uint8_t byte, uint8_t bit)
 }
 
 bool
+scsi_cmd_check_service_action(struct scsi_cmd *t)
+{
+    if (t->cdb[1] & 0xe0) {
+        return scsi_cmd_invalid_field_at(t, 1, 7);
+    }
+    if (!scsi_cmd_supported(t->lu, t->cdb[0], t->cdb[1] & 0x1f, NULL)) {
+        return scsi_cmd_invalid_field_at(t, 1, 4); /* SERVICE ACTION */
+    }
+    return true;
+}
+
+bool
 scsi_cmd_illegal(struct scsi_cmd *t, uint16_t asc)
 {
     scsi_cmd_set_sense(t, SCSI_SENSE_ILLEGAL_REQUEST, asc);

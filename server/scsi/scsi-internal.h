@@ -105,6 +105,11 @@ bool scsi_cmd_invalid_field(struct scsi_cmd *t) ATTR_NONNULL(1);
  * bit `bit` (the field's most significant bit). */
 bool scsi_cmd_invalid_field_at(struct scsi_cmd *t, uint8_t byte, uint8_t bit)
     ATTR_NONNULL(1);
+/* Byte 1 of a SCSI_OP_SA opcode: reserved bits 7-5 clear and a service
+ * action this LU offers, else INVALID FIELD IN CDB pointing at the field
+ * (SPC-4 leaves INVALID COMMAND OPERATION CODE as the other choice;
+ * initiators read either as "not supported"); returns false then. */
+bool scsi_cmd_check_service_action(struct scsi_cmd *t) ATTR_NONNULL(1);
 /* Fail with ILLEGAL REQUEST and asc (parameter list errors); false. */
 bool scsi_cmd_illegal(struct scsi_cmd *t, uint16_t asc) ATTR_NONNULL(1);
 /* Set data-out sizes: xfer_len = out, buf_len = out + scratch. */

@@ -406,13 +406,8 @@ scsi_pr_exec_reserve(struct scsi_cmd *t)
 bool
 scsi_pr_decode_in(struct scsi_cmd *t)
 {
-    uint8_t sa = t->cdb[1] & 0x1f;
-
-    if (t->cdb[1] & 0xe0) {
-        return scsi_cmd_invalid_field_at(t, 1, 7);
-    }
-    if (sa > SCSI_PRIN_READ_FULL_STATUS) {
-        return scsi_cmd_invalid_field_at(t, 1, 4);
+    if (!scsi_cmd_check_service_action(t)) {
+        return false;
     }
     scsi_cmd_data_in(t, scsi_get_be16(&t->cdb[7]), PR_IN_MAX);
     return true;
@@ -520,13 +515,10 @@ scsi_pr_decode_out(struct scsi_cmd *t)
     uint8_t scope = t->cdb[2] >> 4;
     uint8_t type = t->cdb[2] & 0x0f;
 
-    if (t->cdb[1] & 0xe0) {
-        return scsi_cmd_invalid_field_at(t, 1, 7);
-    }
     /* REGISTER AND MOVE (7h) is not offered: no second target port to
      * move a reservation to. */
-    if (sa > SCSI_PROUT_REGISTER_IGNORE) {
-        return scsi_cmd_invalid_field_at(t, 1, 4);
+    if (!scsi_cmd_check_service_action(t)) {
+        return false;
     }
     if (sa == SCSI_PROUT_RESERVE || sa == SCSI_PROUT_RELEASE
         || sa == SCSI_PROUT_PREEMPT || sa == SCSI_PROUT_PREEMPT_AND_ABORT) {

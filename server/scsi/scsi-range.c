@@ -22,6 +22,12 @@
  * write enters the table and is checked against it.  Overlapping
  * exclusive claims run in the order they entered the table (a ticket),
  * so none waits forever on another.
+ *
+ * UNMAP takes no range (its descriptors run as steps of their own): an
+ * UNMAP racing a COMPARE AND WRITE on the same blocks is not ordered
+ * with it.  READs take none either: a READ racing a write may see part
+ * of it, as SBC allows for anything but WRITE ATOMIC, which is not
+ * offered for that reason.
  */
 #include <config.h>
 

@@ -52,11 +52,8 @@ scsi_rsoc_decode_maintenance_in(struct scsi_cmd *t)
     uint8_t opts = t->cdb[2] & 0x07;
     const struct scsi_op *op = scsi_cmd_op(t->cdb[3]);
 
-    if (t->cdb[1] & 0xe0) {
-        return scsi_cmd_invalid_field_at(t, 1, 7);
-    }
-    if (!scsi_cmd_supported(t->lu, t->cdb[0], sa, NULL)) {
-        return scsi_cmd_invalid_field_at(t, 1, 4); /* SERVICE ACTION */
+    if (!scsi_cmd_check_service_action(t)) {
+        return false;
     }
     if (sa == SCSI_MI_REPORT_SUPPORTED_TMFS) {
         /* Byte 2: REPD; the rest is reserved.  SPC-4 6.36: an

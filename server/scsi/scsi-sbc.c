@@ -474,14 +474,9 @@ scsi_sbc_decode_service_action_in(struct scsi_cmd *t)
     uint8_t sa = t->cdb[1] & 0x1f;
 
     /* READ CAPACITY(16), and GET LBA STATUS where the backend reports
-     * allocation; any other service action is an invalid field, pointed
-     * at (SPC-4 leaves INVALID COMMAND OPERATION CODE as the other
-     * choice; initiators read either as "not supported"). */
-    if (t->cdb[1] & 0xe0) {
-        return scsi_cmd_invalid_field_at(t, 1, 7);
-    }
-    if (!scsi_cmd_supported(t->lu, t->cdb[0], sa, NULL)) {
-        return scsi_cmd_invalid_field_at(t, 1, 4); /* SERVICE ACTION */
+     * allocation. */
+    if (!scsi_cmd_check_service_action(t)) {
+        return false;
     }
     if (sa == SCSI_SAI_GET_LBA_STATUS) {
         return scsi_lbp_decode_get_lba_status(t);
