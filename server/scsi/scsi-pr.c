@@ -366,9 +366,14 @@ scsi_pr_decode_reserve(struct scsi_cmd *t)
     /* Third-party and extent reservations (SPC-2's 3RDPTY, LONGID,
      * extents) are obsolete: only the whole LU, for the sender.  (10)'s
      * PARAMETER LIST LENGTH must then be 0. */
-    if (six ? (t->cdb[1] & 0x1f) != 0 || t->cdb[2] || scsi_get_be16(&t->cdb[3])
-            : (t->cdb[1] & 0x13) != 0 || scsi_get_be16(&t->cdb[7]) != 0) {
+    if (t->cdb[1] & (six ? 0x1f : 0x13)) {
         return scsi_cmd_invalid_field_at(t, 1, 4);
+    }
+    if (six && t->cdb[2]) {
+        return scsi_cmd_invalid_field_at(t, 2, 7);    /* RESERVATION ID */
+    }
+    if (six ? scsi_get_be16(&t->cdb[3]) : scsi_get_be16(&t->cdb[7])) {
+        return scsi_cmd_invalid_field_at(t, six ? 3 : 7, 7); /* extents */
     }
     return true;
 }

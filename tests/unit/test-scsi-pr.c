@@ -585,8 +585,15 @@ START_TEST(test_pr_legacy_reserve_release)
     {
         const uint8_t third[6] = { SCSI_OP_RESERVE_6, 0x10, 0, 0, 0, 0 };
 
+        const uint8_t extent[10] = { SCSI_OP_RESERVE_10, 0, 0, 0, 0, 0, 0,
+                                     0, 8, 0 };
+
         ck_assert_int_eq(pr_run(&env, &c, 0, third, 6, NULL),
                          SCSI_STATUS_CHECK_CONDITION);
+        st_assert_invalid_field_at(&c.t, 1, 4);
+        ck_assert_int_eq(pr_run(&env, &c, 0, extent, 10, NULL),
+                         SCSI_STATUS_CHECK_CONDITION);
+        st_assert_invalid_field_at(&c.t, 7, 7);
     }
     st_env_free(&env);
 }
