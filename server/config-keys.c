@@ -86,6 +86,7 @@ static const struct config_key iscsi_keys[] = {
     { "initial-r2t", KT_BOOL, CFG(iscsi_initial_r2t), 0, 0, "no" },
     { "header-digest", KT_DIGEST, CFG(iscsi_header_digest), 0, 0, "none, crc32c" },
     { "data-digest", KT_DIGEST, CFG(iscsi_data_digest), 0, 0, "none, crc32c" },
+    { "pr-state-dir", KT_PATH, CFG(iscsi_pr_state_dir), 0, 0, NULL },
     { NULL },
 };
 

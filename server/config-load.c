@@ -528,6 +528,7 @@ config_free(struct config *cfg)
     free(cfg->iqn_prefix);
     free(cfg->iscsi_header_digest);
     free(cfg->iscsi_data_digest);
+    free(cfg->iscsi_pr_state_dir);
     free(cfg->status_socket);
     free(cfg->pidfile);
     free(cfg->file);

@@ -175,7 +175,8 @@ config_reload_apply(struct config *running, const struct config *next,
         running->iscsi_max_connections != next->iscsi_max_connections ||
         running->iscsi_max_connections_per_client !=
             next->iscsi_max_connections_per_client ||
-        running->iscsi_login_timeout_ns != next->iscsi_login_timeout_ns) {
+        running->iscsi_login_timeout_ns != next->iscsi_login_timeout_ns ||
+        !str_eq(running->iscsi_pr_state_dir, next->iscsi_pr_state_dir)) {
         restart_only("[iscsi]");
     }
     if (!str_eq(running->status_socket, next->status_socket) ||

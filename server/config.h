@@ -137,6 +137,7 @@ struct config {
     bool iscsi_initial_r2t;
     char *iscsi_header_digest;      /* "None,CRC32C": preference order */
     char *iscsi_data_digest;
+    char *iscsi_pr_state_dir;       /* APTPL reservations; NULL: not offered */
 
     /* [status] */
     char *status_socket;      /* absolute, or NULL when disabled */

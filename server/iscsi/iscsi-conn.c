@@ -185,6 +185,12 @@ iscsi_conn_on_kill(struct conn *c)
     log_debug("iscsi %s: %u task(s) still in the backend", c->peer,
               conn->in_core);
     iscsi_server_session_remove(conn->srv, conn);
+    /* I_T nexus loss: legacy reservations of this nexus are released. */
+    if (conn->target && conn->state == ISCSI_STATE_FULL) {
+        for (size_t i = 0; i < conn->target->scsi.nluns; i++) {
+            scsi_pr_nexus_lost(conn->target->scsi.luns[i].pr, &conn->nexus);
+        }
+    }
     aio_timer_del(c->ctx, &conn->login_timer);
     aio_timer_del(c->ctx, &conn->nop_timer);
     /* Tasks waiting for data will never get it; those in the backend
@@ -249,6 +255,8 @@ iscsi_conn_enter_full(struct iscsi_conn *conn)
         for (size_t i = 0; i < t->scsi.nluns; i++) {
             conn->reset_seen[i] = atomic_load(&t->reset_gen[i]);
         }
+        /* One target portal group, so one target port: RTPI 1. */
+        scsi_pr_nexus_iscsi(&conn->nexus, conn->initiator_name, conn->isid, 1);
     }
     aio_timer_del(conn->base.ctx, &conn->login_timer);
     if (cfg->iscsi_nop_interval_ns > 0) {

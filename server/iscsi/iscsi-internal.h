@@ -101,6 +101,7 @@ struct iscsi_conn {
     struct iscsi_param_set params;
     char initiator_name[224];
     uint8_t isid[6];
+    struct scsi_nexus nexus;   /* the I_T nexus, once logged in */
     uint16_t tsih;
     uint16_t cid;
     bool discovery;

@@ -70,7 +70,8 @@ iscsi_server_serves(const struct export *e)
  * other LUNs (the configuration guarantees LUN 0 and unique numbers). */
 static int
 iscsi_server_build_target(struct iscsi_target *t, struct export *lun0,
-                          const struct export_set *exports)
+                          const struct export_set *exports,
+                          const char *pr_dir)
 {
     size_t n = 0;
 
@@ -96,6 +97,16 @@ iscsi_server_build_target(struct iscsi_target *t, struct export *lun0,
         }
         scsi_lu_init(&t->scsi.luns[t->scsi.nluns++], e, e->cfg->lun,
                      t->scsi.name);
+        if (pr_dir) {
+            char path[4096];
+            int r;
+
+            snprintf(path, sizeof path, "%s/%s.pr", pr_dir, e->name);
+            r = scsi_pr_set_file(t->scsi.luns[t->scsi.nluns - 1].pr, path);
+            if (r < 0) {
+                return r;
+            }
+        }
         log_info("iscsi: target %s: export %s as LUN %u, %u-byte blocks%s",
                  t->scsi.name, e->name, e->cfg->lun, e->cfg->block_size,
                  e == lun0 && e->cfg->chap_username ? ", CHAP required" : "");
@@ -118,7 +129,8 @@ iscsi_server_build_targets(struct iscsi_server *srv,
         if (!iscsi_server_serves(e) || e->cfg->lun != 0) {
             continue;
         }
-        r = iscsi_server_build_target(&srv->targets[srv->ntargets], e, exports);
+        r = iscsi_server_build_target(&srv->targets[srv->ntargets], e, exports,
+                                      srv->cfg->iscsi_pr_state_dir);
         srv->ntargets++; /* freed by iscsi_server_free even half built */
         if (r < 0) {
             return r;
@@ -170,6 +182,9 @@ void
 iscsi_server_free(struct iscsi_server *srv)
 {
     for (size_t i = 0; i < srv->ntargets; i++) {
+        for (size_t j = 0; j < srv->targets[i].scsi.nluns; j++) {
+            scsi_pr_destroy(srv->targets[i].scsi.luns[j].pr);
+        }
         free(srv->targets[i].scsi.luns);
         free((void *)srv->targets[i].reset_gen);
     }

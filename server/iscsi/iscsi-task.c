@@ -446,6 +446,7 @@ iscsi_task_scsi_cmd(struct iscsi_conn *conn, const uint8_t *bhs,
     cmd->target = &t->scsi;
     cmd->lu = scsi_lu_find(&t->scsi, lun);
     cmd->lun = lun;
+    cmd->nexus = &conn->nexus;
     memcpy(cmd->cdb, bhs + ISCSI_BHS_CDB, SCSI_CDB_MAX);
     cmd->cdb_len = SCSI_CDB_MAX;
     cmd->ctx = conn->base.ctx;
@@ -465,6 +466,12 @@ iscsi_task_scsi_cmd(struct iscsi_conn *conn, const uint8_t *bhs,
         return;
     }
     task->spdtl = task->want = cmd->xfer_len;
+    if ((flags & ISCSI_CMD_W) && edtl > cmd->xfer_len &&
+        !scsi_cmd_data_overflow(cmd, edtl)) {
+        task->spdtl = task->want = 0;
+        iscsi_task_respond(task);
+        return;
+    }
     if (cmd->dir == SCSI_DIR_WRITE && edtl < cmd->xfer_len) {
         /* Less data than the CDB writes: a WRITE writes just those bytes
          * (FCP-4), anything else is refused; the residual overflow says
@@ -538,6 +545,7 @@ iscsi_task_reset_lus(struct iscsi_conn *conn, size_t which)
     for (size_t i = 0; t && i < t->scsi.nluns; i++) {
         if (which == SIZE_MAX || which == i) {
             atomic_fetch_add(&t->reset_gen[i], 1);
+            scsi_pr_reset(t->scsi.luns[i].pr);
         }
     }
 }

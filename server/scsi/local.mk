@@ -7,13 +7,17 @@ server_libpolltgt_a_SOURCES += \
 	server/scsi/scsi-rsoc.c \
 	server/scsi/scsi-sbc.c \
 	server/scsi/scsi-caw.c \
+	server/scsi/scsi-pr.c server/scsi/scsi-pr.h \
+	server/scsi/scsi-range.c \
 	server/scsi/scsi-lbp.c \
 	server/scsi/scsi-step.c
 
 check_PROGRAMS += tests/unit/test-scsi-cmd tests/unit/test-scsi-spc \
-	tests/unit/test-scsi-sbc tests/unit/test-scsi-provisioning
+	tests/unit/test-scsi-sbc tests/unit/test-scsi-provisioning \
+	tests/unit/test-scsi-pr
 TESTS += tests/unit/test-scsi-cmd tests/unit/test-scsi-spc \
-	tests/unit/test-scsi-sbc tests/unit/test-scsi-provisioning
+	tests/unit/test-scsi-sbc tests/unit/test-scsi-provisioning \
+	tests/unit/test-scsi-pr
 tests_unit_test_scsi_cmd_SOURCES = tests/unit/test-scsi-cmd.c
 tests_unit_test_scsi_cmd_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_scsi_cmd_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
@@ -27,5 +31,8 @@ tests_unit_test_scsi_provisioning_SOURCES = \
 	tests/unit/test-scsi-provisioning.c
 tests_unit_test_scsi_provisioning_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_scsi_provisioning_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
-# Shared by the four: included, not compiled on its own.
+tests_unit_test_scsi_pr_SOURCES = tests/unit/test-scsi-pr.c
+tests_unit_test_scsi_pr_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_scsi_pr_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
+# Shared by the five: included, not compiled on its own.
 EXTRA_DIST += tests/unit/scsi-test-helpers.h

@@ -76,6 +76,8 @@ static const uint8_t u_read_6[] = { 0x08, 0x1f, 0xff, 0xff, 0xff, 0 };
 static const uint8_t u_write_6[] = { 0x0a, 0x1f, 0xff, 0xff, 0xff, 0 };
 static const uint8_t u_inquiry[] = { 0x12, 0x01, 0xff, 0xff, 0xff, 0 };
 static const uint8_t u_mode_select_6[] = { 0x15, 0x10, 0, 0, 0xff, 0 };
+static const uint8_t u_reserve_6[] = { 0x16, 0, 0, 0, 0, 0 };
+static const uint8_t u_release_6[] = { 0x17, 0, 0, 0, 0, 0 };
 static const uint8_t u_mode_sense_6[] = { 0x1a, 0x08, 0xff, 0xff, 0xff, 0 };
 static const uint8_t u_start_stop[] = { 0x1b, 0x01, 0, 0, 0x05, 0 };
 static const uint8_t u_read_capacity_10[] = { 0x25, 0, U_LBA4, 0, 0, 0x01,
@@ -97,6 +99,11 @@ static const uint8_t u_write_same_10[] = { 0x41, 0x08, U_LBA4, 0x1f, 0xff,
 static const uint8_t u_unmap[] = { 0x42, 0, 0, 0, 0, 0, 0x1f, 0xff, 0xff, 0 };
 static const uint8_t u_mode_select_10[] = { 0x55, 0x10, 0, 0, 0, 0, 0, 0xff,
                                             0xff, 0 };
+static const uint8_t u_reserve_10[] = { 0x56, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+static const uint8_t u_release_10[] = { 0x57, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+static const uint8_t u_prin[] = { 0x5e, 0x1f, 0, 0, 0, 0, 0, 0xff, 0xff, 0 };
+static const uint8_t u_prout[] = { 0x5f, 0x1f, 0xff, 0, 0, 0xff, 0xff, 0xff,
+                                   0xff, 0 };
 static const uint8_t u_mode_sense_10[] = { 0x5a, 0x18, 0xff, 0xff, 0, 0, 0,
                                            0xff, 0xff, 0 };
 static const uint8_t u_read_16[] = { 0x88, 0x18, U_LBA8, U_LBA4, 0x1f, 0 };
@@ -108,6 +115,12 @@ static const uint8_t u_prefetch_16[] = { 0x90, 0x02, U_LBA8, U_LBA4, 0x1f,
                                          0 };
 static const uint8_t u_sync_cache_16[] = { 0x91, 0x06, U_LBA8, U_LBA4, 0x1f,
                                            0 };
+static const uint8_t u_orwrite_16[] = { 0x8b, 0x1a, U_LBA8, U_LBA4, 0x1f, 0 };
+static const uint8_t u_read_defect_10[] = { 0x37, 0, 0x1f, 0, 0, 0, 0, 0xff,
+                                            0xff, 0 };
+static const uint8_t u_read_defect_12[] = { 0xb7, 0x1f, 0, 0, 0, 0, U_LBA4,
+                                            0, 0 };
+static const uint8_t u_rstmf[] = { 0xa3, 0x1f, 0x80, 0, 0, 0, U_LBA4, 0, 0 };
 static const uint8_t u_compare_and_write[] = { 0x89, 0x1a, U_LBA8, 0, 0, 0,
                                                0xff, 0x1f, 0 };
 static const uint8_t u_write_same_16[] = { 0x93, 0x09, U_LBA8, U_LBA4, 0x1f,
@@ -133,8 +146,26 @@ static const struct scsi_sa sa_service_action_in[] = {
     { SCSI_SAI_GET_LBA_STATUS, u_get_lba_status, scsi_lbp_has_lba_status },
 };
 
+static const struct scsi_sa sa_prin[] = {
+    { SCSI_PRIN_READ_KEYS, u_prin, NULL },
+    { SCSI_PRIN_READ_RESERVATION, u_prin, NULL },
+    { SCSI_PRIN_REPORT_CAPABILITIES, u_prin, NULL },
+    { SCSI_PRIN_READ_FULL_STATUS, u_prin, NULL },
+};
+
+static const struct scsi_sa sa_prout[] = {
+    { SCSI_PROUT_REGISTER, u_prout, NULL },
+    { SCSI_PROUT_RESERVE, u_prout, NULL },
+    { SCSI_PROUT_RELEASE, u_prout, NULL },
+    { SCSI_PROUT_CLEAR, u_prout, NULL },
+    { SCSI_PROUT_PREEMPT, u_prout, NULL },
+    { SCSI_PROUT_PREEMPT_AND_ABORT, u_prout, NULL },
+    { SCSI_PROUT_REGISTER_IGNORE, u_prout, NULL },
+};
+
 static const struct scsi_sa sa_maintenance_in[] = {
     { SCSI_MI_REPORT_SUPPORTED_OPCODES, u_rsoc, NULL },
+    { SCSI_MI_REPORT_SUPPORTED_TMFS, u_rstmf, NULL },
 };
 
 /* A command without service actions: name, decode, exec, flags, usage. */
@@ -164,8 +195,10 @@ static const struct scsi_op scsi_ops[256] = {
                                  scsi_spc_decode_mode_select,
                                  scsi_spc_exec_mode_select, 0,
                                  u_mode_select_6),
-    [SCSI_OP_RESERVE_6] = OP_REFUSED("RESERVE(6)", 0),
-    [SCSI_OP_RELEASE_6] = OP_REFUSED("RELEASE(6)", 0),
+    [SCSI_OP_RESERVE_6] = OP("RESERVE(6)", scsi_pr_decode_reserve,
+                             scsi_pr_exec_reserve, 0, u_reserve_6),
+    [SCSI_OP_RELEASE_6] = OP("RELEASE(6)", scsi_pr_decode_reserve,
+                             scsi_pr_exec_reserve, 0, u_release_6),
     [SCSI_OP_MODE_SENSE_6] = OP("MODE SENSE(6)", scsi_spc_decode_mode_sense,
                                 scsi_spc_exec_mode_sense, 0, u_mode_sense_6),
     [SCSI_OP_START_STOP_UNIT] = OP("START STOP UNIT",
@@ -187,6 +220,10 @@ static const struct scsi_op scsi_ops[256] = {
                              scsi_sbc_exec_verify, 0, u_verify_10),
     [SCSI_OP_PREFETCH_10] = OP("PRE-FETCH(10)", scsi_sbc_decode_prefetch,
                                scsi_sbc_exec_prefetch, 0, u_prefetch_10),
+    [SCSI_OP_READ_DEFECT_DATA_10] = OP("READ DEFECT DATA(10)",
+                                       scsi_sbc_decode_read_defect_data,
+                                       scsi_sbc_exec_read_defect_data, 0,
+                                       u_read_defect_10),
     [SCSI_OP_SYNCHRONIZE_CACHE_10] = OP("SYNCHRONIZE CACHE(10)",
                                         scsi_sbc_decode_sync_cache,
                                         scsi_sbc_exec_sync_cache, 0,
@@ -208,10 +245,16 @@ static const struct scsi_op scsi_ops[256] = {
     [SCSI_OP_MODE_SENSE_10] = OP("MODE SENSE(10)", scsi_spc_decode_mode_sense,
                                  scsi_spc_exec_mode_sense, 0,
                                  u_mode_sense_10),
-    [SCSI_OP_PERSISTENT_RESERVE_IN] = OP_REFUSED("PERSISTENT RESERVE IN",
-                                                 SCSI_OP_SA),
-    [SCSI_OP_PERSISTENT_RESERVE_OUT] = OP_REFUSED("PERSISTENT RESERVE OUT",
-                                                  SCSI_OP_SA),
+    [SCSI_OP_RESERVE_10] = OP("RESERVE(10)", scsi_pr_decode_reserve,
+                              scsi_pr_exec_reserve, 0, u_reserve_10),
+    [SCSI_OP_RELEASE_10] = OP("RELEASE(10)", scsi_pr_decode_reserve,
+                              scsi_pr_exec_reserve, 0, u_release_10),
+    [SCSI_OP_PERSISTENT_RESERVE_IN] = OP_SA("PERSISTENT RESERVE IN",
+                                            scsi_pr_decode_in,
+                                            scsi_pr_exec_in, sa_prin),
+    [SCSI_OP_PERSISTENT_RESERVE_OUT] = OP_SA("PERSISTENT RESERVE OUT",
+                                             scsi_pr_decode_out,
+                                             scsi_pr_exec_out, sa_prout),
     [SCSI_OP_EXTENDED_COPY] = OP_REFUSED("EXTENDED COPY", SCSI_OP_SA),
     [SCSI_OP_RECEIVE_COPY_RESULTS] = OP_REFUSED("RECEIVE COPY RESULTS",
                                                 SCSI_OP_SA),
@@ -221,6 +264,8 @@ static const struct scsi_op scsi_ops[256] = {
                                      scsi_caw_exec, 0, u_compare_and_write),
     [SCSI_OP_WRITE_16] = OP("WRITE(16)", scsi_sbc_decode_rw, scsi_sbc_exec_rw,
                             0, u_write_16),
+    [SCSI_OP_ORWRITE_16] = OP("ORWRITE(16)", scsi_caw_decode_orwrite,
+                              scsi_caw_exec_orwrite, 0, u_orwrite_16),
     [SCSI_OP_WRITE_VERIFY_16] = OP("WRITE AND VERIFY(16)", scsi_sbc_decode_rw,
                                    scsi_sbc_exec_rw, 0, u_write_verify_16),
     [SCSI_OP_VERIFY_16] = OP("VERIFY(16)", scsi_sbc_decode_verify,
@@ -252,6 +297,10 @@ static const struct scsi_op scsi_ops[256] = {
                                    scsi_sbc_exec_rw, 0, u_write_verify_12),
     [SCSI_OP_VERIFY_12] = OP("VERIFY(12)", scsi_sbc_decode_verify,
                              scsi_sbc_exec_verify, 0, u_verify_12),
+    [SCSI_OP_READ_DEFECT_DATA_12] = OP("READ DEFECT DATA(12)",
+                                       scsi_sbc_decode_read_defect_data,
+                                       scsi_sbc_exec_read_defect_data, 0,
+                                       u_read_defect_12),
 };
 
 #undef OP
@@ -338,6 +387,18 @@ scsi_cmd_invalid_field_at(struct scsi_cmd *t, uint8_t byte, uint8_t bit)
 }
 
 bool
+scsi_cmd_check_service_action(struct scsi_cmd *t)
+{
+    if (t->cdb[1] & 0xe0) {
+        return scsi_cmd_invalid_field_at(t, 1, 7);
+    }
+    if (!scsi_cmd_supported(t->lu, t->cdb[0], t->cdb[1] & 0x1f, NULL)) {
+        return scsi_cmd_invalid_field_at(t, 1, 4); /* SERVICE ACTION */
+    }
+    return true;
+}
+
+bool
 scsi_cmd_illegal(struct scsi_cmd *t, uint16_t asc)
 {
     scsi_cmd_set_sense(t, SCSI_SENSE_ILLEGAL_REQUEST, asc);
@@ -377,6 +438,7 @@ scsi_cmd_finish(struct scsi_cmd *t)
 {
     assert(t->done != NULL);
     assert(t->data_len <= t->xfer_len && t->data_len <= t->buf_len);
+    scsi_range_unlock(t);
     t->done(t);
 }
 
@@ -399,6 +461,8 @@ scsi_cmd_decode(struct scsi_cmd *t)
     t->stage = 0;
     t->step_ops = NULL;
     t->step_state = 0;
+    t->range_slot = 0;
+    t->range_held = false;
 
     if (t->cdb_len == 0) {
         scsi_cmd_set_sense(t, SCSI_SENSE_ILLEGAL_REQUEST,
@@ -420,6 +484,11 @@ scsi_cmd_decode(struct scsi_cmd *t)
     }
     if (t->cdb_len < len || (t->cdb[len - 1] & SCSI_CONTROL_NACA)) {
         return scsi_cmd_invalid_field(t);
+    }
+    /* Reservations before the command's own fields: a refused command
+     * is refused whatever else is wrong with it. */
+    if (t->lu && !scsi_pr_check(t)) {
+        return false;
     }
 
     ok = op->decode(t);
@@ -518,8 +587,10 @@ scsi_lu_init(struct scsi_lu *lu, struct export *e, uint64_t lun,
     lu->max_unmap_blocks = SCSI_MAX_UNMAP_BYTES >> shift;
     gran = MIN(min_block >> shift, UINT32_C(0xffff));
     lu->opt_xfer_gran = (uint16_t)(gran ? gran : 1);
-    pthread_mutex_init(&lu->caw_ranges.lock, NULL);
-    lu->caw = &lu->caw_ranges;
+    scsi_range_init(&lu->range_state);
+    lu->ranges = &lu->range_state;
+    scsi_pr_init(&lu->pr_state);
+    lu->pr = &lu->pr_state;
 
     snprintf(lu->serial, sizeof lu->serial, "%016llx%016llx",
              (unsigned long long)h1, (unsigned long long)h2);

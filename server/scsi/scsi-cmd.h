@@ -33,6 +33,7 @@
 #define POLLTGT_SCSI_SCSI_CMD_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +41,7 @@
 #include "aio/aio.h"
 #include "backends/backend.h"
 #include "export.h"
+#include "scsi/scsi-pr.h"
 #include "scsi/scsi-protocol.h"
 #include "util/compiler.h"
 
@@ -80,19 +82,26 @@ enum scsi_dir {
 /*
  * A logical unit: one export seen as a SCSI direct-access block device.
  * Built by the transport from the configuration, read-only afterwards and
- * shared by every I/O thread.
+ * shared by every I/O thread, but for what ranges and pr point at.
  */
 /* COMPARE AND WRITE: the most blocks one command compares and writes
- * (VPD B0h), and how many may be in progress on one LU at once. */
+ * (VPD B0h). */
 #define SCSI_CAW_MAX_BLOCKS 16
-#define SCSI_CAW_SLOTS 32
+/* LBA ranges locked at once on one LU (scsi-range.c): writes in flight
+ * while a read-modify-write runs, and the read-modify-writes. */
+#define SCSI_RANGE_SLOTS 64
 
-/* The LBA ranges of the COMPARE AND WRITEs in progress on an LU, from
- * every I/O thread: the only mutable part of a struct scsi_lu. */
-struct scsi_caw_ranges {
+/* The LBA ranges locked on an LU, from every I/O thread (scsi-range.c):
+ * with pr, the mutable part of a struct scsi_lu. */
+struct scsi_ranges {
     pthread_mutex_t lock;
-    uint64_t lba[SCSI_CAW_SLOTS];
-    uint32_t n[SCSI_CAW_SLOTS];   /* 0: the slot is free */
+    atomic_uint excl;          /* exclusive entries in the table */
+    atomic_uint fast;          /* writes in flight outside the table */
+    uint64_t next_ticket;
+    uint64_t lba[SCSI_RANGE_SLOTS];
+    uint64_t n[SCSI_RANGE_SLOTS];      /* 0: the slot is free */
+    uint64_t ticket[SCSI_RANGE_SLOTS]; /* entry order */
+    bool excl_slot[SCSI_RANGE_SLOTS];
 };
 
 struct scsi_lu {
@@ -110,8 +119,10 @@ struct scsi_lu {
     uint32_t max_ws_blocks;    /* VPD B0h MAXIMUM WRITE SAME LENGTH; also
                                 * VERIFY with BYTCHK 11b */
     uint32_t max_unmap_blocks; /* VPD B0h MAXIMUM UNMAP LBA COUNT */
-    struct scsi_caw_ranges *caw; /* points at caw_ranges below */
-    struct scsi_caw_ranges caw_ranges;
+    struct scsi_ranges *ranges; /* points at range_state below */
+    struct scsi_ranges range_state;
+    struct scsi_pr *pr;        /* reservations: points at pr_state below */
+    struct scsi_pr pr_state;
 };
 
 /* A target: its name and its logical units, for REPORT LUNS and VPD 83h. */
@@ -134,6 +145,8 @@ struct scsi_cmd {
     const struct scsi_lu *lu;  /* NULL: no such LUN (only INQUIRY, REPORT
                                 * LUNS and REQUEST SENSE succeed) */
     uint64_t lun;              /* as addressed, for REPORT LUNS / sense */
+    const struct scsi_nexus *nexus; /* the I_T nexus, for reservations;
+                                * NULL: one anonymous nexus */
     uint8_t cdb[SCSI_CDB_MAX];
     uint8_t cdb_len;
     struct aio_ctx *ctx;       /* the I/O thread running it */
@@ -181,6 +194,13 @@ struct scsi_cmd {
     uint64_t step_len;         /* the size of the step in flight */
     int step_err;              /* that step's result, when it was inline */
     uint8_t step_state;
+    /* its LBA range lock (scsi-range.c) */
+    int range_slot;
+    bool range_held;
+    bool range_excl;
+    uint64_t range_lba, range_n;
+    void (*range_go)(struct scsi_cmd *t);
+    struct aio_timer range_timer;
 };
 
 /*
@@ -193,7 +213,8 @@ void scsi_lu_init(struct scsi_lu *lu, struct export *e, uint64_t lun,
 
 /* Step 1: classify the CDB.  Returns true when the command should proceed to
  * the data phase and exec; false when it has already failed (status and
- * sense set, dir NONE, xfer_len 0). */
+ * sense set, dir NONE, xfer_len 0): CHECK CONDITION, or RESERVATION
+ * CONFLICT without sense. */
 bool scsi_cmd_decode(struct scsi_cmd *t) ATTR_NONNULL(1);
 
 /*
@@ -204,10 +225,21 @@ bool scsi_cmd_decode(struct scsi_cmd *t) ATTR_NONNULL(1);
  * be requested or transferred"), a partial last block by read-modify-
  * write; buf_len grows for the merge and xfer_len shrinks at exec.
  * Returns false for any other command, which cannot be cut short.  The
- * read-modify-write of a partial block is not atomic against another
- * write to that block in flight at the same time.
+ * read-modify-write of a partial block holds that block exclusively
+ * (scsi-range.c), so no other write lands between its read and write.
  */
 bool scsi_cmd_short_data_out(struct scsi_cmd *t, uint32_t len) ATTR_NONNULL(1);
+
+/*
+ * Between steps 1 and 2: the transport expects to move len bytes, more
+ * than the command's xfer_len (iSCSI EDTL; an overflow).  Most commands
+ * move xfer_len and the transport reports the residual: returns true.
+ * COMPARE AND WRITE, whose data-out must be exactly its verify and write
+ * halves, returns false with INVALID FIELD IN CDB pointing at NUMBER OF
+ * LOGICAL BLOCKS: a mismatch means the initiator's CDB and data disagree
+ * (libiscsi's suite asks for this), and nothing is compared or written.
+ */
+bool scsi_cmd_data_overflow(struct scsi_cmd *t, uint32_t len) ATTR_NONNULL(1);
 
 /* Step 3: run the command; t->done is called exactly once. */
 void scsi_cmd_exec(struct scsi_cmd *t) ATTR_NONNULL(1);

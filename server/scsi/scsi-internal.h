@@ -105,6 +105,11 @@ bool scsi_cmd_invalid_field(struct scsi_cmd *t) ATTR_NONNULL(1);
  * bit `bit` (the field's most significant bit). */
 bool scsi_cmd_invalid_field_at(struct scsi_cmd *t, uint8_t byte, uint8_t bit)
     ATTR_NONNULL(1);
+/* Byte 1 of a SCSI_OP_SA opcode: reserved bits 7-5 clear and a service
+ * action this LU offers, else INVALID FIELD IN CDB pointing at the field
+ * (SPC-4 leaves INVALID COMMAND OPERATION CODE as the other choice;
+ * initiators read either as "not supported"); returns false then. */
+bool scsi_cmd_check_service_action(struct scsi_cmd *t) ATTR_NONNULL(1);
 /* Fail with ILLEGAL REQUEST and asc (parameter list errors); false. */
 bool scsi_cmd_illegal(struct scsi_cmd *t, uint16_t asc) ATTR_NONNULL(1);
 /* Set data-out sizes: xfer_len = out, buf_len = out + scratch. */
@@ -125,6 +130,18 @@ void scsi_spc_exec_mode_sense(struct scsi_cmd *t) ATTR_NONNULL(1);
 bool scsi_spc_decode_mode_select(struct scsi_cmd *t) ATTR_NONNULL(1);
 void scsi_spc_exec_mode_select(struct scsi_cmd *t) ATTR_NONNULL(1);
 
+/* scsi-pr.c */
+/* May t run, given the LU's reservations and pending reservation unit
+ * attentions?  false: refused, with RESERVATION CONFLICT or CHECK
+ * CONDITION (UNIT ATTENTION) set. */
+bool scsi_pr_check(struct scsi_cmd *t) ATTR_NONNULL(1);
+bool scsi_pr_decode_reserve(struct scsi_cmd *t) ATTR_NONNULL(1);
+void scsi_pr_exec_reserve(struct scsi_cmd *t) ATTR_NONNULL(1);
+bool scsi_pr_decode_in(struct scsi_cmd *t) ATTR_NONNULL(1);
+void scsi_pr_exec_in(struct scsi_cmd *t) ATTR_NONNULL(1);
+bool scsi_pr_decode_out(struct scsi_cmd *t) ATTR_NONNULL(1);
+void scsi_pr_exec_out(struct scsi_cmd *t) ATTR_NONNULL(1);
+
 /* scsi-rsoc.c */
 bool scsi_rsoc_decode_maintenance_in(struct scsi_cmd *t) ATTR_NONNULL(1);
 void scsi_rsoc_exec(struct scsi_cmd *t) ATTR_NONNULL(1);
@@ -142,6 +159,8 @@ bool scsi_sbc_decode_verify(struct scsi_cmd *t) ATTR_NONNULL(1);
 void scsi_sbc_exec_verify(struct scsi_cmd *t) ATTR_NONNULL(1);
 bool scsi_sbc_decode_prefetch(struct scsi_cmd *t) ATTR_NONNULL(1);
 void scsi_sbc_exec_prefetch(struct scsi_cmd *t) ATTR_NONNULL(1);
+bool scsi_sbc_decode_read_defect_data(struct scsi_cmd *t) ATTR_NONNULL(1);
+void scsi_sbc_exec_read_defect_data(struct scsi_cmd *t) ATTR_NONNULL(1);
 bool scsi_sbc_decode_start_stop(struct scsi_cmd *t) ATTR_NONNULL(1);
 void scsi_sbc_exec_start_stop(struct scsi_cmd *t) ATTR_NONNULL(1);
 /* LBA OUT OF RANGE (and false) unless [lba, lba + n) is within the LU. */
@@ -170,9 +189,22 @@ bool scsi_lbp_has_lba_status(const struct scsi_lu *lu) ATTR_NONNULL(1);
  * PROTECTED then tells the initiator why nothing is unmapped). */
 bool scsi_lbp_unmap_avail(const struct scsi_lu *lu) ATTR_NONNULL(1);
 #define SCSI_LBP_MAX_UNMAP_DESC 256 /* MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT */
+/* scsi-range.c */
+void scsi_range_init(struct scsi_ranges *r) ATTR_NONNULL(1);
+/* Run go(t) once t holds LBAs [lba, lba + n) of its LU: shared (other
+ * whole-block writes may overlap) or exclusive (nothing else that writes
+ * may); at once when it can, else from a timer of t's I/O thread.  A
+ * range that is not whole backend blocks is taken exclusive.  Sets
+ * range_held before go; scsi_cmd_finish releases it. */
+void scsi_range_lock(struct scsi_cmd *t, uint64_t lba, uint64_t n, bool excl,
+                     void (*go)(struct scsi_cmd *t)) ATTR_NONNULL(1, 5);
+void scsi_range_unlock(struct scsi_cmd *t) ATTR_NONNULL(1);
+
 /* scsi-caw.c */
 bool scsi_caw_decode(struct scsi_cmd *t) ATTR_NONNULL(1);
 void scsi_caw_exec(struct scsi_cmd *t) ATTR_NONNULL(1);
+bool scsi_caw_decode_orwrite(struct scsi_cmd *t) ATTR_NONNULL(1);
+void scsi_caw_exec_orwrite(struct scsi_cmd *t) ATTR_NONNULL(1);
 
 bool scsi_lbp_decode_write_same(struct scsi_cmd *t) ATTR_NONNULL(1);
 void scsi_lbp_exec_write_same(struct scsi_cmd *t) ATTR_NONNULL(1);

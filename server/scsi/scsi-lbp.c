@@ -220,6 +220,11 @@ scsi_lbp_exec_write_same(struct scsi_cmd *t)
         scsi_cmd_finish(t);
         return;
     }
+    if (!t->range_held) {
+        /* A write like any other: not inside a COMPARE AND WRITE. */
+        scsi_range_lock(t, f.lba, n, false, scsi_lbp_exec_write_same);
+        return;
+    }
     zeros = f.ndob || lbp_is_zero(t->buf, bs);
     if (zeros && f.unmap && scsi_lbp_unmap_zeroes(lu)) {
         t->stage = LBP_WS_UNMAP;

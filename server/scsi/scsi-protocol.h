@@ -52,6 +52,11 @@
 #define SCSI_ASC_OUT_OF_MEMORY              0x5503 /* insufficient resources */
 #define SCSI_ASC_PARAM_LIST_LENGTH_ERROR    0x1a00
 #define SCSI_ASC_MISCOMPARE_DURING_VERIFY   0x1d00
+#define SCSI_ASC_INVALID_RELEASE_OF_PR      0x2604
+#define SCSI_ASC_RESERVATIONS_PREEMPTED     0x2a03
+#define SCSI_ASC_RESERVATIONS_RELEASED      0x2a04
+#define SCSI_ASC_REGISTRATIONS_PREEMPTED    0x2a05
+#define SCSI_ASC_INSUFFICIENT_REG_RESOURCES 0x5504
 
 /* Fixed-format sense data (SPC-4 4.5.3). */
 #define SCSI_SENSE_RESPONSE_CURRENT 0x70   /* byte 0: current error, fixed */
@@ -82,6 +87,7 @@
 #define SCSI_OP_VERIFY_10            0x2f
 #define SCSI_OP_PREFETCH_10          0x34
 #define SCSI_OP_SYNCHRONIZE_CACHE_10 0x35
+#define SCSI_OP_READ_DEFECT_DATA_10  0x37
 #define SCSI_OP_WRITE_BUFFER         0x3b
 #define SCSI_OP_READ_BUFFER          0x3c
 #define SCSI_OP_WRITE_SAME_10        0x41
@@ -89,6 +95,8 @@
 #define SCSI_OP_LOG_SELECT           0x4c
 #define SCSI_OP_LOG_SENSE            0x4d
 #define SCSI_OP_MODE_SELECT_10       0x55
+#define SCSI_OP_RESERVE_10           0x56
+#define SCSI_OP_RELEASE_10           0x57
 #define SCSI_OP_MODE_SENSE_10        0x5a
 #define SCSI_OP_PERSISTENT_RESERVE_IN  0x5e
 #define SCSI_OP_PERSISTENT_RESERVE_OUT 0x5f
@@ -97,6 +105,7 @@
 #define SCSI_OP_COMPARE_AND_WRITE    0x89
 #define SCSI_OP_READ_16              0x88
 #define SCSI_OP_WRITE_16             0x8a
+#define SCSI_OP_ORWRITE_16           0x8b
 #define SCSI_OP_WRITE_VERIFY_16      0x8e
 #define SCSI_OP_VERIFY_16            0x8f
 #define SCSI_OP_PREFETCH_16          0x90
@@ -109,6 +118,7 @@
 #define SCSI_OP_WRITE_12             0xaa
 #define SCSI_OP_WRITE_VERIFY_12      0xae
 #define SCSI_OP_VERIFY_12            0xaf
+#define SCSI_OP_READ_DEFECT_DATA_12  0xb7
 
 /* SERVICE ACTION IN(16) service actions (CDB byte 1, bits 4-0). */
 #define SCSI_SAI_READ_CAPACITY_16    0x10
@@ -116,6 +126,30 @@
 
 /* MAINTENANCE IN service actions (CDB byte 1, bits 4-0). */
 #define SCSI_MI_REPORT_SUPPORTED_OPCODES 0x0c
+#define SCSI_MI_REPORT_SUPPORTED_TMFS 0x0d
+
+/* PERSISTENT RESERVE IN service actions. */
+#define SCSI_PRIN_READ_KEYS          0x00
+#define SCSI_PRIN_READ_RESERVATION   0x01
+#define SCSI_PRIN_REPORT_CAPABILITIES 0x02
+#define SCSI_PRIN_READ_FULL_STATUS   0x03
+
+/* PERSISTENT RESERVE OUT service actions. */
+#define SCSI_PROUT_REGISTER          0x00
+#define SCSI_PROUT_RESERVE           0x01
+#define SCSI_PROUT_RELEASE           0x02
+#define SCSI_PROUT_CLEAR             0x03
+#define SCSI_PROUT_PREEMPT           0x04
+#define SCSI_PROUT_PREEMPT_AND_ABORT 0x05
+#define SCSI_PROUT_REGISTER_IGNORE   0x06 /* REGISTER AND IGNORE EXISTING KEY */
+
+/* Persistent reservation types (SPC-4 6.16.3.4). */
+#define SCSI_PR_WRITE_EXCLUSIVE      0x1
+#define SCSI_PR_EXCLUSIVE_ACCESS     0x3
+#define SCSI_PR_WRITE_EXCLUSIVE_RO   0x5 /* registrants only */
+#define SCSI_PR_EXCLUSIVE_ACCESS_RO  0x6
+#define SCSI_PR_WRITE_EXCLUSIVE_AR   0x7 /* all registrants */
+#define SCSI_PR_EXCLUSIVE_ACCESS_AR  0x8
 
 /* GET LBA STATUS provisioning status (SBC-3 5.6.2). */
 #define SCSI_LBA_STATUS_MAPPED       0x0

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * REPORT SUPPORTED OPERATION CODES (SPC-4 6.35), the one service action
- * of MAINTENANCE IN we have.
+ * REPORT SUPPORTED OPERATION CODES (SPC-4 6.35) and REPORT SUPPORTED TASK
+ * MANAGEMENT FUNCTIONS (SPC-4 6.36), the service actions of MAINTENANCE
+ * IN we have.
  *
  * The answer is read off the opcode table of scsi-cmd.c, the table that
  * dispatches commands: an opcode is listed when it has a decoder and this
@@ -35,7 +36,7 @@
 #define RSOC_TIMEOUTS_LEN 12   /* command timeouts descriptor */
 /* Room for the all-commands answer: 4 + 20 per command, with room to
  * spare for the 60-odd the table could grow to. */
-#define RSOC_MAX          1280
+#define RSOC_MAX          1536
 
 /* CDB byte 2: RCTD (bit 7), REPORTING OPTIONS (bits 2-0). */
 static bool
@@ -51,11 +52,20 @@ scsi_rsoc_decode_maintenance_in(struct scsi_cmd *t)
     uint8_t opts = t->cdb[2] & 0x07;
     const struct scsi_op *op = scsi_cmd_op(t->cdb[3]);
 
-    if (t->cdb[1] & 0xe0) {
-        return scsi_cmd_invalid_field_at(t, 1, 7);
+    if (!scsi_cmd_check_service_action(t)) {
+        return false;
     }
-    if (!scsi_cmd_supported(t->lu, t->cdb[0], sa, NULL)) {
-        return scsi_cmd_invalid_field_at(t, 1, 4); /* SERVICE ACTION */
+    if (sa == SCSI_MI_REPORT_SUPPORTED_TMFS) {
+        /* Byte 2: REPD; the rest is reserved.  SPC-4 6.36: an
+         * allocation length under 4 is an invalid field. */
+        if (t->cdb[2] & 0x7f) {
+            return scsi_cmd_invalid_field_at(t, 2, 6);
+        }
+        if (scsi_get_be32(&t->cdb[6]) < 4) {
+            return scsi_cmd_invalid_field_at(t, 6, 7);
+        }
+        scsi_cmd_data_in(t, scsi_get_be32(&t->cdb[6]), 16);
+        return true;
     }
     /* Reserved bits of byte 2, reporting options past 011b, and the
      * mismatches between option and opcode SPC-4 6.35.1 lists.  The field
@@ -155,13 +165,34 @@ rsoc_one(const struct scsi_cmd *t, uint8_t *b)
     return 4 + len + (rsoc_rctd(t) ? rsoc_timeouts(&b[4 + len]) : 0);
 }
 
+/* REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS (SPC-4 6.36): what the
+ * iSCSI front end answers "function complete" to. */
+static uint32_t
+rsoc_tmfs(const struct scsi_cmd *t, uint8_t *b)
+{
+    bool repd = t->cdb[2] & 0x80;
+
+    memset(b, 0, 16);
+    /* ATS (ABORT TASK), ATSS (ABORT TASK SET), CTSS (CLEAR TASK SET),
+     * LURS (LOGICAL UNIT RESET), TRS (TARGET RESET); no CLEAR ACA (no
+     * NACA), no QUERY TASK, no I_T NEXUS RESET. */
+    b[0] = 0x80 | 0x40 | 0x10 | 0x08 | 0x02;
+    if (repd) {
+        b[3] = 0x0c; /* ADDITIONAL DATA LENGTH; no TMF timeouts */
+        return 16;
+    }
+    return 4;
+}
+
 void
 scsi_rsoc_exec(struct scsi_cmd *t)
 {
     uint8_t b[RSOC_MAX];
     uint32_t n;
 
-    if ((t->cdb[2] & 0x07) == RSOC_ALL) {
+    if ((t->cdb[1] & 0x1f) == SCSI_MI_REPORT_SUPPORTED_TMFS) {
+        n = rsoc_tmfs(t, b);
+    } else if ((t->cdb[2] & 0x07) == RSOC_ALL) {
         n = rsoc_all(t, b);
     } else {
         n = rsoc_one(t, b);

@@ -3,7 +3,8 @@
  * SBC-3 commands of a direct-access block device: READ CAPACITY(10) and
  * (16), READ and WRITE (6)/(10)/(12)/(16), WRITE AND VERIFY
  * (10)/(12)/(16), VERIFY (10)/(12)/(16), PRE-FETCH (10)/(16), SYNCHRONIZE
- * CACHE (10)/(16) and START STOP UNIT.
+ * CACHE (10)/(16), READ DEFECT DATA (10)/(12) (empty lists) and START
+ * STOP UNIT.
  *
  * Decode does every check (LBA range, maximum transfer length, write
  * protection, protection-information fields, which we do not support),
@@ -348,6 +349,20 @@ scsi_sbc_exec_rw(struct scsi_cmd *t)
     struct sbc_rw_fields f;
 
     sbc_rw_fields(t->cdb, &f);
+    if (f.write && !t->range_held && t->xfer_len > 0) {
+        /* A short write's partial last block is read, merged and
+         * written back: exclusive, so no other write lands in between. */
+        uint32_t len = t->short_out ? t->out_len : t->xfer_len;
+        uint64_t n = ((uint64_t)len + t->lu->block_size - 1)
+                     >> t->lu->block_shift;
+
+        if (n > 0) {
+            scsi_range_lock(t, f.lba, n,
+                            t->short_out && (len & (t->lu->block_size - 1)),
+                            scsi_sbc_exec_rw);
+            return;
+        }
+    }
     if (t->short_out && sbc_short_write_start(t, &f)) {
         return;
     }
@@ -459,14 +474,9 @@ scsi_sbc_decode_service_action_in(struct scsi_cmd *t)
     uint8_t sa = t->cdb[1] & 0x1f;
 
     /* READ CAPACITY(16), and GET LBA STATUS where the backend reports
-     * allocation; any other service action is an invalid field, pointed
-     * at (SPC-4 leaves INVALID COMMAND OPERATION CODE as the other
-     * choice; initiators read either as "not supported"). */
-    if (t->cdb[1] & 0xe0) {
-        return scsi_cmd_invalid_field_at(t, 1, 7);
-    }
-    if (!scsi_cmd_supported(t->lu, t->cdb[0], sa, NULL)) {
-        return scsi_cmd_invalid_field_at(t, 1, 4); /* SERVICE ACTION */
+     * allocation. */
+    if (!scsi_cmd_check_service_action(t)) {
+        return false;
     }
     if (sa == SCSI_SAI_GET_LBA_STATUS) {
         return scsi_lbp_decode_get_lba_status(t);
@@ -699,6 +709,39 @@ scsi_sbc_exec_prefetch(struct scsi_cmd *t)
     t->breq.iov = NULL;
     t->breq.iovcnt = 0;
     backend_cache(lu->export->backend, &t->breq);
+}
+
+/* --- READ DEFECT DATA ---------------------------------------------------- */
+
+bool
+scsi_sbc_decode_read_defect_data(struct scsi_cmd *t)
+{
+    bool ten = t->cdb[0] == SCSI_OP_READ_DEFECT_DATA_10;
+    uint8_t flags = ten ? t->cdb[2] : t->cdb[1];
+
+    /* REQ_PLIST, REQ_GLIST and the DEFECT LIST FORMAT; the rest of that
+     * byte is reserved. */
+    if (flags & 0xe0) {
+        return scsi_cmd_invalid_field_at(t, ten ? 2 : 1, 7);
+    }
+    scsi_cmd_data_in(t, ten ? scsi_get_be16(&t->cdb[7])
+                            : scsi_get_be32(&t->cdb[6]), 8);
+    return true;
+}
+
+void
+scsi_sbc_exec_read_defect_data(struct scsi_cmd *t)
+{
+    bool ten = t->cdb[0] == SCSI_OP_READ_DEFECT_DATA_10;
+    uint8_t flags = ten ? t->cdb[2] : t->cdb[1];
+    uint8_t b[8] = { 0 };
+
+    /* A virtual disk has no defects: the lists asked for are valid
+     * (PLISTV, GLISTV) and empty, in the format asked for. */
+    b[1] = flags & 0x1f;
+    scsi_cmd_put_data(t, b, ten ? 4 : 8);
+    t->status = SCSI_STATUS_GOOD;
+    scsi_cmd_finish(t);
 }
 
 /* --- START STOP UNIT ----------------------------------------------------- */

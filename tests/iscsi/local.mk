@@ -8,7 +8,9 @@ ISCSI_TESTS = \
 	tests/iscsi/test-iscsi-login \
 	tests/iscsi/test-iscsi-io \
 	tests/iscsi/test-iscsi-tmf \
-	tests/iscsi/test-iscsi-malformed
+	tests/iscsi/test-iscsi-malformed \
+	tests/iscsi/test-iscsi-pr \
+	tests/iscsi/test-iscsi-race
 
 check_PROGRAMS += $(ISCSI_TESTS) tests/iscsi/test-iscsi-copy
 TESTS += $(ISCSI_TESTS)
@@ -26,6 +28,14 @@ tests_iscsi_test_iscsi_tmf_SOURCES = tests/iscsi/test-iscsi-tmf.c
 tests_iscsi_test_iscsi_tmf_CFLAGS = $(AM_CFLAGS) $(LIBISCSI_CFLAGS)
 tests_iscsi_test_iscsi_tmf_LDADD = $(LIBISCSI_LIBS)
 
+tests_iscsi_test_iscsi_pr_SOURCES = tests/iscsi/test-iscsi-pr.c
+tests_iscsi_test_iscsi_pr_CFLAGS = $(AM_CFLAGS) $(LIBISCSI_CFLAGS)
+tests_iscsi_test_iscsi_pr_LDADD = $(LIBISCSI_LIBS)
+
+tests_iscsi_test_iscsi_race_SOURCES = tests/iscsi/test-iscsi-race.c
+tests_iscsi_test_iscsi_race_CFLAGS = $(AM_CFLAGS) $(LIBISCSI_CFLAGS)
+tests_iscsi_test_iscsi_race_LDADD = $(LIBISCSI_LIBS)
+
 # Raw sockets for the malformed input; libiscsi for the checks after it.
 tests_iscsi_test_iscsi_malformed_SOURCES = tests/iscsi/test-iscsi-malformed.c
 tests_iscsi_test_iscsi_malformed_CFLAGS = $(AM_CFLAGS) $(LIBISCSI_CFLAGS)
@@ -40,7 +50,10 @@ tests_iscsi_test_iscsi_copy_LDADD = $(LIBISCSI_LIBS)
 ISCSI_SH_TESTS = \
 	tests/iscsi/test-iscsi-tools.sh \
 	tests/iscsi/test-iscsi-cross.sh \
-	tests/iscsi/test-iscsi-fuzz.sh
+	tests/iscsi/test-iscsi-fuzz.sh \
+	tests/iscsi/test-iscsi-conformance.sh
 TESTS += $(ISCSI_SH_TESTS)
 EXTRA_DIST += $(ISCSI_SH_TESTS)
+# The iscsi-test-cu tests test-iscsi-conformance.sh requires to pass.
+EXTRA_DIST += tests/iscsi/conformance-expected.txt
 EXTRA_DIST += tests/iscsi/fuzz-iscsi.py

@@ -72,6 +72,9 @@ st_env_init(struct st_env *env, uint64_t size, unsigned block_size,
 static inline void
 st_env_free(struct st_env *env)
 {
+    for (size_t i = 0; i < env->target.nluns; i++) {
+        scsi_pr_destroy(env->lu[i].pr); /* an APTPL path, the mutex */
+    }
     aio_ctx_free(env->ctx);
     backend_close(env->b);
 }

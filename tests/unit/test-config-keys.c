@@ -252,6 +252,7 @@ static const struct {
     { "iscsi", "max-outstanding-r2t" }, { "iscsi", "immediate-data" },
     { "iscsi", "initial-r2t" }, { "iscsi", "header-digest" },
     { "iscsi", "data-digest" },
+    { "iscsi", "pr-state-dir" },
     { "status", "socket" }, { "status", "socket-mode" },
     { "status", "socket-owner" }, { "status", "socket-group" },
     { "export NAME", "backend" }, { "export NAME", "size" },

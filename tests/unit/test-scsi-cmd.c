@@ -146,10 +146,25 @@ static const struct decode_case decode_cases[] = {
       1024, 1024, STATS_OP_WRITE },
     { { SCSI_OP_VERIFY_12, 0x10, 0, 0, 0, 1, 0, 0, 0, 2 }, SCSI_DIR_NONE, 0, 0,
       -1 },
+    { { SCSI_OP_ORWRITE_16, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 2 },
+      SCSI_DIR_WRITE, 1024, 2048, STATS_OP_WRITE },
+    { { SCSI_OP_READ_DEFECT_DATA_10, 0, 0x18, 0, 0, 0, 0, 0, 32 },
+      SCSI_DIR_READ, 32, 8, -1 },
+    { { SCSI_OP_READ_DEFECT_DATA_12, 0x18, 0, 0, 0, 0, 0, 0, 0, 32 },
+      SCSI_DIR_READ, 32, 8, -1 },
+    { { SCSI_OP_RESERVE_6 }, SCSI_DIR_NONE, 0, 0, -1 },
+    { { SCSI_OP_RELEASE_6 }, SCSI_DIR_NONE, 0, 0, -1 },
+    { { SCSI_OP_RESERVE_10 }, SCSI_DIR_NONE, 0, 0, -1 },
+    { { SCSI_OP_RELEASE_10 }, SCSI_DIR_NONE, 0, 0, -1 },
+    /* READ KEYS; REGISTER of key 0 by an unregistered nexus (no-op). */
+    { { SCSI_OP_PERSISTENT_RESERVE_IN, 0, 0, 0, 0, 0, 0, 0, 64 },
+      SCSI_DIR_READ, 64, -1, -1 },
+    { { SCSI_OP_PERSISTENT_RESERVE_OUT, 0, 0, 0, 0, 0, 0, 0, 24 },
+      SCSI_DIR_WRITE, 24, 24, -1 },
 };
 
 /* Distinct opcodes among decode_cases. */
-#define CMD_NSUPPORTED 34
+#define CMD_NSUPPORTED 43
 
 START_TEST(test_cmd_decode_every_supported_opcode)
 {

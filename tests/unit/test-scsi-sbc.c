@@ -263,8 +263,32 @@ caw_cdb(uint8_t *cdb, uint64_t lba, uint8_t n, uint8_t byte1)
     return 16;
 }
 
+/* Decode and exec without waiting (the data-out is out, len bytes). */
+static void
+sbc_start(struct st_env *env, struct st_cmd *c, const uint8_t *cdb,
+          size_t cdb_len, const uint8_t *out, size_t len)
+{
+    st_cmd_init(c, env, &env->lu[0], cdb, cdb_len);
+    ck_assert(scsi_cmd_decode(&c->t));
+    ck_assert_uint_eq(c->t.xfer_len, len);
+    c->t.buf = bt_xmalloc(c->t.buf_len);
+    memcpy(c->t.buf, out, len);
+    scsi_cmd_exec(&c->t);
+}
+
+/* Run the loop for about ms milliseconds. */
+static void
+sbc_spin(struct st_env *env, int ms)
+{
+    int64_t end = clock_now_ns() + (int64_t)ms * 1000000;
+
+    while (clock_now_ns() < end) {
+        aio_ctx_poll(env->ctx, false);
+    }
+}
+
 /* COMPARE AND WRITE: writes only when the stored blocks match, reports
- * where they differ otherwise, refuses a range another one holds. */
+ * where they differ otherwise, waits for a range another command holds. */
 START_TEST(test_sbc_compare_and_write)
 {
     const unsigned bs = block_sizes[_i];
@@ -303,19 +327,84 @@ START_TEST(test_sbc_compare_and_write)
     ck_assert_int_eq(bt_read(env.ctx, env.b, lba * bs, out, 2 * bs), 0);
     ck_assert(memcmp(raw, out, 2 * bs) == 0);
 
-    /* Another COMPARE AND WRITE holds an overlapping range: BUSY. */
-    env.lu[0].caw->lba[3] = lba + 1;
-    env.lu[0].caw->n[3] = 1;
-    memcpy(out, raw, 2 * bs);
-    st_cmd_init(&c, &env, &env.lu[0], cdb, caw_cdb(cdb, lba, 2, 0));
-    ck_assert_int_eq(st_run(&env, &c, out, 4 * bs), SCSI_STATUS_BUSY);
-    st_cmd_free(&c);
-    env.lu[0].caw->n[3] = 0;
-    st_cmd_init(&c, &env, &env.lu[0], cdb, caw_cdb(cdb, lba, 2, 0));
-    ck_assert_int_eq(st_run(&env, &c, out, 4 * bs), SCSI_STATUS_GOOD);
-    st_cmd_free(&c);
-    for (int i = 0; i < SCSI_CAW_SLOTS; i++) {
-        ck_assert_uint_eq(env.lu[0].caw->n[i], 0); /* all released */
+    /* Another read-modify-write holds an overlapping range: this one
+     * waits for it (on a timer, not BUSY), and so does a plain WRITE of
+     * those blocks; a WRITE elsewhere does not wait. */
+    {
+        struct scsi_ranges *r = env.lu[0].ranges;
+        struct st_cmd w, w2;
+        uint8_t wcdb[SCSI_CDB_MAX];
+
+        pthread_mutex_lock(&r->lock);
+        r->lba[3] = lba + 1;
+        r->n[3] = 1;
+        r->excl_slot[3] = true;
+        r->ticket[3] = r->next_ticket++;
+        atomic_fetch_add(&r->excl, 1);
+        pthread_mutex_unlock(&r->lock);
+        memcpy(out, raw, 2 * bs);
+        sbc_start(&env, &c, cdb, caw_cdb(cdb, lba, 2, 0), out, 4 * bs);
+        sbc_start(&env, &w, wcdb, st_cdb_rw(wcdb, SCSI_OP_WRITE_10, lba + 1,
+                                            1, 0), out, bs);
+        sbc_start(&env, &w2, wcdb, st_cdb_rw(wcdb, SCSI_OP_WRITE_10, lba + 8,
+                                             1, 0), out, bs);
+        sbc_spin(&env, 20);
+        ck_assert_int_eq(c.ncalls, 0);
+        ck_assert_int_eq(w.ncalls, 0);
+        ck_assert_int_eq(w2.ncalls, 1);
+        pthread_mutex_lock(&r->lock);
+        r->n[3] = 0;
+        r->ticket[3] = 0;
+        atomic_fetch_sub(&r->excl, 1);
+        pthread_mutex_unlock(&r->lock);
+        /* The COMPARE AND WRITE entered first, so it runs first: the
+         * WRITE it overlaps completes after it. */
+        while (w.ncalls == 0) {
+            sbc_spin(&env, 1);
+        }
+        ck_assert_int_eq(c.ncalls, 1);
+        ck_assert_int_eq(c.t.status, SCSI_STATUS_GOOD);
+        ck_assert_int_eq(w.t.status, SCSI_STATUS_GOOD);
+        st_cmd_free(&c);
+        st_cmd_free(&w);
+        st_cmd_free(&w2);
+        /* A write in flight outside the table holds off a new one. */
+        atomic_fetch_add(&r->fast, 1);
+        ck_assert_int_eq(bt_read(env.ctx, env.b, lba * bs, out, 2 * bs), 0);
+        sbc_start(&env, &c, cdb, caw_cdb(cdb, lba, 2, 0), out, 4 * bs);
+        sbc_spin(&env, 10);
+        ck_assert_int_eq(c.ncalls, 0);
+        atomic_fetch_sub(&r->fast, 1);
+        while (c.ncalls == 0) {
+            sbc_spin(&env, 1);
+        }
+        ck_assert_int_eq(c.t.status, SCSI_STATUS_GOOD);
+        st_cmd_free(&c);
+        for (int i = 0; i < SCSI_RANGE_SLOTS; i++) {
+            ck_assert_uint_eq(r->n[i], 0); /* all released */
+        }
+        ck_assert_uint_eq(atomic_load(&r->excl), 0);
+        ck_assert_uint_eq(atomic_load(&r->fast), 0);
+    }
+
+    /* More data-out than the CDB's blocks (0 of them, or 1 for 4
+     * blocks' worth): refused before anything moves; a WRITE is not. */
+    st_cmd_init(&c, &env, &env.lu[0], cdb, caw_cdb(cdb, lba, 0, 0));
+    ck_assert(scsi_cmd_decode(&c.t));
+    ck_assert(!scsi_cmd_data_overflow(&c.t, 4 * bs));
+    st_assert_invalid_field_at(&c.t, 13, 7);
+    ck_assert_uint_eq(c.t.xfer_len, 0);
+    st_cmd_init(&c, &env, &env.lu[0], cdb, caw_cdb(cdb, lba, 1, 0));
+    ck_assert(scsi_cmd_decode(&c.t));
+    ck_assert(scsi_cmd_data_overflow(&c.t, 2 * bs));
+    ck_assert(!scsi_cmd_data_overflow(&c.t, 4 * bs));
+    {
+        uint8_t wcdb[SCSI_CDB_MAX];
+
+        st_cmd_init(&c, &env, &env.lu[0], wcdb,
+                    st_cdb_rw(wcdb, SCSI_OP_WRITE_10, lba, 1, 0));
+        ck_assert(scsi_cmd_decode(&c.t));
+        ck_assert(scsi_cmd_data_overflow(&c.t, 4 * bs));
     }
 
     /* 0 blocks: nothing to do; over the limit, WRPROTECT: refused. */
@@ -843,6 +932,69 @@ START_TEST(test_sbc_backend_errors_become_sense)
 }
 END_TEST
 
+/* ORWRITE(16) ORs the data-out into the stored blocks, over more than
+ * one step; ORPROTECT is refused. */
+START_TEST(test_sbc_orwrite_ors_into_stored_blocks)
+{
+    struct st_env env;
+    struct st_cmd c;
+    uint8_t cdb[16] = { SCSI_OP_ORWRITE_16 };
+    uint32_t n = (SCSI_STEP_BYTES / 512) + 3; /* two steps */
+    uint32_t len = n * 512;
+    uint8_t *stored = bt_xmalloc(len), *out = bt_xmalloc(len);
+    uint8_t *raw = bt_xmalloc(len);
+
+    st_env_init(&env, 8 * MiB, 512, false, 1);
+    for (uint32_t i = 0; i < len; i++) {
+        stored[i] = (uint8_t)(0x11 * (i % 3));
+        out[i] = (uint8_t)(1u << (i % 7));
+    }
+    ck_assert_int_eq(bt_write(env.ctx, env.b, 512, stored, len, 0), 0);
+    scsi_put_be64(&cdb[2], 1);
+    scsi_put_be32(&cdb[10], n);
+    cdb[1] = 0x08; /* FUA */
+    st_cmd_init(&c, &env, &env.lu[0], cdb, sizeof cdb);
+    ck_assert_int_eq(st_run(&env, &c, out, len), SCSI_STATUS_GOOD);
+    ck_assert_int_eq(c.t.stats_op, STATS_OP_WRITE);
+    st_cmd_free(&c);
+    ck_assert_int_eq(bt_read(env.ctx, env.b, 512, raw, len), 0);
+    for (uint32_t i = 0; i < len; i++) {
+        ck_assert_msg(raw[i] == (stored[i] | out[i]), "byte %u", i);
+    }
+    cdb[1] = 0x20; /* ORPROTECT */
+    st_cmd_init(&c, &env, &env.lu[0], cdb, sizeof cdb);
+    ck_assert_int_eq(st_run(&env, &c, NULL, 0), SCSI_STATUS_CHECK_CONDITION);
+    st_assert_invalid_field_at(&c.t, 1, 7);
+    free(stored);
+    free(out);
+    free(raw);
+    st_env_free(&env);
+}
+END_TEST
+
+/* READ DEFECT DATA: an empty list, in the format asked for. */
+START_TEST(test_sbc_read_defect_data_is_empty)
+{
+    struct st_env env;
+    struct st_cmd c;
+
+    st_env_init(&env, MiB, 512, false, 1);
+    ck_assert_int_eq(ST_RUN(&env, &c, &env.lu[0], SCSI_OP_READ_DEFECT_DATA_10,
+                            0, 0x1d, 0, 0, 0, 0, 0, 32, 0), SCSI_STATUS_GOOD);
+    ck_assert_uint_eq(c.t.data_len, 4);
+    ck_assert_uint_eq(c.t.buf[1], 0x1d);
+    ck_assert_uint_eq(st_be16(&c.t.buf[2]), 0);
+    st_cmd_free(&c);
+    ck_assert_int_eq(ST_RUN(&env, &c, &env.lu[0], SCSI_OP_READ_DEFECT_DATA_12,
+                            0x08, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0),
+                     SCSI_STATUS_GOOD);
+    ck_assert_uint_eq(c.t.data_len, 8);
+    ck_assert_uint_eq(st_be32(&c.t.buf[4]), 0);
+    st_cmd_free(&c);
+    st_env_free(&env);
+}
+END_TEST
+
 static Suite *
 sbc_suite(void)
 {
@@ -856,6 +1008,8 @@ sbc_suite(void)
     tcase_add_loop_test(tc, test_sbc_short_data_out_writes_only_what_came, 0, 2);
     tcase_add_loop_test(tc, test_sbc_compare_and_write, 0, 2);
     tcase_add_test(tc, test_sbc_transfer_length_zero);
+    tcase_add_test(tc, test_sbc_orwrite_ors_into_stored_blocks);
+    tcase_add_test(tc, test_sbc_read_defect_data_is_empty);
     tcase_add_test(tc, test_sbc_lba_out_of_range_and_overflow);
     tcase_add_loop_test(tc, test_sbc_maximum_transfer_length, 0, 2);
     tcase_add_test(tc, test_sbc_protection_fields_are_invalid);

@@ -780,10 +780,11 @@ START_TEST(test_spc_rsoc_all_commands)
     st_env_init(&env, MiB, 512, false, 1);
     ck_assert_int_eq(spc_rsoc(&env, &c, 0x00, 0, 0, 4096), SCSI_STATUS_GOOD);
     b = c.t.buf;
-    /* 31 commands without service actions, READ CAPACITY(16), GET LBA
-     * STATUS and REPORT SUPPORTED OPERATION CODES with. */
+    /* 38 commands without service actions, READ CAPACITY(16), GET LBA
+     * STATUS, REPORT SUPPORTED OPERATION CODES and TASK MANAGEMENT
+     * FUNCTIONS, and the 4 + 7 of PERSISTENT RESERVE IN and OUT with. */
     all = st_be32(b);
-    ck_assert_uint_eq(all, 35 * 8);
+    ck_assert_uint_eq(all, 54 * 8);
     ck_assert_uint_eq(c.t.data_len, 4 + all);
     d = spc_rsoc_find(b, 8, SCSI_OP_READ_12, 0);
     ck_assert_ptr_nonnull(d);
@@ -798,7 +799,10 @@ START_TEST(test_spc_rsoc_all_commands)
     ck_assert_ptr_nonnull(spc_rsoc_find(b, 8, SCSI_OP_MAINTENANCE_IN, 0x0c));
     ck_assert_ptr_nonnull(spc_rsoc_find(b, 8, SCSI_OP_UNMAP, 0));
     ck_assert_ptr_nonnull(spc_rsoc_find(b, 8, SCSI_OP_COMPARE_AND_WRITE, 0));
-    ck_assert_ptr_null(spc_rsoc_find(b, 8, SCSI_OP_RESERVE_6, 0));
+    ck_assert_ptr_nonnull(spc_rsoc_find(b, 8, SCSI_OP_RESERVE_6, 0));
+    ck_assert_ptr_nonnull(spc_rsoc_find(b, 8, SCSI_OP_PERSISTENT_RESERVE_OUT,
+                                        SCSI_PROUT_PREEMPT_AND_ABORT));
+    ck_assert_ptr_null(spc_rsoc_find(b, 8, SCSI_OP_SEND_DIAGNOSTIC, 0));
     /* Every descriptor without SERVACTV has service action 0. */
     for (uint32_t off = 4; off < 4 + all; off += 8) {
         ck_assert(b[off + 5] & 0x01 || st_be16(&b[off + 2]) == 0);
@@ -808,7 +812,7 @@ START_TEST(test_spc_rsoc_all_commands)
     /* RCTD: 20 bytes each, CTDP, a timeouts descriptor of length 0Ah. */
     ck_assert_int_eq(spc_rsoc(&env, &c, 0x80, 0, 0, 4096), SCSI_STATUS_GOOD);
     b = c.t.buf;
-    ck_assert_uint_eq(st_be32(b), 35 * 20);
+    ck_assert_uint_eq(st_be32(b), 54 * 20);
     for (uint32_t off = 4; off < 4 + st_be32(b); off += 20) {
         ck_assert_uint_eq(b[off + 5] & 0x02, 0x02);
         ck_assert_uint_eq(st_be16(&b[off + 8]), 0x0a);
@@ -818,13 +822,13 @@ START_TEST(test_spc_rsoc_all_commands)
     /* Truncated: the header still tells the whole length. */
     ck_assert_int_eq(spc_rsoc(&env, &c, 0x00, 0, 0, 10), SCSI_STATUS_GOOD);
     ck_assert_uint_eq(c.t.data_len, 10);
-    ck_assert_uint_eq(st_be32(c.t.buf), 35 * 8);
+    ck_assert_uint_eq(st_be32(c.t.buf), 54 * 8);
     st_cmd_free(&c);
 
     /* Without trim and block status: no UNMAP, no GET LBA STATUS. */
     env.e.caps &= ~(unsigned)(BACKEND_CAN_TRIM | BACKEND_CAN_BLOCK_STATUS);
     ck_assert_int_eq(spc_rsoc(&env, &c, 0x00, 0, 0, 4096), SCSI_STATUS_GOOD);
-    ck_assert_uint_eq(st_be32(c.t.buf), 33 * 8);
+    ck_assert_uint_eq(st_be32(c.t.buf), 52 * 8);
     ck_assert_ptr_null(spc_rsoc_find(c.t.buf, 8, SCSI_OP_UNMAP, 0));
     ck_assert_ptr_null(spc_rsoc_find(c.t.buf, 8, SCSI_OP_SERVICE_ACTION_IN_16,
                                      0x12));
@@ -861,7 +865,7 @@ START_TEST(test_spc_rsoc_one_command)
     ck_assert_uint_eq(st_be16(&b[14]), 0x0a);
     st_cmd_free(&c);
     /* Not supported: SUPPORT 001b and no usage data. */
-    ck_assert_int_eq(spc_rsoc(&env, &c, 0x01, SCSI_OP_RESERVE_6, 0,
+    ck_assert_int_eq(spc_rsoc(&env, &c, 0x01, SCSI_OP_SEND_DIAGNOSTIC, 0,
                               512), SCSI_STATUS_GOOD);
     ck_assert_uint_eq(c.t.data_len, 4);
     ck_assert_uint_eq(c.t.buf[1], 0x01);
@@ -909,6 +913,38 @@ START_TEST(test_spc_rsoc_one_command)
 }
 END_TEST
 
+START_TEST(test_spc_report_supported_tmfs)
+{
+    struct st_env env;
+    struct st_cmd c;
+
+    st_env_init(&env, MiB, 512, false, 1);
+    ck_assert_int_eq(ST_RUN(&env, &c, &env.lu[0], SCSI_OP_MAINTENANCE_IN,
+                            SCSI_MI_REPORT_SUPPORTED_TMFS, 0, 0, 0, 0, 0, 0,
+                            0, 64, 0, 0), SCSI_STATUS_GOOD);
+    /* ABORT TASK, ABORT TASK SET, CLEAR TASK SET, LUN RESET, TARGET
+     * RESET: what the iSCSI front end completes. */
+    ck_assert_uint_eq(c.t.data_len, 4);
+    ck_assert_uint_eq(c.t.buf[0], 0xda);
+    st_cmd_free(&c);
+    /* REPD: the 16-byte extended format. */
+    ck_assert_int_eq(ST_RUN(&env, &c, &env.lu[0], SCSI_OP_MAINTENANCE_IN,
+                            SCSI_MI_REPORT_SUPPORTED_TMFS, 0x80, 0, 0, 0, 0,
+                            0, 0, 64, 0, 0), SCSI_STATUS_GOOD);
+    ck_assert_uint_eq(c.t.data_len, 16);
+    ck_assert_uint_eq(c.t.buf[3], 0x0c);
+    st_cmd_free(&c);
+    /* Reserved bits, and an allocation length under 4. */
+    ST_RUN(&env, &c, &env.lu[0], SCSI_OP_MAINTENANCE_IN,
+           SCSI_MI_REPORT_SUPPORTED_TMFS, 0x01, 0, 0, 0, 0, 0, 0, 64, 0, 0);
+    st_assert_invalid_field_at(&c.t, 2, 6);
+    ST_RUN(&env, &c, &env.lu[0], SCSI_OP_MAINTENANCE_IN,
+           SCSI_MI_REPORT_SUPPORTED_TMFS, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0);
+    st_assert_invalid_field_at(&c.t, 6, 7);
+    st_env_free(&env);
+}
+END_TEST
+
 static Suite *
 spc_suite(void)
 {
@@ -935,6 +971,7 @@ spc_suite(void)
     tcase_add_test(tc, test_spc_mode_select_cdb_errors);
     tcase_add_test(tc, test_spc_rsoc_all_commands);
     tcase_add_test(tc, test_spc_rsoc_one_command);
+    tcase_add_test(tc, test_spc_report_supported_tmfs);
     suite_add_tcase(s, tc);
     return s;
 }
