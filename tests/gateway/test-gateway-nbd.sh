@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# A chain on loopback: polltgtd "back" exports a memory disk and a file
+# disk over NBD; polltgtd "front" re-exports both through backend = nbd.
+# Data written at the front reads back at the back and the other way; the
+# front advertises what the back does.  Then the back is killed: reads at
+# the front fail at once with an I/O error instead of hanging, and once
+# the back is started again the front serves the file disk again, with
+# the data written before the kill, and counts the reconnects.
+. "$POLLTGT_BUILDDIR/tests/functions.sh"
+. "$abs_top_srcdir/tests/gateway/gateway-functions.sh"
+set -e
+
+requires nbdcopy --version
+requires nbdinfo --version
+requires timeout --version
+
+cd "$TMPDIR_TEST"
+back_sock="$TMPDIR_TEST/back.sock"
+front_sock="$TMPDIR_TEST/front.sock"
+status="$TMPDIR_TEST/status.sock"
+cat >back.ini <<INI
+[server]
+iothreads = 1
+[nbd]
+listen = unix:$back_sock
+[status]
+socket = none
+[export mem]
+backend = memory
+size = 8M
+[export disk]
+backend = file
+path = $TMPDIR_TEST/disk.img
+create = yes
+size = 8M
+INI
+cat >front.ini <<INI
+[server]
+iothreads = 2
+[nbd]
+listen = unix:$front_sock
+[status]
+socket = $status
+[export gw-mem]
+backend = nbd
+uri = nbd+unix:///mem?socket=$back_sock
+request-timeout = 3s
+[export gw-disk]
+backend = nbd
+uri = nbd+unix:///disk?socket=$back_sock
+request-timeout = 3s
+INI
+start_named back back.ini
+start_named front front.ini
+back() { echo "nbd+unix:///$1?socket=$back_sock"; }
+front() { echo "nbd+unix:///$1?socket=$front_sock"; }
+
+# The front offers the remote's size and capabilities.
+nbdinfo "$(front gw-mem)" >info.txt || { front_log; fail "nbdinfo on the front"; }
+grep -q 'export-size: 8388608' info.txt || fail "front size: $(cat info.txt)"
+grep -q 'can_trim: true' info.txt || fail "front does not offer trim"
+grep -q 'base:allocation' info.txt || fail "front does not offer block status"
+
+# Front -> back, and back -> front (nbdcopy uses several connections,
+# which the front spreads over its two I/O threads).
+head -c 8M /dev/urandom >a.bin
+head -c 8M /dev/urandom >b.bin
+timeout 30 nbdcopy --flush a.bin "$(front gw-mem)" || { front_log; fail "write at the front"; }
+timeout 30 nbdcopy "$(back mem)" a.back || fail "read at the back"
+cmp a.bin a.back || fail "data written at the front differs at the back"
+timeout 30 nbdcopy --flush b.bin "$(back mem)" || fail "write at the back"
+timeout 30 nbdcopy "$(front gw-mem)" b.front || { front_log; fail "read at the front"; }
+cmp b.bin b.front || fail "data written at the back differs at the front"
+
+# The file disk: written through the front, then the back is killed.
+timeout 30 nbdcopy --flush a.bin "$(front gw-disk)" || { front_log; fail "write gw-disk"; }
+stop_named back KILL
+start=$(date +%s%N)
+rc=0
+timeout 20 nbdcopy "$(front gw-disk)" dead.bin 2>dead.err || rc=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$rc" -ne 124 ] || fail "a read at the front hung after the back died"
+[ "$rc" -ne 0 ] || fail "a read at the front succeeded with the back dead"
+grep -qi 'input/output error' dead.err || fail "expected EIO, got: $(cat dead.err)"
+[ "$ms" -lt 5000 ] || fail "the read took $ms ms to fail"
+grep -q 'gw-disk: nbd: lost the remote' front.log || { front_log; fail "no loss logged"; }
+
+# Back again: the front reconnects and serves what was written before.
+start_named back back.ini
+ok=
+for i in $(seq 1 50); do
+    if timeout 20 nbdcopy "$(front gw-disk)" again.bin 2>/dev/null; then
+        ok=1
+        break
+    fi
+    sleep 0.1
+done
+[ -n "$ok" ] || { front_log; fail "the front did not serve again after the back restarted"; }
+cmp a.bin again.bin || fail "data read after the reconnect differs"
+grep -q 'gw-disk: nbd: reconnected' front.log || fail "no reconnect logged"
+
+# The status socket counts it, as JSON and as Prometheus metrics.
+PYTHONPATH="$abs_top_srcdir/tests/control" python3 - "$status" <<'PY' ||
+import json, sys
+from ctl import Conn
+c = Conn(sys.argv[1])
+ok, body = c.request("stats")
+assert ok, body
+exp = {e["name"]: e for e in json.loads(body)["exports"]}
+r = exp["gw-disk"]["remote"]
+assert r["reconnects"] >= 1, r
+assert r["errors"] >= 1, r
+assert r["requests"] > r["errors"], r
+assert r["connections"] >= 1 and r["threads"] >= r["connections"], r
+assert r["latency_count"] >= 1 and r["latency_ns_sum"] > 0, r
+ok, body = c.request("metrics")
+assert ok, body
+assert 'polltgt_remote_reconnects_total{export="gw-disk"}' in body, body
+print("remote:", r)
+PY
+    fail "remote counters in the status socket"
+
+stop_named front
+[ "$named_status" -eq 0 ] || { front_log; fail "front exit status $named_status"; }
+echo "ok: chain, EIO after $ms ms with the back dead, served again after restart"
