@@ -63,6 +63,7 @@ const struct backend_ops *const backend_table[] = {
     &backend_file_ops,
     &backend_null_ops,
     &backend_nbd_ops,
+    &backend_iscsi_ops,
     NULL,
 };
 

@@ -3,7 +3,8 @@ server_libpolltgt_a_SOURCES += \
 	backends/backend.h backends/backend.c \
 	backends/memory.c backends/null.c backends/file.c \
 	backends/file-io.c backends/file-direct.c backends/file-internal.h \
-	backends/remote.c backends/remote-internal.h backends/nbd.c
+	backends/remote.c backends/remote-internal.h backends/nbd.c \
+	backends/iscsi.c
 
 BACKEND_TEST_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(INIH_CFLAGS) $(CHECK_CFLAGS)
 BACKEND_TEST_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)

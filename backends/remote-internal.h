@@ -114,6 +114,10 @@ void remote_fini(struct remote *r) ATTR_NONNULL(1);
 /* The backend ops' request entry point (I/O thread). */
 void remote_submit(struct remote *r, struct backend_req *req) ATTR_NONNULL(1, 2);
 
+/* Where the step in flight of a read or write goes or comes from (a
+ * contiguous buffer: remote.c bounces several iovecs); NULL for others. */
+void *remote_step_data(struct backend_req *req) ATTR_NONNULL(1);
+
 /* The counters (any thread). */
 void remote_stats(struct remote *r, struct backend_remote_stats *out)
     ATTR_NONNULL(1, 2);

@@ -124,7 +124,7 @@ remote_prepare_buffer(struct backend_req *req)
     return 0;
 }
 
-static void *
+void *
 remote_step_data(struct backend_req *req)
 {
     uint8_t *base;

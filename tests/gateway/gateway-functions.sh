@@ -33,3 +33,31 @@ stop_named() {
 
 # Everything the front logged, for failure messages.
 front_log() { cat "$TMPDIR_TEST/front.log" >&2; }
+
+# read_fails_fast URI: a read of URI fails with an I/O error, quickly
+# (not a hang until the timeout); sets eio_ms.
+read_fails_fast() {
+    local rc=0 start
+    start=$(date +%s%N)
+    timeout 20 nbdcopy "$1" "$TMPDIR_TEST/dead.bin" 2>"$TMPDIR_TEST/dead.err" || rc=$?
+    eio_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    [ "$rc" -ne 124 ] || fail "a read of $1 hung after the back died"
+    [ "$rc" -ne 0 ] || fail "a read of $1 succeeded with the back dead"
+    grep -qi 'input/output error' "$TMPDIR_TEST/dead.err" ||
+        fail "expected EIO, got: $(cat "$TMPDIR_TEST/dead.err")"
+    [ "$eio_ms" -lt 5000 ] || fail "the read took $eio_ms ms to fail"
+}
+
+# read_when_back URI FILE: read URI into FILE, retrying for 5 s while the
+# front reconnects.
+read_when_back() {
+    local i
+    for i in $(seq 1 50); do
+        if timeout 20 nbdcopy "$1" "$2" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    front_log
+    fail "the front did not serve $1 again after the back restarted"
+}

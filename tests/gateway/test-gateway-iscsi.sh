@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# A chain on loopback through iSCSI: polltgtd "back" exports a memory
+# disk over NBD and iSCSI; polltgtd "front" re-exports its iSCSI LUN
+# through backend = iscsi, over NBD.  Data written at the front reads back
+# at the back (over NBD) and the other way; zero and trim reach the back.
+# Then the back is killed: reads at the front fail at once with an I/O
+# error, and once the back is started again the front logs in again and
+# serves (the memory disk starts empty again).
+. "$POLLTGT_BUILDDIR/tests/functions.sh"
+. "$abs_top_srcdir/tests/gateway/gateway-functions.sh"
+set -e
+
+requires nbdcopy --version
+requires nbdinfo --version
+requires timeout --version
+requires python3 --version
+
+cd "$TMPDIR_TEST"
+back_sock="$TMPDIR_TEST/back.sock"
+front_sock="$TMPDIR_TEST/front.sock"
+port=$(free_port)
+iqn=iqn.2026-11.org.polltgt:mem
+cat >back.ini <<INI
+[server]
+iothreads = 1
+[nbd]
+listen = unix:$back_sock
+[iscsi]
+listen = 127.0.0.1:$port
+[status]
+socket = none
+[export mem]
+backend = memory
+size = 8M
+INI
+cat >front.ini <<INI
+[server]
+iothreads = 2
+[nbd]
+listen = unix:$front_sock
+[status]
+socket = none
+[export gw]
+backend = iscsi
+url = iscsi://127.0.0.1:$port/$iqn/0
+initiator-name = iqn.2026-11.org.polltgt:test-gateway
+request-timeout = 3s
+protocols = nbd
+INI
+start_named back back.ini
+start_named front front.ini
+back() { echo "nbd+unix:///mem?socket=$back_sock"; }
+front() { echo "nbd+unix:///gw?socket=$front_sock"; }
+
+nbdinfo "$(front)" >info.txt || { front_log; fail "nbdinfo on the front"; }
+grep -q 'export-size: 8388608' info.txt || fail "front size: $(cat info.txt)"
+grep -q 'can_trim: true' info.txt || fail "front does not offer UNMAP as trim"
+grep -q 'block_size_minimum: 512' info.txt || fail "front block size: $(cat info.txt)"
+grep -q 'iqn.2026-11.org.polltgt:test-gateway' back.log ||
+    fail "the back did not see the gateway's initiator name"
+
+head -c 8M /dev/urandom >a.bin
+head -c 8M /dev/urandom >b.bin
+timeout 30 nbdcopy --flush a.bin "$(front)" || { front_log; fail "write at the front"; }
+timeout 30 nbdcopy "$(back)" a.back || fail "read at the back"
+cmp a.bin a.back || fail "data written at the front differs at the back"
+timeout 30 nbdcopy --flush b.bin "$(back)" || fail "write at the back"
+timeout 30 nbdcopy "$(front)" b.front || { front_log; fail "read at the front"; }
+cmp b.bin b.front || fail "data written at the back differs at the front"
+
+# Write-zeroes and trim through the front (WRITE SAME (16) and UNMAP at
+# the back) read back as zeros at the back; the rest is untouched.
+if qemu-io --version >/dev/null 2>&1; then
+    timeout 30 qemu-io -f raw "$(front)" -c "write -z 0 2M" -c "discard 2M 2M" \
+        >qio.out 2>&1 || { cat qio.out; front_log; fail "qemu-io zero/discard"; }
+    timeout 30 nbdcopy "$(back)" z.back || fail "read at the back after zeroing"
+    cmp -n 4194304 z.back /dev/zero || fail "zeroed/trimmed range is not zero at the back"
+    cmp -i 4194304 z.back b.bin -n 4194304 ||
+        fail "data past the zeroed range changed"
+fi
+
+stop_named back KILL
+read_fails_fast "$(front)"
+grep -q 'gw: iscsi: lost the remote' front.log || { front_log; fail "no loss logged"; }
+
+start_named back back.ini
+read_when_back "$(front)" empty.bin
+cmp empty.bin <(head -c 8M /dev/zero) || fail "a fresh back disk did not read as zeros"
+timeout 30 nbdcopy --flush a.bin "$(front)" || { front_log; fail "write after the reconnect"; }
+timeout 30 nbdcopy "$(back)" a.again || fail "read at the back after the reconnect"
+cmp a.bin a.again || fail "data written after the reconnect differs at the back"
+grep -q 'gw: iscsi: reconnected' front.log || fail "no reconnect logged"
+
+stop_named front
+[ "$named_status" -eq 0 ] || { front_log; fail "front exit status $named_status"; }
+echo "ok: iSCSI chain, EIO after $eio_ms ms with the back dead, served again after restart"
