@@ -5,17 +5,20 @@
  * bdev_iscsi: each thread logs in with its own libiscsi context, whose fd
  * is a handler on the loop (iscsi_get_fd, iscsi_which_events,
  * iscsi_service), and each request step is one SCSI task: READ (16),
- * WRITE (16), SYNCHRONIZE CACHE (16), UNMAP, WRITE SAME (16).  remote.c
+ * WRITE (16), SYNCHRONIZE CACHE (16), UNMAP, WRITE SAME (16), GET LBA
+ * STATUS.  remote.c
  * owns connections, timeouts and reconnects (remote-internal.h);
  * libiscsi's own automatic reconnect is off, because it would hold the
  * tasks of a dead session instead of failing them.
  *
  * Open probes the LUN once, synchronously on the main thread: READ
- * CAPACITY (16) for the size and block size, the logical block
- * provisioning VPD page for UNMAP and WRITE SAME with UNMAP.  Not offered
- * (yet): FUA, fast zero, cache and block status (GET LBA STATUS); front
- * ends flush instead of FUA.  Requests must be aligned to the remote's
- * block size, which min_block advertises; others fail with EINVAL.
+ * CAPACITY (16) for the size and block size and whether the LUN is thin
+ * (LBPME: then GET LBA STATUS answers block status), the logical block
+ * provisioning VPD page for UNMAP.  Writes carry FUA in WRITE (16); UNMAP
+ * and WRITE SAME have no FUA bit, so a trim or zero with FUA is followed
+ * by SYNCHRONIZE CACHE (remote.c's flush step).  Not offered: fast zero
+ * and cache.  Requests must be aligned to the remote's block size, which
+ * min_block advertises; others fail with EINVAL.
  * Names here are iscsigw_ because libiscsi owns iscsi_* and scsi_*.
  */
 #include <config.h>
@@ -43,6 +46,7 @@ struct iscsigw_export {
     char *initiator;
     uint64_t size;
     uint32_t block;
+    bool lbprz;           /* unmapped blocks read as zeros */
     unsigned caps;
     uint8_t *zero_block;  /* WRITE SAME's data: one block of zeros */
 };
@@ -126,9 +130,11 @@ iscsigw_probe(struct iscsigw_export *e, const struct config_export *cfg)
     e->size = (rc->returned_lba + 1) * rc->block_length;
     e->caps = BACKEND_CAN_FLUSH | BACKEND_CAN_MULTI_CONN;
     if (!cfg->readonly) {
-        e->caps |= BACKEND_CAN_WRITE | BACKEND_CAN_ZERO;
+        e->caps |= BACKEND_CAN_WRITE | BACKEND_CAN_FUA | BACKEND_CAN_ZERO;
     }
+    e->lbprz = rc->lbprz != 0;
     if (rc->lbpme) {
+        e->caps |= BACKEND_CAN_BLOCK_STATUS;
         struct scsi_task *vpd = iscsi_inquiry_sync(
             iscsi, lun, 1, SCSI_INQUIRY_PAGECODE_LOGICAL_BLOCK_PROVISIONING,
             255);
@@ -161,6 +167,7 @@ static int iscsigw_submit(struct remote_conn *c, struct backend_req *req,
 
 static const struct remote_proto iscsigw_proto = {
     .name = "iscsi",
+    .fua_by_flush = true,
     .connect = iscsigw_connect,
     .disconnect = iscsigw_disconnect,
     .service = iscsigw_service,
@@ -367,6 +374,46 @@ iscsigw_errno(int status, const struct scsi_task *task)
     return -EIO;
 }
 
+/* GET LBA STATUS descriptors into the request's answer, from its offset
+ * on and clipped to it; the whole range is data if they say nothing. */
+static int
+iscsigw_lba_status(struct backend_req *req, struct scsi_task *task)
+{
+    struct remote_conn *c = req->handle;
+    const struct iscsigw_export *e = c->r->priv;
+    struct scsi_get_lba_status *st = scsi_datain_unmarshall(task);
+    uint64_t pos = req->offset, end = req->offset + req->count;
+
+    if (st == NULL) {
+        return -EIO;
+    }
+    req->nextents = 0;
+    for (uint32_t i = 0; i < st->num_descriptors && pos < end; i++) {
+        const struct scsi_lba_status_descriptor *d = &st->descriptors[i];
+        uint64_t start = d->lba * e->block;
+        uint64_t stop = start + (uint64_t)d->num_blocks * e->block;
+        uint32_t type = 0;
+
+        if (start > pos || stop <= pos) {
+            break; /* a gap or going back: the rest is not known */
+        }
+        if (d->provisioning != SCSI_PROVISIONING_TYPE_MAPPED) {
+            type = BACKEND_EXTENT_HOLE | (e->lbprz ? BACKEND_EXTENT_ZERO : 0);
+        }
+        stop = stop < end ? stop : end;
+        if (!remote_extent_add(req, stop - pos, type)) {
+            break;
+        }
+        pos = stop;
+    }
+    if (req->nextents == 0) {
+        req->extents[0].length = req->count;
+        req->extents[0].type = 0;
+        req->nextents = 1;
+    }
+    return 0;
+}
+
 static void
 iscsigw_task_done(struct iscsi_context *iscsi, int status, void *command_data,
                   void *private_data)
@@ -383,6 +430,9 @@ iscsigw_task_done(struct iscsi_context *iscsi, int status, void *command_data,
             memcpy(remote_step_data(req), task->datain.data,
                    req->step_count);
         }
+    }
+    if (err == 0 && req->op == BACKEND_OP_BLOCK_STATUS) {
+        err = task ? iscsigw_lba_status(req, task) : -EIO;
     }
     if (task) {
         scsi_free_scsi_task(task);
@@ -403,6 +453,12 @@ iscsigw_submit(struct remote_conn *c, struct backend_req *req, void *data)
     if (off % e->block || n % e->block) {
         return -EINVAL;
     }
+    if (req->stage == 1) {
+        /* The FUA of a trim or zero: the whole cache, as flush does. */
+        task = iscsi_synchronizecache16_task(s->iscsi, s->lun, 0, 0, 0, 0,
+                                             iscsigw_task_done, req);
+        goto sent;
+    }
     switch (req->op) {
     case BACKEND_OP_READ:
         task = iscsi_read16_task(s->iscsi, s->lun, lba, (uint32_t)n,
@@ -411,7 +467,8 @@ iscsigw_submit(struct remote_conn *c, struct backend_req *req, void *data)
         break;
     case BACKEND_OP_WRITE:
         task = iscsi_write16_task(s->iscsi, s->lun, lba, data, (uint32_t)n,
-                                  (int)e->block, 0, 0, 0, 0, 0,
+                                  (int)e->block, 0, 0,
+                                  (req->flags & BACKEND_FUA) != 0, 0, 0,
                                   iscsigw_task_done, req);
         break;
     case BACKEND_OP_FLUSH:
@@ -431,10 +488,20 @@ iscsigw_submit(struct remote_conn *c, struct backend_req *req, void *data)
             (req->flags & BACKEND_MAY_TRIM) && (e->caps & BACKEND_CAN_TRIM),
             0, 0, iscsigw_task_done, req);
         break;
-    case BACKEND_OP_BLOCK_STATUS:
+    case BACKEND_OP_BLOCK_STATUS: {
+        /* Room for the descriptors the answer can hold: 8 bytes of header,
+         * 16 per descriptor. */
+        size_t want = req->max_extents < 256 ? req->max_extents : 256;
+
+        task = iscsi_get_lba_status_task(s->iscsi, s->lun, lba,
+                                         (uint32_t)(8 + 16 * want),
+                                         iscsigw_task_done, req);
+        break;
+    }
     case BACKEND_OP_CACHE:
         return -ENOTSUP; /* not offered in caps */
     }
+sent:
     if (task == NULL) {
         log_debug("export %s: iscsi: cannot send a request: %s",
                   c->r->export_name, iscsi_get_error(s->iscsi));

@@ -345,15 +345,7 @@ nbdgw_extents(void *user_data, const char *metacontext, uint64_t offset,
         if (entries[i + 1] & LIBNBD_STATE_ZERO) {
             type |= BACKEND_EXTENT_ZERO;
         }
-        if (req->nextents > 0
-            && req->extents[req->nextents - 1].type == type) {
-            req->extents[req->nextents - 1].length += len;
-        } else if (req->nextents < req->max_extents
-                   && !(req->nextents == 1 && (req->flags & BACKEND_REQ_ONE))) {
-            req->extents[req->nextents].length = len;
-            req->extents[req->nextents].type = type;
-            req->nextents++;
-        } else {
+        if (!remote_extent_add(req, len, type)) {
             break;
         }
         covered += len;

@@ -32,6 +32,10 @@ struct remote_conn;
 /* Every function runs on the connection's I/O thread. */
 struct remote_proto {
     const char *name; /* "nbd", "iscsi": log lines */
+    /* Trims and zeroes with BACKEND_FUA are followed by a flush step
+     * (req->stage 1, step_count 0): for protocols whose trim and zero
+     * commands have no FUA bit (SCSI UNMAP, WRITE SAME). */
+    bool fua_by_flush;
 
     /* Start an asynchronous connect of c (c->session is NULL): create the
      * session, begin connecting, and call remote_conn_watch() with its
@@ -113,6 +117,11 @@ void remote_fini(struct remote *r) ATTR_NONNULL(1);
 
 /* The backend ops' request entry point (I/O thread). */
 void remote_submit(struct remote *r, struct backend_req *req) ATTR_NONNULL(1, 2);
+
+/* Append [len, type] to a block-status answer, merging with the last
+ * extent; false once the answer is full (max_extents, BACKEND_REQ_ONE). */
+bool remote_extent_add(struct backend_req *req, uint64_t len, uint32_t type)
+    ATTR_NONNULL(1);
 
 /* Where the step in flight of a read or write goes or comes from (a
  * contiguous buffer: remote.c bounces several iovecs); NULL for others. */

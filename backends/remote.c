@@ -143,7 +143,7 @@ remote_send(struct remote_conn *c, struct backend_req *req)
     uint64_t left = req->count - req->progress;
     int r;
 
-    switch (req->op) {
+    switch (req->stage ? BACKEND_OP_FLUSH : req->op) {
     case BACKEND_OP_READ:
     case BACKEND_OP_WRITE:
         req->step_count = MIN(left, REMOTE_MAX_IO_STEP);
@@ -236,6 +236,35 @@ remote_retry(void *opaque)
 
 /* --- Completions ---------------------------------------------------------- */
 
+/* A trim or zero with FUA whose data steps are done, on a protocol that
+ * makes FUA a flush. */
+static bool
+remote_needs_flush_step(const struct remote_conn *c,
+                        const struct backend_req *req)
+{
+    return c->r->proto->fua_by_flush && req->stage == 0
+           && (req->flags & BACKEND_FUA)
+           && (req->op == BACKEND_OP_TRIM || req->op == BACKEND_OP_ZERO);
+}
+
+bool
+remote_extent_add(struct backend_req *req, uint64_t len, uint32_t type)
+{
+    size_t n = req->nextents;
+
+    if (n > 0 && req->extents[n - 1].type == type) {
+        req->extents[n - 1].length += len;
+        return true;
+    }
+    if (n == req->max_extents || (n == 1 && (req->flags & BACKEND_REQ_ONE))) {
+        return false;
+    }
+    req->extents[n].length = len;
+    req->extents[n].type = type;
+    req->nextents = n + 1;
+    return true;
+}
+
 static void
 remote_done_bh(void *opaque)
 {
@@ -249,8 +278,11 @@ remote_done_bh(void *opaque)
         remote_list_unlink(&c->done_head, &c->done_tail, req);
         if (err == 0 && req->op != BACKEND_OP_BLOCK_STATUS) {
             req->progress += req->step_count;
-            if (req->progress < req->count) {
+            if (req->progress < req->count || remote_needs_flush_step(c, req)) {
                 if (c->state == REMOTE_UP) {
+                    if (req->progress >= req->count) {
+                        req->stage = 1;
+                    }
                     remote_send(c, req); /* the next step */
                     continue;
                 }

@@ -2,7 +2,8 @@
 # A chain on loopback through iSCSI: polltgtd "back" exports a memory
 # disk over NBD and iSCSI; polltgtd "front" re-exports its iSCSI LUN
 # through backend = iscsi, over NBD.  Data written at the front reads back
-# at the back (over NBD) and the other way; zero and trim reach the back.
+# at the back (over NBD) and the other way; zero, trim, FUA and block
+# status go through.
 # Then the back is killed: reads at the front fail at once with an I/O
 # error, and once the back is started again the front logs in again and
 # serves (the memory disk starts empty again).
@@ -68,15 +69,23 @@ timeout 30 nbdcopy --flush b.bin "$(back)" || fail "write at the back"
 timeout 30 nbdcopy "$(front)" b.front || { front_log; fail "read at the front"; }
 cmp b.bin b.front || fail "data written at the back differs at the front"
 
-# Write-zeroes and trim through the front (WRITE SAME (16) and UNMAP at
-# the back) read back as zeros at the back; the rest is untouched.
+# Write-zeroes with FUA (WRITE SAME (16), then SYNCHRONIZE CACHE) and
+# trim (UNMAP) through the front read as zeros at the back, a FUA write
+# (WRITE (16) with FUA) reads back, the rest is untouched, and block
+# status through the front (GET LBA STATUS) reports the trimmed range as
+# a hole.
 if qemu-io --version >/dev/null 2>&1; then
-    timeout 30 qemu-io -f raw "$(front)" -c "write -z 0 2M" -c "discard 2M 2M" \
-        >qio.out 2>&1 || { cat qio.out; front_log; fail "qemu-io zero/discard"; }
+    timeout 30 qemu-io -f raw "$(front)" -c "write -z -f 0 2M" \
+        -c "discard 2M 2M" -c "write -f -P 0x5a 4M 64k" >qio.out 2>&1 ||
+        { cat qio.out; front_log; fail "qemu-io zero/discard/FUA write"; }
     timeout 30 nbdcopy "$(back)" z.back || fail "read at the back after zeroing"
     cmp -n 4194304 z.back /dev/zero || fail "zeroed/trimmed range is not zero at the back"
-    cmp -i 4194304 z.back b.bin -n 4194304 ||
-        fail "data past the zeroed range changed"
+    head -c 65536 /dev/zero | tr '\0' 'Z' >z5a.bin
+    cmp -i 4194304:0 -n 65536 z.back z5a.bin || fail "the FUA write did not reach the back"
+    cmp -i 4259840 z.back b.bin || fail "data past the written ranges changed"
+    nbdinfo --map "$(front)" >map.txt || fail "nbdinfo --map on the front"
+    grep -Eq '^ *2097152 +2097152 +3' map.txt ||
+        fail "trimmed range not reported as a hole: $(cat map.txt)"
 fi
 
 stop_named back KILL
