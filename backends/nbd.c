@@ -268,6 +268,11 @@ nbdgw_disconnect(struct remote_conn *c)
      * their completions, which land on the done list), it never calls
      * back afterwards; remote.c fails what is left itself. */
     c->session = NULL;
+    if (nbd_aio_is_ready(h) == 1) {
+        /* A healthy session (a timeout, or the thread stopping): say
+         * goodbye; libnbd sends it at once when the socket has room. */
+        (void)nbd_aio_disconnect(h, 0);
+    }
     nbd_close(h);
 }
 
