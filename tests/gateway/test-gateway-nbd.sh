@@ -5,7 +5,8 @@
 # front advertises what the back does.  Then the back is killed: reads at
 # the front fail at once with an I/O error instead of hanging, and once
 # the back is started again the front serves the file disk again, with
-# the data written before the kill, and counts the reconnects.
+# the data written before the kill, and counts the reconnects.  The front
+# also offers the gateway exports over iSCSI.
 . "$POLLTGT_BUILDDIR/tests/functions.sh"
 . "$abs_top_srcdir/tests/gateway/gateway-functions.sh"
 set -e
@@ -18,6 +19,7 @@ cd "$TMPDIR_TEST"
 back_sock="$TMPDIR_TEST/back.sock"
 front_sock="$TMPDIR_TEST/front.sock"
 status="$TMPDIR_TEST/status.sock"
+iscsi_port=$(free_port)
 cat >back.ini <<INI
 [server]
 iothreads = 1
@@ -39,6 +41,8 @@ cat >front.ini <<INI
 iothreads = 2
 [nbd]
 listen = unix:$front_sock
+[iscsi]
+listen = 127.0.0.1:$iscsi_port
 [status]
 socket = $status
 [export gw-mem]
@@ -60,6 +64,14 @@ nbdinfo "$(front gw-mem)" >info.txt || { front_log; fail "nbdinfo on the front";
 grep -q 'export-size: 8388608' info.txt || fail "front size: $(cat info.txt)"
 grep -q 'can_trim: true' info.txt || fail "front does not offer trim"
 grep -q 'base:allocation' info.txt || fail "front does not offer block status"
+
+# The front serves the gateway export over iSCSI too.
+if iscsi-readcapacity16 --help >/dev/null 2>&1; then
+    size=$(timeout 20 iscsi-readcapacity16 -s \
+        "iscsi://127.0.0.1:$iscsi_port/iqn.2026-11.org.polltgt:gw-mem/0") ||
+        { front_log; fail "iscsi-readcapacity16 on the front"; }
+    [ "$size" = 8388608 ] || fail "iSCSI size at the front: $size"
+fi
 
 # Front -> back, and back -> front (nbdcopy uses several connections,
 # which the front spreads over its two I/O threads).
