@@ -183,6 +183,24 @@ backend_readonly(const struct backend *b)
 }
 
 bool
+backend_extent_add(struct backend_req *req, uint64_t len, uint32_t type)
+{
+    size_t n = req->nextents;
+
+    if (n > 0 && req->extents[n - 1].type == type) {
+        req->extents[n - 1].length += len;
+        return true;
+    }
+    if (n == req->max_extents || (n == 1 && (req->flags & BACKEND_REQ_ONE))) {
+        return false;
+    }
+    req->extents[n].length = len;
+    req->extents[n].type = type;
+    req->nextents = n + 1;
+    return true;
+}
+
+bool
 backend_remote_stats(const struct backend *b, struct backend_remote_stats *out)
 {
     assert(b->magic == BACKEND_MAGIC);

@@ -193,6 +193,12 @@ void backend_block_status(struct backend *b, struct backend_req *req)
     ATTR_NONNULL(1, 2);
 void backend_cache(struct backend *b, struct backend_req *req) ATTR_NONNULL(1, 2);
 
+/* For backends: append [len, type] to a block-status answer, merging
+ * with the last extent of the same type.  Returns false once the answer
+ * is full (max_extents, or one extent under BACKEND_REQ_ONE). */
+bool backend_extent_add(struct backend_req *req, uint64_t len, uint32_t type)
+    ATTR_NONNULL(1);
+
 /*
  * Check a request against the export before it is submitted: offset and
  * count within the size (-EINVAL past the end, -EOVERFLOW if the sum

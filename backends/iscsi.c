@@ -401,7 +401,7 @@ iscsigw_lba_status(struct backend_req *req, struct scsi_task *task)
             type = BACKEND_EXTENT_HOLE | (e->lbprz ? BACKEND_EXTENT_ZERO : 0);
         }
         stop = stop < end ? stop : end;
-        if (!remote_extent_add(req, stop - pos, type)) {
+        if (!backend_extent_add(req, stop - pos, type)) {
             break;
         }
         pos = stop;

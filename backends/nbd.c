@@ -350,7 +350,7 @@ nbdgw_extents(void *user_data, const char *metacontext, uint64_t offset,
         if (entries[i + 1] & LIBNBD_STATE_ZERO) {
             type |= BACKEND_EXTENT_ZERO;
         }
-        if (!remote_extent_add(req, len, type)) {
+        if (!backend_extent_add(req, len, type)) {
             break;
         }
         covered += len;

@@ -118,11 +118,6 @@ void remote_fini(struct remote *r) ATTR_NONNULL(1);
 /* The backend ops' request entry point (I/O thread). */
 void remote_submit(struct remote *r, struct backend_req *req) ATTR_NONNULL(1, 2);
 
-/* Append [len, type] to a block-status answer, merging with the last
- * extent; false once the answer is full (max_extents, BACKEND_REQ_ONE). */
-bool remote_extent_add(struct backend_req *req, uint64_t len, uint32_t type)
-    ATTR_NONNULL(1);
-
 /* Where the step in flight of a read or write goes or comes from (a
  * contiguous buffer: remote.c bounces several iovecs); NULL for others. */
 void *remote_step_data(struct backend_req *req) ATTR_NONNULL(1);

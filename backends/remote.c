@@ -247,24 +247,6 @@ remote_needs_flush_step(const struct remote_conn *c,
            && (req->op == BACKEND_OP_TRIM || req->op == BACKEND_OP_ZERO);
 }
 
-bool
-remote_extent_add(struct backend_req *req, uint64_t len, uint32_t type)
-{
-    size_t n = req->nextents;
-
-    if (n > 0 && req->extents[n - 1].type == type) {
-        req->extents[n - 1].length += len;
-        return true;
-    }
-    if (n == req->max_extents || (n == 1 && (req->flags & BACKEND_REQ_ONE))) {
-        return false;
-    }
-    req->extents[n].length = len;
-    req->extents[n].type = type;
-    req->nextents = n + 1;
-    return true;
-}
-
 static void
 remote_done_bh(void *opaque)
 {

@@ -61,3 +61,18 @@ read_when_back() {
     front_log
     fail "the front did not serve $1 again after the back restarted"
 }
+
+# copy_both_ways FRONT_URI BACK_URI: 8 MiB of random data written at the
+# front reads back at the back, and other data written at the back reads
+# back at the front.  Leaves a.bin and b.bin (what both ends now hold)
+# in the current directory.
+copy_both_ways() {
+    head -c 8M /dev/urandom >a.bin
+    head -c 8M /dev/urandom >b.bin
+    timeout 30 nbdcopy --flush a.bin "$1" || { front_log; fail "write at the front"; }
+    timeout 30 nbdcopy "$2" a.back || fail "read at the back"
+    cmp a.bin a.back || fail "data written at the front differs at the back"
+    timeout 30 nbdcopy --flush b.bin "$2" || fail "write at the back"
+    timeout 30 nbdcopy "$1" b.front || { front_log; fail "read at the front"; }
+    cmp b.bin b.front || fail "data written at the back differs at the front"
+}

@@ -60,14 +60,7 @@ grep -q 'block_size_minimum: 512' info.txt || fail "front block size: $(cat info
 grep -q 'iqn.2026-11.org.polltgt:test-gateway' back.log ||
     fail "the back did not see the gateway's initiator name"
 
-head -c 8M /dev/urandom >a.bin
-head -c 8M /dev/urandom >b.bin
-timeout 30 nbdcopy --flush a.bin "$(front)" || { front_log; fail "write at the front"; }
-timeout 30 nbdcopy "$(back)" a.back || fail "read at the back"
-cmp a.bin a.back || fail "data written at the front differs at the back"
-timeout 30 nbdcopy --flush b.bin "$(back)" || fail "write at the back"
-timeout 30 nbdcopy "$(front)" b.front || { front_log; fail "read at the front"; }
-cmp b.bin b.front || fail "data written at the back differs at the front"
+copy_both_ways "$(front)" "$(back)"
 
 # Write-zeroes with FUA (WRITE SAME (16), then SYNCHRONIZE CACHE) and
 # trim (UNMAP) through the front read as zeros at the back, a FUA write

@@ -75,14 +75,7 @@ fi
 
 # Front -> back, and back -> front (nbdcopy uses several connections,
 # which the front spreads over its two I/O threads).
-head -c 8M /dev/urandom >a.bin
-head -c 8M /dev/urandom >b.bin
-timeout 30 nbdcopy --flush a.bin "$(front gw-mem)" || { front_log; fail "write at the front"; }
-timeout 30 nbdcopy "$(back mem)" a.back || fail "read at the back"
-cmp a.bin a.back || fail "data written at the front differs at the back"
-timeout 30 nbdcopy --flush b.bin "$(back mem)" || fail "write at the back"
-timeout 30 nbdcopy "$(front gw-mem)" b.front || { front_log; fail "read at the front"; }
-cmp b.bin b.front || fail "data written at the back differs at the front"
+copy_both_ways "$(front gw-mem)" "$(back mem)"
 
 # The file disk: written through the front, then the back is killed.
 timeout 30 nbdcopy --flush a.bin "$(front gw-disk)" || { front_log; fail "write gw-disk"; }
