@@ -49,6 +49,8 @@ struct iscsigw_export {
     bool lbprz;           /* unmapped blocks read as zeros */
     unsigned caps;
     uint8_t *zero_block;  /* WRITE SAME's data: one block of zeros */
+    /* The block limits VPD page's, in blocks (0: not stated). */
+    uint64_t max_xfer, max_unmap, max_ws;
 };
 
 /* What one connect made; remote_conn's session. */
@@ -94,6 +96,28 @@ iscsigw_context_new(const struct iscsigw_export *e, char **portal, int *lun)
 }
 
 /* --- Open: the probe ----------------------------------------------------- */
+
+/* The block limits VPD page: the largest READ/WRITE, UNMAP and WRITE
+ * SAME the LUN takes, which become remote.c's step sizes. */
+static void
+iscsigw_probe_limits(struct iscsigw_export *e, struct iscsi_context *iscsi,
+                     int lun)
+{
+    struct scsi_task *vpd = iscsi_inquiry_sync(
+        iscsi, lun, 1, SCSI_INQUIRY_PAGECODE_BLOCK_LIMITS, 255);
+    struct scsi_inquiry_block_limits *bl =
+        vpd && vpd->status == SCSI_STATUS_GOOD ? scsi_datain_unmarshall(vpd)
+                                                : NULL;
+
+    if (bl) {
+        e->max_xfer = bl->max_xfer_len;
+        e->max_unmap = bl->max_unmap == 0xffffffff ? 0 : bl->max_unmap;
+        e->max_ws = bl->max_ws_len;
+    }
+    if (vpd) {
+        scsi_free_scsi_task(vpd);
+    }
+}
 
 static int
 iscsigw_probe(struct iscsigw_export *e, const struct config_export *cfg)
@@ -149,6 +173,7 @@ iscsigw_probe(struct iscsigw_export *e, const struct config_export *cfg)
             scsi_free_scsi_task(vpd);
         }
     }
+    iscsigw_probe_limits(e, iscsi, lun);
     scsi_free_scsi_task(task);
     (void)iscsi_logout_sync(iscsi);
     r = 0;
@@ -214,6 +239,9 @@ iscsigw_open(const struct config_export *cfg, void **handle)
     if (r < 0) {
         goto nomem;
     }
+    e->remote.max_io_step = e->max_xfer * e->block;
+    e->remote.max_trim_step = e->max_unmap * e->block;
+    e->remote.max_zero_step = e->max_ws * e->block;
     log_info("export %s: iscsi remote %s: %" PRIu64 " bytes, blocks of %"
              PRIu32 ", caps 0x%x", cfg->name, cfg->url, e->size, e->block,
              e->caps);

@@ -111,7 +111,7 @@ nbdgw_open(const struct config_export *cfg, void **handle)
 {
     struct nbdgw_export *e;
     struct nbd_handle *h;
-    int64_t size, minb;
+    int64_t size, minb, maxb;
     int r;
 
     e = calloc(1, sizeof *e);
@@ -147,6 +147,8 @@ nbdgw_open(const struct config_export *cfg, void **handle)
     }
     minb = nbd_get_block_size(h, LIBNBD_SIZE_MINIMUM);
     e->min_block = minb > 0 && minb <= 65536 ? (uint32_t)minb : 1;
+    /* A remote may take less than 32 MiB per read or write. */
+    maxb = nbd_get_block_size(h, LIBNBD_SIZE_MAXIMUM);
     (void)nbd_shutdown(h, 0);
     nbd_close(h);
     r = remote_init(&e->remote, &nbdgw_proto, cfg, e);
@@ -155,6 +157,9 @@ nbdgw_open(const struct config_export *cfg, void **handle)
         free(e->uri);
         free(e);
         return r;
+    }
+    if (maxb >= (int64_t)e->min_block && maxb >= 512) {
+        e->remote.max_io_step = (uint64_t)maxb / e->min_block * e->min_block;
     }
     log_info("export %s: nbd remote %s: %" PRIu64 " bytes, min block %" PRIu32
              ", caps 0x%x", cfg->name, cfg->uri, e->size, e->min_block,

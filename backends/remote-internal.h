@@ -102,6 +102,10 @@ struct remote {
     char *export_name;
     void *priv;              /* the protocol's per-export state */
     int64_t timeout_ns;
+    /* The largest step of a read or write, of a trim, of a zero: the
+     * remote's limits if it has smaller ones than remote.c's (set by the
+     * protocol after remote_init; 0 keeps remote.c's). */
+    uint64_t max_io_step, max_trim_step, max_zero_step;
     _Atomic unsigned nconns; /* slots claimed in conns[] */
     _Atomic(struct remote_conn *) conns[CONFIG_MAX_IOTHREADS];
 };

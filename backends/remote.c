@@ -136,6 +136,13 @@ remote_step_data(struct backend_req *req)
     return base + req->progress;
 }
 
+/* The remote's limit if it is set and smaller than ours. */
+static uint64_t
+remote_limit(uint64_t remote_max, uint64_t ours)
+{
+    return remote_max && remote_max < ours ? remote_max : ours;
+}
+
 /* Send req's next step on an UP connection; on failure it is finished. */
 static void
 remote_send(struct remote_conn *c, struct backend_req *req)
@@ -146,7 +153,16 @@ remote_send(struct remote_conn *c, struct backend_req *req)
     switch (req->stage ? BACKEND_OP_FLUSH : req->op) {
     case BACKEND_OP_READ:
     case BACKEND_OP_WRITE:
-        req->step_count = MIN(left, REMOTE_MAX_IO_STEP);
+        req->step_count = MIN(left, remote_limit(c->r->max_io_step,
+                                                 REMOTE_MAX_IO_STEP));
+        break;
+    case BACKEND_OP_TRIM:
+        req->step_count = MIN(left, remote_limit(c->r->max_trim_step,
+                                                 REMOTE_MAX_OTHER_STEP));
+        break;
+    case BACKEND_OP_ZERO:
+        req->step_count = MIN(left, remote_limit(c->r->max_zero_step,
+                                                 REMOTE_MAX_OTHER_STEP));
         break;
     case BACKEND_OP_FLUSH:
     case BACKEND_OP_BLOCK_STATUS:

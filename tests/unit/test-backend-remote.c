@@ -6,8 +6,8 @@
  * requests wait for the first connect; a lost remote fails what is
  * outstanding and what comes next with EIO, then reconnects after the
  * backoff and serves again; the oldest request past request-timeout
- * counts as a loss; big requests go in steps, several iovecs through a
- * bounce buffer; a trim with FUA gets a flush step where the protocol
+ * counts as a loss; big requests go in steps (smaller ones where the
+ * remote has limits), several iovecs through a bounce buffer; a trim with FUA gets a flush step where the protocol
  * asks for one; the thread's exit closes the session and fails what is
  * left.  The real protocols are covered by tests/gateway/.
  */
@@ -308,6 +308,48 @@ START_TEST(test_big_requests_go_in_steps)
 }
 END_TEST
 
+START_TEST(test_remote_limits_make_smaller_steps)
+{
+    struct aio_ctx *ctx = bt_ctx_new();
+    struct remote *r = fake_remote(&fake_proto, 0);
+    uint8_t *buf = calloc(1, 20 * MiB);
+    struct iovec iov = { buf, 20 * MiB };
+    struct bt_req w, z;
+
+    ck_assert_ptr_nonnull(buf);
+    r->max_io_step = 8 * MiB;  /* the remote's maximum block size ... */
+    r->max_zero_step = 3 * MiB; /* ... and WRITE SAME length */
+    bt_req_init(&w, ctx, 0, 20 * MiB, BACKEND_FUA);
+    w.req.op = BACKEND_OP_WRITE;
+    w.req.iov = &iov;
+    w.req.iovcnt = 1;
+    remote_submit(r, &w.req);
+    remote_conn_connected(fake.conn);
+    for (int step = 0; step < 3; step++) {
+        wait_until(ctx, fake.nsent == step + 1, 2000);
+        remote_conn_complete(fake.conn, fake.sent[step], 0);
+    }
+    spin(ctx);
+    ck_assert_int_eq(w.err, 0);
+    ck_assert_uint_eq(fake.sent_len[0], 8 * MiB);
+    ck_assert_uint_eq(fake.sent_len[1], 8 * MiB);
+    ck_assert_uint_eq(fake.sent_len[2], 4 * MiB);
+
+    bt_req_init(&z, ctx, 0, 7 * MiB, 0);
+    z.req.op = BACKEND_OP_ZERO;
+    remote_submit(r, &z.req);
+    for (int step = 3; step < 6; step++) {
+        wait_until(ctx, fake.nsent == step + 1, 2000);
+        remote_conn_complete(fake.conn, fake.sent[step], 0);
+    }
+    spin(ctx);
+    ck_assert_int_eq(z.err, 0);
+    ck_assert_uint_eq(fake.sent_len[5], 1 * MiB);
+    free(buf);
+    teardown(ctx, r);
+}
+END_TEST
+
 START_TEST(test_trim_with_fua_gets_a_flush_step)
 {
     struct aio_ctx *ctx = bt_ctx_new();
@@ -362,6 +404,7 @@ remote_suite(void)
     tcase_add_test(tc, test_failed_connects_back_off);
     tcase_add_test(tc, test_request_past_timeout_is_a_lost_remote);
     tcase_add_test(tc, test_big_requests_go_in_steps);
+    tcase_add_test(tc, test_remote_limits_make_smaller_steps);
     tcase_add_test(tc, test_trim_with_fua_gets_a_flush_step);
     tcase_add_test(tc, test_thread_exit_closes_and_fails_what_is_left);
     suite_add_tcase(s, tc);
