@@ -57,8 +57,11 @@ struct iscsigw_export {
 struct iscsigw_session {
     struct iscsi_context *iscsi;
     int lun;
-    bool connect_done;    /* set by the login callback ... */
-    int connect_status;   /* ... with this SCSI status */
+    /* The connect, in three steps driven by libiscsi's callbacks: TCP,
+     * login, TEST UNIT READY until the unit attentions of a new session
+     * are consumed.  The callbacks only record; service() acts. */
+    bool ready, failed;
+    unsigned unit_attentions;
 };
 
 /* A context for url, set up as every one of ours is.  *lun gets its LUN. */
@@ -300,15 +303,63 @@ iscsigw_watch(struct remote_conn *c)
                       (iscsi_which_events(s->iscsi) & POLLOUT) != 0);
 }
 
-/* Inside libiscsi: only record the result; service() acts on it. */
+/*
+ * The connect's callbacks, inside libiscsi.  Why not
+ * iscsi_full_connect_async, which does the same: it allocates a state of
+ * its own that a context destroyed in the middle of the login leaks, and
+ * a remote that drops us then would leak one per reconnect attempt.
+ */
+static void
+iscsigw_tur_done(struct iscsi_context *iscsi, int status, void *command_data,
+                 void *private_data)
+{
+    struct iscsigw_session *s = private_data;
+    struct scsi_task *task = command_data;
+
+    if (status == SCSI_STATUS_CHECK_CONDITION && task
+        && task->sense.key == SCSI_SENSE_UNIT_ATTENTION
+        && ++s->unit_attentions <= 10) {
+        /* A new session's power-on or reset notice: ask again. */
+        if (iscsi_testunitready_task(iscsi, s->lun, iscsigw_tur_done, s)
+            == NULL) {
+            s->failed = true;
+        }
+    } else if (status == SCSI_STATUS_GOOD) {
+        s->ready = true;
+    } else {
+        s->failed = true;
+    }
+    if (task) {
+        scsi_free_scsi_task(task);
+    }
+}
+
 static void
 iscsigw_login_done(struct iscsi_context *iscsi, int status,
                    void *command_data, void *private_data)
 {
     struct iscsigw_session *s = private_data;
 
-    s->connect_done = true;
-    s->connect_status = status;
+    if (status != SCSI_STATUS_GOOD
+        || iscsi_testunitready_task(iscsi, s->lun, iscsigw_tur_done, s)
+               == NULL) {
+        s->failed = true;
+    }
+}
+
+static void
+iscsigw_tcp_done(struct iscsi_context *iscsi, int status, void *command_data,
+                 void *private_data)
+{
+    struct iscsigw_session *s = private_data;
+
+    if (s->ready || s->failed) {
+        return; /* the call libiscsi makes when the socket goes later */
+    }
+    if (status != SCSI_STATUS_GOOD
+        || iscsi_login_async(iscsi, iscsigw_login_done, s) != 0) {
+        s->failed = true;
+    }
 }
 
 static int
@@ -326,8 +377,7 @@ iscsigw_connect(struct remote_conn *c)
         free(s);
         return -ENOMEM;
     }
-    if (iscsi_full_connect_async(s->iscsi, portal, s->lun, iscsigw_login_done,
-                                 s) < 0) {
+    if (iscsi_connect_async(s->iscsi, portal, iscsigw_tcp_done, s) < 0) {
         log_debug("export %s: iscsi: connect: %s", c->r->export_name,
                   iscsi_get_error(s->iscsi));
         free(portal);
@@ -365,9 +415,8 @@ iscsigw_service(struct remote_conn *c, bool readable, bool writable)
         remote_conn_lost(c, iscsi_get_error(s->iscsi));
         return;
     }
-    if (s->connect_done && c->state == REMOTE_CONNECTING) {
-        s->connect_done = false;
-        if (s->connect_status != SCSI_STATUS_GOOD) {
+    if (c->state == REMOTE_CONNECTING && (s->failed || s->ready)) {
+        if (s->failed) {
             remote_conn_lost(c, iscsi_get_error(s->iscsi));
             return;
         }
