@@ -62,6 +62,8 @@ const struct backend_ops *const backend_table[] = {
     &backend_memory_ops,
     &backend_file_ops,
     &backend_null_ops,
+    &backend_nbd_ops,
+    &backend_iscsi_ops,
     NULL,
 };
 
@@ -86,7 +88,8 @@ backend_open(const struct config_export *cfg, struct backend **out)
     *out = NULL;
     ops = backend_find(cfg->backend ? cfg->backend : "");
     if (ops == NULL) {
-        log_error("export %s: unknown backend \"%s\" (memory, file or null)",
+        log_error("export %s: unknown backend \"%s\" (memory, file, null, "
+                  "nbd or iscsi)",
                   cfg->name, cfg->backend ? cfg->backend : "");
         return -EINVAL;
     }
@@ -177,6 +180,36 @@ backend_readonly(const struct backend *b)
 {
     assert(b->magic == BACKEND_MAGIC);
     return b->readonly;
+}
+
+bool
+backend_extent_add(struct backend_req *req, uint64_t len, uint32_t type)
+{
+    size_t n = req->nextents;
+
+    if (n > 0 && req->extents[n - 1].type == type) {
+        req->extents[n - 1].length += len;
+        return true;
+    }
+    if (n == req->max_extents || (n == 1 && (req->flags & BACKEND_REQ_ONE))) {
+        return false;
+    }
+    req->extents[n].length = len;
+    req->extents[n].type = type;
+    req->nextents = n + 1;
+    return true;
+}
+
+bool
+backend_remote_stats(const struct backend *b, struct backend_remote_stats *out)
+{
+    assert(b->magic == BACKEND_MAGIC);
+    if (b->ops->remote_stats == NULL) {
+        return false;
+    }
+    memset(out, 0, sizeof *out);
+    b->ops->remote_stats(b->handle, out);
+    return true;
 }
 
 static bool

@@ -101,6 +101,10 @@ struct backend_req {
     uint32_t retries;        /* -EAGAIN requeues of the current step */
     uint64_t step_progress;  /* bytes of the current step done */
     void *handle;            /* the backend's handle, for completions */
+    struct backend_req *link_prev, *link_next; /* a gateway's request lists */
+    int64_t start_ns;        /* gateway: when it was sent, for timeouts */
+    uint64_t step_count;     /* gateway: bytes of the step in flight */
+    int result;              /* gateway: the error it completes with */
 
     /* private to backend.c: debug checks of the backend's answers */
     backend_done_fn *caller_done;
@@ -109,6 +113,18 @@ struct backend_req {
 };
 
 struct backend;
+
+/* What a gateway backend (nbd, iscsi) counts, summed over its I/O
+ * threads' connections to the remote. */
+struct backend_remote_stats {
+    uint64_t requests;   /* completed, including failed ones */
+    uint64_t errors;     /* completed with an error */
+    uint64_t timeouts;   /* requests or connects that took too long */
+    uint64_t reconnects; /* sessions re-established after a loss */
+    uint64_t latency_ns_sum, latency_count; /* of the completed requests */
+    unsigned connections; /* I/O threads connected now */
+    unsigned threads;     /* I/O threads that have used the remote */
+};
 
 /*
  * The operations of one kind of backend.  Every function is called by the
@@ -135,12 +151,18 @@ struct backend_ops {
     void (*zero)(void *handle, struct backend_req *req);
     void (*block_status)(void *handle, struct backend_req *req);
     void (*cache)(void *handle, struct backend_req *req);
+
+    /* Optional: the counters of a backend that talks to a remote (nbd,
+     * iscsi).  Any thread; the counters are relaxed atomics. */
+    void (*remote_stats)(void *handle, struct backend_remote_stats *out);
 };
 
 /* The explicit table of backends. */
 extern const struct backend_ops backend_memory_ops;
 extern const struct backend_ops backend_file_ops;
 extern const struct backend_ops backend_null_ops;
+extern const struct backend_ops backend_nbd_ops;
+extern const struct backend_ops backend_iscsi_ops;
 extern const struct backend_ops *const backend_table[];
 
 const struct backend_ops *backend_find(const char *name) ATTR_NONNULL(1);
@@ -155,6 +177,10 @@ uint64_t backend_size(const struct backend *b) ATTR_NONNULL(1);
 unsigned backend_caps(const struct backend *b) ATTR_NONNULL(1);
 uint32_t backend_min_block(const struct backend *b) ATTR_NONNULL(1);
 bool backend_readonly(const struct backend *b) ATTR_NONNULL(1);
+/* A gateway backend's counters: true and *out filled, or false for a
+ * backend without a remote.  Any thread. */
+bool backend_remote_stats(const struct backend *b,
+                          struct backend_remote_stats *out) ATTR_NONNULL(1, 2);
 
 /* Submit a request (I/O thread).  req->done is always called, possibly
  * before the function returns, with 0 or -errno. */
@@ -166,6 +192,12 @@ void backend_zero(struct backend *b, struct backend_req *req) ATTR_NONNULL(1, 2)
 void backend_block_status(struct backend *b, struct backend_req *req)
     ATTR_NONNULL(1, 2);
 void backend_cache(struct backend *b, struct backend_req *req) ATTR_NONNULL(1, 2);
+
+/* For backends: append [len, type] to a block-status answer, merging
+ * with the last extent of the same type.  Returns false once the answer
+ * is full (max_extents, or one extent under BACKEND_REQ_ONE). */
+bool backend_extent_add(struct backend_req *req, uint64_t len, uint32_t type)
+    ATTR_NONNULL(1);
 
 /*
  * Check a request against the export before it is submitted: offset and

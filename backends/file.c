@@ -226,26 +226,6 @@ file_min_block(void *handle)
 
 /* --- Inline operations ------------------------------------------------ */
 
-/* Append [len, type] to the answer, merging with the last extent.  Returns
- * false when the answer is full. */
-static bool
-file_extent_add(struct backend_req *req, uint64_t len, uint32_t type)
-{
-    size_t n = req->nextents;
-
-    if (n > 0 && req->extents[n - 1].type == type) {
-        req->extents[n - 1].length += len;
-        return true;
-    }
-    if (n == req->max_extents || (n == 1 && (req->flags & BACKEND_REQ_ONE))) {
-        return false;
-    }
-    req->extents[n].length = len;
-    req->extents[n].type = type;
-    req->nextents = n + 1;
-    return true;
-}
-
 static void
 file_block_status(void *handle, struct backend_req *req)
 {
@@ -262,7 +242,7 @@ file_block_status(void *handle, struct backend_req *req)
 
         if (lseeks + 2 > FILE_EXTENTS_MAX_LSEEK) {
             /* Out of budget: the rest is reported as data. */
-            file_extent_add(req, end - pos, 0);
+            backend_extent_add(req, end - pos, 0);
             break;
         }
         lseeks++;
@@ -281,7 +261,7 @@ file_block_status(void *handle, struct backend_req *req)
                 next = MIN(end, (uint64_t)r);
             }
         }
-        if (!file_extent_add(req, next - pos, type)) {
+        if (!backend_extent_add(req, next - pos, type)) {
             break;
         }
         pos = next;

@@ -2,16 +2,20 @@
 server_libpolltgt_a_SOURCES += \
 	backends/backend.h backends/backend.c \
 	backends/memory.c backends/null.c backends/file.c \
-	backends/file-io.c backends/file-direct.c backends/file-internal.h
+	backends/file-io.c backends/file-direct.c backends/file-internal.h \
+	backends/remote.c backends/remote-internal.h backends/nbd.c \
+	backends/iscsi.c
 
 BACKEND_TEST_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(INIH_CFLAGS) $(CHECK_CFLAGS)
 BACKEND_TEST_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
 
 check_PROGRAMS += \
+	tests/unit/test-backend-remote \
 	tests/unit/test-backend-memory \
 	tests/unit/test-backend-null \
 	tests/unit/test-backend-file
 TESTS += \
+	tests/unit/test-backend-remote \
 	tests/unit/test-backend-memory \
 	tests/unit/test-backend-null \
 	tests/unit/test-backend-file
@@ -30,3 +34,8 @@ tests_unit_test_backend_file_SOURCES = \
 	tests/unit/test-backend-file.c tests/unit/backend-test-helpers.h
 tests_unit_test_backend_file_CFLAGS = $(BACKEND_TEST_CFLAGS)
 tests_unit_test_backend_file_LDADD = $(BACKEND_TEST_LDADD)
+
+tests_unit_test_backend_remote_SOURCES = \
+	tests/unit/test-backend-remote.c tests/unit/backend-test-helpers.h
+tests_unit_test_backend_remote_CFLAGS = $(BACKEND_TEST_CFLAGS)
+tests_unit_test_backend_remote_LDADD = $(BACKEND_TEST_LDADD)

@@ -6,7 +6,7 @@
  * An export is begun at its header with the defaults of the keys it does
  * not set, then checked once the whole file is read, because what a key
  * needs depends on other keys (backend = file needs path; create needs
- * size) and on other sections (iothread against [server] iothreads, LUNs
+ * size; nbd needs uri, iscsi url) and on other sections (iothread against [server] iothreads, LUNs
  * against the other exports of the same target).  An export without iqn
  * gets iqn-prefix:NAME, which is known only after [iscsi] has been read,
  * wherever it is in the file.
@@ -79,6 +79,41 @@ config_export_begin(struct config_loader *ld, const char *name, unsigned line)
 
 /* --- After the whole file ------------------------------------------- */
 
+/* The keys of the gateway backends: each needs its address, and their
+ * keys mean nothing to the other backends. */
+static void
+config_export_finish_remote(struct config_loader *ld,
+                            const struct config_export *e, const char *where)
+{
+    bool nbd = strcmp(e->backend, "nbd") == 0;
+    bool iscsi = strcmp(e->backend, "iscsi") == 0;
+
+    if (nbd && e->uri == NULL) {
+        config_error(ld, e->line,
+                     "%s: missing key 'uri' (required by backend = nbd), e.g. "
+                     "uri = nbd://192.0.2.1:10809/disk0",
+                     where);
+    }
+    if (iscsi && e->url == NULL) {
+        config_error(ld, e->line,
+                     "%s: missing key 'url' (required by backend = iscsi), "
+                     "e.g. url = iscsi://192.0.2.1/iqn.2024-01.com.example:t/0",
+                     where);
+    }
+    if (!nbd && e->uri) {
+        config_error(ld, e->line, "%s: key 'uri' is only for backend = nbd, "
+                     "not %s", where, e->backend);
+    }
+    if (!iscsi && (e->url || e->initiator_name)) {
+        config_error(ld, e->line, "%s: keys 'url' and 'initiator-name' are "
+                     "only for backend = iscsi, not %s", where, e->backend);
+    }
+    if (!nbd && !iscsi && e->request_timeout_ns) {
+        config_error(ld, e->line, "%s: key 'request-timeout' is only for "
+                     "backend = nbd or iscsi, not %s", where, e->backend);
+    }
+}
+
 void
 config_export_finish(struct config_loader *ld, struct config_export *e)
 {
@@ -87,11 +122,27 @@ config_export_finish(struct config_loader *ld, struct config_export *e)
     snprintf(where, sizeof where, "[export %s]", e->name);
     if (e->backend == NULL) {
         config_error(ld, e->line,
-                     "%s: missing key 'backend': expected memory, file or null",
+                     "%s: missing key 'backend': expected memory, file, null, "
+                     "nbd or iscsi",
                      where);
         return;
     }
-    if (strcmp(e->backend, "file") == 0) {
+    config_export_finish_remote(ld, e, where);
+    if (strcmp(e->backend, "nbd") == 0 || strcmp(e->backend, "iscsi") == 0) {
+        /* The size and the rest come from the remote. */
+        if (e->size) {
+            config_error(ld, e->line,
+                         "%s: key 'size' is not for backend = %s: the size "
+                         "is the remote's",
+                         where, e->backend);
+        }
+        if (e->path || e->create || e->direct) {
+            config_error(ld, e->line,
+                         "%s: keys 'path', 'create' and 'direct' are only for "
+                         "backend = file, not %s",
+                         where, e->backend);
+        }
+    } else if (strcmp(e->backend, "file") == 0) {
         if (e->path == NULL) {
             config_error(ld, e->line,
                          "%s: missing key 'path' (required by backend = file)",

@@ -11,6 +11,7 @@
  *   config-value.c   one value of each key type: parse, check, store
  *   config-error.c   "FILE:LINE: ..." messages, nearest-name suggestions
  *   config-export.c  [export NAME] and the iSCSI targets made of exports
+ *   config-remote.c  the remote addresses of gateway backends (uri, url)
  *   config-finish.c  after the whole file: resolve, layer, cross-check
  */
 #ifndef POLLTGT_SERVER_CONFIG_INTERNAL_H
@@ -65,6 +66,8 @@ enum config_key_type {
     KT_SECRET,    /* char *, a CHAP secret: 12 to 255 bytes */
     KT_NAMES,     /* char ** list (count at offset + sizeof(char **)) */
     KT_TLS,       /* enum config_tls_mode: off, on, require */
+    KT_NBD_URI,   /* char *, an NBD URI (config-remote.c) */
+    KT_ISCSI_URL, /* char *, an iSCSI URL (config-remote.c) */
 };
 
 struct config_key {
@@ -188,6 +191,14 @@ void config_export_finish(struct config_loader *ld, struct config_export *e)
 /* After the file, once iqn-prefix is known: name each export's iSCSI
  * target and check the LUNs of each target. */
 void config_export_finish_targets(struct config_loader *ld) ATTR_NONNULL(1);
+
+/* --- config-remote.c ----------------------------------------------- */
+
+/* NULL if uri is an NBD URI libnbd can connect to, else what is wrong. */
+const char *config_remote_check_nbd_uri(const char *uri) ATTR_NONNULL(1);
+/* NULL if url is iscsi://[USER%PASSWORD@]HOST[:PORT]/IQN/LUN, else what
+ * is wrong. */
+const char *config_remote_check_iscsi_url(const char *url) ATTR_NONNULL(1);
 
 /* --- config-finish.c ----------------------------------------------- */
 

@@ -118,6 +118,11 @@ static const struct config_key export_keys[] = {
     { "chap-mutual-username", KT_STRING, EXP(chap_mutual_username), 0, 0, NULL },
     { "chap-mutual-secret", KT_SECRET, EXP(chap_mutual_secret), 0, 0, NULL },
     { "initiators", KT_NAMES, EXP(initiators), 0, 0, NULL },
+    { "uri", KT_NBD_URI, EXP(uri), 0, 0, NULL },
+    { "url", KT_ISCSI_URL, EXP(url), 0, 0, NULL },
+    { "initiator-name", KT_STRING, EXP(initiator_name), 0, 0, NULL },
+    { "request-timeout", KT_DURATION, EXP(request_timeout_ns), 100 * NS_PER_MS,
+      3600 * NS_PER_SEC, "30s" },
     { NULL },
 };
 

@@ -518,6 +518,9 @@ config_free(struct config *cfg)
         free(e->chap_mutual_username);
         free(e->chap_mutual_secret);
         config_value_free_names(e->initiators);
+        free(e->uri);
+        free(e->url);
+        free(e->initiator_name);
     }
     free(cfg->exports);
     free(cfg->iothread);

@@ -35,6 +35,9 @@ export_eq(const struct config_export *a, const struct config_export *b)
            a->direct == b->direct && str_eq(a->description, b->description) &&
            a->iothread == b->iothread && a->tls == b->tls &&
            a->allow.n == b->allow.n &&
+           str_eq(a->uri, b->uri) && str_eq(a->url, b->url) &&
+           str_eq(a->initiator_name, b->initiator_name) &&
+           a->request_timeout_ns == b->request_timeout_ns &&
            (a->allow.n == 0 ||
             memcmp(a->allow.entries, b->allow.entries,
                    a->allow.n * sizeof *a->allow.entries) == 0);

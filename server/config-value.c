@@ -29,7 +29,8 @@
 #include "util/parse.h"
 
 /* The backends an export may name; backends/ implements them. */
-static const char *const config_backends[] = { "memory", "file", "null", NULL };
+static const char *const config_backends[] = { "memory", "file", "null",
+                                               "nbd", "iscsi", NULL };
 
 static void
 set_string(struct config_loader *ld, char **field, char *value)
@@ -404,7 +405,8 @@ config_value_apply(struct config_loader *ld, const struct config_key *k,
             }
         }
         config_error(ld, line,
-                     "[%s] %s: unknown backend '%s': expected memory, file or null",
+                     "[%s] %s: unknown backend '%s': expected memory, file, "
+                     "null, nbd or iscsi",
                      ld->section, k->key, value);
         return;
     case KT_INT:
@@ -442,6 +444,20 @@ config_value_apply(struct config_loader *ld, const struct config_key *k,
                          ld->section, k->key, value);
         }
         return;
+    case KT_NBD_URI:
+    case KT_ISCSI_URL: {
+        const char *why = k->type == KT_NBD_URI
+                              ? config_remote_check_nbd_uri(value)
+                              : config_remote_check_iscsi_url(value);
+
+        if (why) {
+            config_error(ld, line, "[%s] %s: invalid value '%s': %s",
+                         ld->section, k->key, value, why);
+            return;
+        }
+        set_string(ld, field, config_load_strdup(ld, value));
+        return;
+    }
     case KT_SECRET: {
         size_t len = strlen(value);
 

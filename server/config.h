@@ -70,7 +70,7 @@ struct config_iothread {
 struct config_export {
     char *name;
     unsigned line;        /* of its [export NAME] header */
-    char *backend;        /* memory | file | null */
+    char *backend;        /* memory | file | null | nbd | iscsi */
     uint64_t size;        /* 0 when not given */
     char *path;           /* file backend, absolute */
     bool readonly;
@@ -94,6 +94,12 @@ struct config_export {
     char *chap_mutual_secret;   /* ... for mutual CHAP */
     char **initiators;    /* initiator names allowed; none: every one */
     size_t ninitiators;
+
+    /* gateway backends: the remote they re-export */
+    char *uri;            /* nbd: nbd://, nbds://, nbd+unix:// ... */
+    char *url;            /* iscsi: iscsi://[user%password@]host[:port]/iqn/lun */
+    char *initiator_name; /* iscsi: our initiator name; NULL: a default */
+    int64_t request_timeout_ns; /* 0: the backend's default (30 s) */
 };
 
 struct config {

@@ -28,6 +28,7 @@ export_set_open(struct export_set *set, const struct config *cfg)
     for (size_t i = 0; i < cfg->nexports; i++) {
         const struct config_export *ce = &cfg->exports[i];
         struct export *e = &set->exports[i];
+        struct backend_remote_stats remote;
         int r = backend_open(ce, &e->backend);
 
         if (r < 0) {
@@ -53,6 +54,17 @@ export_set_open(struct export_set *set, const struct config *cfg)
         if (e->stats == NULL) {
             export_set_close(set);
             return -ENOMEM;
+        }
+        if ((ce->protocols & CONFIG_PROTO_ISCSI)
+            && backend_remote_stats(e->backend, &remote)
+            && backend_min_block(e->backend) > ce->block_size) {
+            /* A gateway to a disk of bigger blocks: iSCSI initiators would
+             * send requests the remote refuses. */
+            log_warn("export %s: the backend's blocks are %" PRIu32 " bytes, "
+                     "larger than block-size = %u: iSCSI requests not aligned "
+                     "to them fail; set block-size = %" PRIu32, e->name,
+                     backend_min_block(e->backend), ce->block_size,
+                     backend_min_block(e->backend));
         }
         log_info("export %s: %s backend, %" PRIu64 " bytes%s", e->name,
                  backend_name(e->backend), e->size,

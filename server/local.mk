@@ -5,6 +5,7 @@ server_libpolltgt_a_SOURCES += \
 	server/config.h server/config-internal.h \
 	server/config-load.c server/config-keys.c server/config-value.c \
 	server/config-error.c server/config-export.c server/config-finish.c \
+	server/config-remote.c \
 	server/config-reload.c server/config-reload.h \
 	server/daemon.c server/daemon.h \
 	server/privs.c server/privs.h \
@@ -45,6 +46,13 @@ tests_unit_test_config_export_SOURCES = tests/unit/test-config-export.c \
 	tests/unit/config-test-helpers.h
 tests_unit_test_config_export_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(INIH_CFLAGS)
 tests_unit_test_config_export_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/test-config-remote
+TESTS += tests/unit/test-config-remote
+tests_unit_test_config_remote_SOURCES = tests/unit/test-config-remote.c \
+	tests/unit/config-test-helpers.h
+tests_unit_test_config_remote_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(INIH_CFLAGS)
+tests_unit_test_config_remote_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
 
 check_PROGRAMS += tests/unit/test-config-iscsi
 TESTS += tests/unit/test-config-iscsi

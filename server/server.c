@@ -104,6 +104,7 @@ server_status_snapshot(void *opaque, struct stats_report *r)
         re->description = e->description;
         re->size = e->size;
         re->readonly = e->readonly;
+        re->has_remote = backend_remote_stats(e->backend, &re->remote);
         for (unsigned t = 0; t < e->nstats; t++) {
             stats_io_accumulate(&e->stats[t], &re->io);
             if (t < n) {

@@ -207,6 +207,7 @@ struct aio_ctx {
     pthread_t owner;
     bool in_iteration;  /* inside aio_ctx_poll: frees are deferred */
     struct aio_bh *bh_head, **bh_tail; /* scheduled bottom halves */
+    struct aio_exit_notifier *exit_head; /* run by aio_ctx_free */
     bool poll_started;  /* poll_begin_end(true) ran on the poll set */
     bool progress;      /* a user callback, timer or message ran */
     bool params_changed; /* aio_ctx_set_params ran in this iteration */

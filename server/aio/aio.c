@@ -544,6 +544,13 @@ aio_ctx_free(struct aio_ctx *ctx)
         return;
     }
     assert(ctx->magic == AIO_CTX_MAGIC && !ctx->in_iteration);
+    while (ctx->exit_head) {
+        struct aio_exit_notifier *n = ctx->exit_head;
+
+        ctx->exit_head = n->next;
+        n->next = NULL;
+        n->cb(n->opaque);
+    }
     assert(ctx->nuser == 0);
     uring_fini(ctx);
     aio_handler_del(ctx->notifier_h);
@@ -558,6 +565,26 @@ aio_ctx_free(struct aio_ctx *ctx)
     free(ctx->poll_ph);
     ctx->magic = 0;
     free(ctx);
+}
+
+void
+aio_exit_notifier_add(struct aio_ctx *ctx, struct aio_exit_notifier *n)
+{
+    assert(ctx->magic == AIO_CTX_MAGIC);
+    n->next = ctx->exit_head;
+    ctx->exit_head = n;
+}
+
+void
+aio_exit_notifier_del(struct aio_ctx *ctx, struct aio_exit_notifier *n)
+{
+    for (struct aio_exit_notifier **p = &ctx->exit_head; *p; p = &(*p)->next) {
+        if (*p == n) {
+            *p = n->next;
+            n->next = NULL;
+            return;
+        }
+    }
 }
 
 void

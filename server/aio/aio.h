@@ -196,6 +196,27 @@ void aio_bh_schedule(struct aio_ctx *ctx, struct aio_bh *bh) ATTR_NONNULL(1, 2);
 /* Unschedule; harmless if not scheduled.  Call before freeing bh. */
 void aio_bh_cancel(struct aio_ctx *ctx, struct aio_bh *bh) ATTR_NONNULL(1, 2);
 
+/* --- Exit notifiers ---------------------------------------------------- */
+
+/*
+ * Run when the loop is freed, on its thread, before it checks that every
+ * handler is gone: state a module created lazily on this thread (a
+ * gateway backend's connection to its remote) is torn down here, on the
+ * thread that owns its handlers and timers, while the loop still works.
+ * Notifiers run newest first; owner thread only.
+ */
+struct aio_exit_notifier {
+    struct aio_exit_notifier *next; /* private to the loop */
+    void (*cb)(void *opaque);
+    void *opaque;
+};
+
+void aio_exit_notifier_add(struct aio_ctx *ctx, struct aio_exit_notifier *n)
+    ATTR_NONNULL(1, 2);
+/* Unregister; harmless if n is not registered. */
+void aio_exit_notifier_del(struct aio_ctx *ctx, struct aio_exit_notifier *n)
+    ATTR_NONNULL(1, 2);
+
 /* --- io_uring --------------------------------------------------------- */
 
 /*

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "aio/aio.h"
+#include "backends/backend.h"
 #include "stats/stats.h"
 #include "util/strbuf.h"
 
@@ -44,6 +45,8 @@ struct stats_report_export {
     uint64_t size;
     bool readonly;
     struct stats_io_snapshot io;
+    bool has_remote;          /* a gateway backend (nbd, iscsi) */
+    struct backend_remote_stats remote;
 };
 
 struct stats_report {

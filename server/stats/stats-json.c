@@ -162,6 +162,19 @@ stats_format_json(const struct stats_report *r, unsigned parts,
             strbuf_printf(out, ",\"size\":%" PRIu64 ",\"readonly\":%s,\"io\":",
                           e->size, e->readonly ? "true" : "false");
             json_io(out, &e->io);
+            if (e->has_remote) {
+                const struct backend_remote_stats *rs = &e->remote;
+
+                strbuf_printf(out, ",\"remote\":{\"threads\":%u,"
+                              "\"connections\":%u,\"requests\":%" PRIu64
+                              ",\"errors\":%" PRIu64 ",\"timeouts\":%" PRIu64
+                              ",\"reconnects\":%" PRIu64
+                              ",\"latency_ns_sum\":%" PRIu64
+                              ",\"latency_count\":%" PRIu64 "}",
+                              rs->threads, rs->connections, rs->requests,
+                              rs->errors, rs->timeouts, rs->reconnects,
+                              rs->latency_ns_sum, rs->latency_count);
+            }
             strbuf_puts(out, "}");
         }
         strbuf_puts(out, "]");

@@ -118,6 +118,79 @@ prom_io_scalar(struct strbuf *b, const struct stats_report *r, const char *kind,
     }
 }
 
+/* The counters of the gateway exports (nbd, iscsi backends): one family
+ * per field, one sample per such export. */
+static void
+prom_remote(struct strbuf *b, const struct stats_report *r)
+{
+    static const struct {
+        const char *name, *type, *help;
+        size_t offset;
+        bool seconds;
+    } fams[] = {
+#define PROM_REMOTE(n, t, h, f, s) \
+    { n, t, h, offsetof(struct backend_remote_stats, f), s }
+        PROM_REMOTE("polltgt_remote_requests_total", "counter",
+                    "Requests a gateway export completed, failed ones too.",
+                    requests, false),
+        PROM_REMOTE("polltgt_remote_errors_total", "counter",
+                    "Requests a gateway export completed with an error.",
+                    errors, false),
+        PROM_REMOTE("polltgt_remote_timeouts_total", "counter",
+                    "Requests or connects past request-timeout.", timeouts,
+                    false),
+        PROM_REMOTE("polltgt_remote_reconnects_total", "counter",
+                    "Sessions with the remote re-established after a loss.",
+                    reconnects, false),
+        PROM_REMOTE("polltgt_remote_latency_seconds_sum", "counter",
+                    "Time the remote took for the successful requests.",
+                    latency_ns_sum, true),
+        PROM_REMOTE("polltgt_remote_latency_seconds_count", "counter",
+                    "Successful requests timed by the sum above.",
+                    latency_count, false),
+#undef PROM_REMOTE
+    };
+
+    for (size_t f = 0; f < sizeof fams / sizeof fams[0]; f++) {
+        bool any = false;
+
+        for (size_t i = 0; i < r->nexports; i++) {
+            const struct stats_report_export *e = &r->exports[i];
+            uint64_t v;
+
+            if (!e->has_remote) {
+                continue;
+            }
+            if (!any) {
+                prom_family(b, fams[f].name, fams[f].type, fams[f].help);
+                any = true;
+            }
+            memcpy(&v, (const char *)&e->remote + fams[f].offset, sizeof v);
+            strbuf_printf(b, "%s{export=\"", fams[f].name);
+            strbuf_prom_label(b, e->name);
+            if (fams[f].seconds) {
+                strbuf_printf(b, "\"} %.9f\n", (double)v / 1e9);
+            } else {
+                strbuf_printf(b, "\"} %" PRIu64 "\n", v);
+            }
+        }
+    }
+    for (size_t i = 0, any = 0; i < r->nexports; i++) {
+        const struct stats_report_export *e = &r->exports[i];
+
+        if (!e->has_remote) {
+            continue;
+        }
+        if (!any++) {
+            prom_family(b, "polltgt_remote_connections", "gauge",
+                        "I/O threads connected to the remote now.");
+        }
+        strbuf_puts(b, "polltgt_remote_connections{export=\"");
+        strbuf_prom_label(b, e->name);
+        strbuf_printf(b, "\"} %u\n", e->remote.connections);
+    }
+}
+
 /* The I/O metric families of exports ("export") or connections
  * ("connection"). */
 static void
@@ -300,4 +373,5 @@ stats_format_prom(const struct stats_report *r, struct strbuf *b)
     }
     prom_io(b, r, "export");
     prom_io(b, r, "connection");
+    prom_remote(b, r);
 }

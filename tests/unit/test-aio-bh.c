@@ -4,7 +4,8 @@
  * one scheduled twice runs once, after the handlers of the iteration; one
  * scheduled from a bottom half runs in the same pass; a cancelled one
  * never runs; one scheduled between iterations keeps the next from
- * blocking.
+ * blocking.  Also exit notifiers, the other deferred work: run by
+ * aio_ctx_free newest first, able to delete handlers, never once removed.
  *
  * Real file descriptors and helper threads that act "a little later"
  * (DELAY_MS), every run of the loop bounded by a guard timer: see
@@ -106,6 +107,57 @@ START_TEST(test_bottom_halves_run_once_after_handlers)
 }
 END_TEST
 
+/* Exit notifiers: run by aio_ctx_free, newest first, while a handler
+ * they own may still be deleted; a removed one never runs. */
+struct exit_state {
+    struct aio_handler *h;
+    int order[3];
+    int n;
+};
+
+static struct exit_state exit_st;
+
+static void
+exit_cb(void *opaque)
+{
+    int id = (int)(intptr_t)opaque;
+
+    exit_st.order[exit_st.n++] = id;
+    if (id == 1 && exit_st.h) {
+        aio_handler_del(exit_st.h); /* the loop still works here */
+        exit_st.h = NULL;
+    }
+}
+
+START_TEST(test_exit_notifiers_run_newest_first_at_free)
+{
+    struct aio_ctx *ctx = ctx_new_policy(&policy_off_ops, 0);
+    struct aio_exit_notifier a, b, c;
+    struct bh_state st = { .ctx = ctx };
+    int sv[2];
+
+    memset(&exit_st, 0, sizeof exit_st);
+    socketpair_nb(sv);
+    exit_st.h = aio_handler_add(ctx, sv[0], &bh_ops, &st);
+    ck_assert_ptr_nonnull(exit_st.h);
+    a = (struct aio_exit_notifier){ .cb = exit_cb, .opaque = (void *)1 };
+    b = (struct aio_exit_notifier){ .cb = exit_cb, .opaque = (void *)2 };
+    c = (struct aio_exit_notifier){ .cb = exit_cb, .opaque = (void *)3 };
+    aio_exit_notifier_add(ctx, &a);
+    aio_exit_notifier_add(ctx, &b);
+    aio_exit_notifier_add(ctx, &c);
+    aio_exit_notifier_del(ctx, &b);
+    aio_exit_notifier_del(ctx, &b);
+    aio_ctx_free(ctx); /* asserts no handler is left: a deleted it */
+    ck_assert_int_eq(exit_st.n, 2);
+    ck_assert_int_eq(exit_st.order[0], 3);
+    ck_assert_int_eq(exit_st.order[1], 1);
+    ck_assert_ptr_null(exit_st.h);
+    close(sv[0]);
+    close(sv[1]);
+}
+END_TEST
+
 static Suite *
 aio_bh_suite(void)
 {
@@ -115,6 +167,7 @@ aio_bh_suite(void)
     tc = tcase_create("bh");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_bottom_halves_run_once_after_handlers);
+    tcase_add_test(tc, test_exit_notifiers_run_newest_first_at_free);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -24,8 +24,10 @@ START_TEST(test_memory_table_lists_every_backend)
     ck_assert_ptr_eq(backend_find("memory"), &backend_memory_ops);
     ck_assert_ptr_eq(backend_find("file"), &backend_file_ops);
     ck_assert_ptr_eq(backend_find("null"), &backend_null_ops);
+    ck_assert_ptr_eq(backend_find("nbd"), &backend_nbd_ops);
+    ck_assert_ptr_eq(backend_find("iscsi"), &backend_iscsi_ops);
     ck_assert_ptr_null(backend_find("nbd-someday"));
-    ck_assert_ptr_null(backend_table[3]);
+    ck_assert_ptr_null(backend_table[5]);
 }
 END_TEST
 

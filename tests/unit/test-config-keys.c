@@ -266,6 +266,8 @@ static const struct {
     { "export NAME", "chap-mutual-username" },
     { "export NAME", "chap-mutual-secret" }, { "export NAME", "initiators" },
     { "export NAME", "lun" },
+    { "export NAME", "uri" }, { "export NAME", "url" },
+    { "export NAME", "initiator-name" }, { "export NAME", "request-timeout" },
 };
 
 START_TEST(test_foreach_key_lists_every_key_once_per_section)
