@@ -29,7 +29,7 @@ backend = memory
 size = 8M
 EOF
 start_polltgtd "$conf"
-log_has 'nbd: a connection buffers at most 256 MiB of writes and 1 reads of up to 4 MiB (max-inflight)' ||
+log_has 'nbd: a connection buffers at most 256 MiB of writes and 1 reads of up to 4 MiB \(max-inflight\)' ||
     { cat "$POLLTGTD_LOG"; fail "no log line with the per-connection bound"; }
 
 timeout 60 python3 - "$nbd_port" "$iscsi_port" <<'EOF' || fail "see above"
