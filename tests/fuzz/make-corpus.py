@@ -490,7 +490,10 @@ def proxy_once(listener, upstream, out):
                 return
             if keep:
                 got.extend(chunk)
-            b.sendall(chunk)
+            try:
+                b.sendall(chunk)
+            except OSError:
+                return  # the other side is gone: nothing more to relay
 
     t = threading.Thread(target=pump, args=(s, c, False))
     t.start()
@@ -504,7 +507,9 @@ def proxy_once(listener, upstream, out):
 def capture(builddir, top):
     tmp = tempfile.mkdtemp(prefix="polltgt-capture.")
     sock = os.path.join(tmp, "nbd.sock")
-    iport = 32600 + os.getpid() % 1000
+    with socket.socket() as probe:  # a free port for the iSCSI listener
+        probe.bind(("127.0.0.1", 0))
+        iport = probe.getsockname()[1]
     conf = os.path.join(tmp, "capture.ini")
     with open(conf, "w") as f:
         f.write(f"""[poll]
@@ -522,11 +527,14 @@ size = 1M
     srv = subprocess.Popen([os.path.join(builddir, "server", "polltgtd"),
                             "--foreground", "-c", conf])
     try:
-        for _ in range(100):
-            if os.path.exists(sock):
-                break
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", iport)).close()
+                if os.path.exists(sock):
+                    break
+            except OSError:
+                pass
             time.sleep(0.05)
-        time.sleep(0.2)
         runs = [
             ("nbd-handshake", "nbdinfo", socket.AF_UNIX, sock,
              lambda p: ["nbdinfo", f"nbd+unix:///disk0?socket={p}"]),
