@@ -76,8 +76,8 @@ build() {
             exit 1
         }
     fi
-    log "make in $dir"
-    make -C "$dir" -j"$(nproc)" >/dev/null
+    log "make in $dir${make_target:+ ($make_target)}"
+    make -C "$dir" -j"$(nproc)" ${make_target:-} >/dev/null
 }
 
 # check DIR: run the suite in DIR; print the failing logs and a summary.
@@ -110,8 +110,10 @@ copy_tree() {
         tar --null -T - -cf -) | tar -xpf - -C "$1"
 }
 
-# The libFuzzer harnesses, built with Clang in build-fuzz/.
+# The libFuzzer harnesses (only them: the daemon and the suite are the
+# other builds' job), built with Clang in build-fuzz/.
 build_fuzz() {
+    local make_target=fuzz-harnesses
     copy_tree "$top/build-fuzz"
     build "$top/build-fuzz" CC=clang --enable-werror --enable-fuzzing
 }

@@ -11,9 +11,10 @@ FUZZ_CFLAGS_ = $(AM_CFLAGS) $(URING_CFLAGS) $(INIH_CFLAGS)
 FUZZ_LDADD_ = $(POLLTGT_LIBS)
 FUZZ_LDFLAGS_ = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 
-noinst_PROGRAMS += tests/fuzz/fuzz-nbd-handshake tests/fuzz/fuzz-nbd-request \
+FUZZ_HARNESSES = tests/fuzz/fuzz-nbd-handshake tests/fuzz/fuzz-nbd-request \
 	tests/fuzz/fuzz-iscsi-pdu tests/fuzz/fuzz-iscsi-login \
 	tests/fuzz/fuzz-scsi-cdb tests/fuzz/fuzz-config
+noinst_PROGRAMS += $(FUZZ_HARNESSES)
 
 tests_fuzz_fuzz_nbd_handshake_SOURCES = tests/fuzz/fuzz-nbd-handshake.c
 tests_fuzz_fuzz_nbd_handshake_CFLAGS = $(FUZZ_CFLAGS_)
@@ -49,9 +50,13 @@ tests_fuzz_fuzz_config_LDADD = $(FUZZ_LDADD_)
 # the regression inputs), as part of this build's make check.
 TESTS += tests/fuzz/fuzz-check.sh
 
-# The same on its own (contrib/setup.sh check runs this, not the whole
-# suite a second time).
-fuzz-check: $(noinst_PROGRAMS) tests/functions.sh
+# Only the harnesses (and the library), not the daemon and the tests:
+# what contrib/setup.sh builds in build-fuzz/.
+fuzz-harnesses: $(FUZZ_HARNESSES)
+
+# fuzz-check.sh on its own (contrib/setup.sh check runs this, not the
+# whole suite a third time).
+fuzz-check: $(FUZZ_HARNESSES) tests/functions.sh
 	$(TESTS_ENVIRONMENT) $(SHELL) $(top_srcdir)/tests/fuzz/fuzz-check.sh
-.PHONY: fuzz-check
+.PHONY: fuzz-harnesses fuzz-check
 endif
