@@ -11,11 +11,13 @@
  * client end (after a fixed preamble that gets a harness past the
  * handshake), then the write side shut, every reply read and thrown
  * away, and the harness waits until the server closed the socket and
- * freed the connection.  So the server's whole path runs: receive
- * buffer, state machine, backend requests, replies, close and deferred
- * free, under ASan and UBSan.  A server that neither closes a client
- * whose input ended nor frees it is a bug too: the harness aborts
- * after FUZZ_DEADLINE_NS, and libFuzzer keeps the input.
+ * freed the connection.  Half the inputs are cut in two at a byte of
+ * their own (fuzz_split), the second part sent once the server has read
+ * the first, so messages also arrive in pieces.  So the server's whole
+ * path runs: receive buffer, state machine, backend requests, replies,
+ * close and deferred free, under ASan and UBSan.  A server that neither
+ * closes a client whose input ended nor frees it is a bug too: the
+ * harness aborts after FUZZ_DEADLINE_NS, and libFuzzer keeps the input.
  */
 #ifndef POLLTGT_TESTS_FUZZ_FUZZ_HELPERS_H
 #define POLLTGT_TESTS_FUZZ_FUZZ_HELPERS_H
@@ -28,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -149,6 +153,39 @@ fuzz_write_some(int fd, const uint8_t **p, size_t *left)
 }
 
 /*
+ * Where the input is cut in two (0: it is not), a function of its bytes
+ * so that a run is repeatable: the second part is written only once the
+ * server has read the first, so it finds a message cut at that byte and
+ * must wait for the rest (half the inputs are sent whole).
+ */
+static size_t
+fuzz_split(const uint8_t *data, size_t size)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+
+    for (size_t i = 0; i < size; i++) {
+        h = (h ^ data[i]) * 16777619u;
+    }
+    if (size < 2 || (h & 1)) {
+        return 0;
+    }
+    return 1 + (h >> 1) % (size - 1);
+}
+
+/* The first part is written: has the server read it all (or given up
+ * reading for a millisecond, closing or paused)? */
+static bool
+fuzz_drained(int fd, int64_t since)
+{
+    int queued = 0;
+
+    if (ioctl(fd, SIOCOUTQ, &queued) < 0) {
+        fuzz_die("SIOCOUTQ failed");
+    }
+    return queued == 0 || clock_now_ns() - since > NS_PER_MS;
+}
+
+/*
  * One client: pre (the harness's fixed preamble, may be empty) and then
  * data, as a byte stream to the front end fe, served on env's thread.
  * Returns once the server closed the connection and freed it.
@@ -159,10 +196,12 @@ fuzz_client(struct fuzz_env *env, struct frontend *fe, const uint8_t *pre,
 {
     static uint8_t sink[256 * 1024];
     struct sockaddr_storage peer = { .ss_family = AF_UNIX };
-    const uint8_t *parts[2] = { pre, data };
-    size_t lens[2] = { prelen, size };
+    size_t split = fuzz_split(data, size);
+    const uint8_t *parts[3] = { pre, data, data + split };
+    size_t lens[3] = { prelen, split, size - split };
     int part = 0;
     bool writing = true;
+    int64_t drain_since = 0; /* part 1 written at, until drained */
     int64_t deadline = clock_now_ns() + FUZZ_DEADLINE_NS;
     int sv[2];
 
@@ -174,23 +213,32 @@ fuzz_client(struct fuzz_env *env, struct frontend *fe, const uint8_t *pre,
     for (;;) {
         struct pollfd p = { .fd = sv[0], .events = POLLIN };
         int64_t now = clock_now_ns();
+        int timeout = (int)((deadline - now) / NS_PER_MS) + 1;
         ssize_t n;
 
-        while (writing && part < 2 && lens[part] == 0) {
+        while (writing && part < 3 && lens[part] == 0) {
+            if (part == 1 && split > 0 && drain_since == 0) {
+                drain_since = now;
+            }
+            if (drain_since && !fuzz_drained(sv[0], drain_since)) {
+                break;
+            }
+            drain_since = 0;
             part++;
         }
-        if (writing && part == 2) {
+        if (writing && part == 3) {
             shutdown(sv[0], SHUT_WR); /* the client has nothing more */
             writing = false;
         }
-        if (writing) {
+        if (drain_since) {
+            timeout = 0; /* spin until the server has read part 1 */
+        } else if (writing) {
             p.events |= POLLOUT;
         }
         if (now > deadline) {
             fuzz_die("the server neither closed nor read the connection");
         }
-        if (poll(&p, 1, (int)((deadline - now) / NS_PER_MS) + 1) < 0 &&
-            errno != EINTR) {
+        if (poll(&p, 1, timeout) < 0 && errno != EINTR) {
             fuzz_die("poll failed");
         }
         if (p.revents & POLLOUT) {
