@@ -674,6 +674,21 @@ iscsi_task_abort_all(struct iscsi_conn *conn)
     iscsi_task_abort_lun(conn, UINT64_MAX, ISCSI_RSVD_TAG);
 }
 
+void
+iscsi_task_drop_data_out(struct iscsi_conn *conn)
+{
+    struct iscsi_task *task = conn->active;
+
+    while (task) {
+        struct iscsi_task *next = task->next;
+
+        if (task->state == ISCSI_TASK_DATA_OUT) {
+            iscsi_task_release(task);
+        }
+        task = next;
+    }
+}
+
 static bool
 iscsi_task_any_aborted(const struct iscsi_conn *conn)
 {
