@@ -63,7 +63,7 @@ bindir="$top/build-fuzz/tests/fuzz"
 
 # run_one TARGET: one run, its line appended to runs.tsv.
 run_one() {
-    local t=$1 d="$state/$1" rc=0 done_line execs result a
+    local t=$1 d="$state/$1" rc=0 done_line execs result a start=$SECONDS
     mkdir -p "$d/corpus" "$d/artifacts"
     nice -n 10 "$bindir/fuzz-$t" -max_total_time="$secs" -timeout=30 \
         -rss_limit_mb=2048 -print_final_stats=1 \
@@ -76,7 +76,9 @@ run_one() {
         a=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$d/last.log" | tail -1)
         result="FOUND:${a:-see $d/last.log}"
     fi
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$secs" \
+    # The time it ran: a finding stops it early.
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" \
+        "$((SECONDS - start))" \
         "${execs:-0}" \
         "$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$done_line")" \
         "$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$done_line")" \
