@@ -31,7 +31,7 @@ for bin in "${bins[@]}"; do
     if "$bin" -max_total_time="$secs" -timeout=30 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$work/" \
         "$work/new" "$corpus/$t" >"$work/log" 2>&1; then
-        printf 'fuzz-%s: %s seeds, %s\n' "$t" "$(ls "$corpus/$t" | wc -l)" \
+        printf 'fuzz-%s: %s corpus inputs, %s\n' "$t" "$(ls "$corpus/$t" | wc -l)" \
             "$(grep -E '^#[0-9]+[[:space:]]+DONE' "$work/log" | tail -1)"
     else
         echo "fuzz-$t FAILED:"
