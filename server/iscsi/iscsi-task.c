@@ -648,8 +648,9 @@ iscsi_task_abort(struct iscsi_task *task)
     }
 }
 
-/* Abort the tasks of lun (UINT64_MAX: all).  Returns how many are still
- * in the backend. */
+/* Abort the tasks of lun (UINT64_MAX: all) but except_itt's
+ * (ISCSI_RSVD_TAG: none; a command may carry that tag too, and must not
+ * escape an abort).  Returns how many are still in the backend. */
 static unsigned
 iscsi_task_abort_lun(struct iscsi_conn *conn, uint64_t lun, uint32_t except_itt)
 {
@@ -660,7 +661,7 @@ iscsi_task_abort_lun(struct iscsi_conn *conn, uint64_t lun, uint32_t except_itt)
         struct iscsi_task *next = task->next;
 
         if ((lun == UINT64_MAX || task->cmd.lun == lun) &&
-            task->itt != except_itt) {
+            (except_itt == ISCSI_RSVD_TAG || task->itt != except_itt)) {
             busy += iscsi_task_abort(task);
         }
         task = next;
