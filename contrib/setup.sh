@@ -7,7 +7,10 @@
 #   contrib/setup.sh          install packages, build
 #   contrib/setup.sh run      ... then run polltgtd on conf/polltgt.ini (foreground)
 #   contrib/setup.sh check    ... then run the whole test suite, plain and
-#                                 under ASan/UBSan
+#                                 under ASan/UBSan, and each fuzz harness
+#                                 for a few seconds on its corpus
+#   contrib/setup.sh fuzz     ... build only the libFuzzer harnesses, in
+#                                 build-fuzz/ (contrib/fuzz.sh runs them)
 #
 # Idempotent: packages already installed are not touched, and the build is
 # incremental.  Works as root or through sudo.
@@ -18,7 +21,8 @@ top=$(pwd)
 mode=${1:-build}
 
 # Everything the build, the tests and the interop peers need, and the
-# benchmarks: python3-matplotlib draws contrib/bench/policy-study.sh's plots.
+# benchmarks: python3-matplotlib draws contrib/bench/policy-study.sh's plots;
+# clang and its libFuzzer runtime build the fuzz harnesses (tests/fuzz/).
 packages=(
     build-essential pkg-config autoconf automake libtool
     liburing-dev libev-dev libinih-dev check libnbd-dev libnbd-bin
@@ -27,6 +31,7 @@ packages=(
     groff-base man-db python3 binutils
     python3-matplotlib
     systemd
+    clang libclang-rt-14-dev
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }
@@ -73,8 +78,8 @@ build() {
             exit 1
         }
     fi
-    log "make in $dir"
-    make -C "$dir" -j"$(nproc)" >/dev/null
+    log "make in $dir${make_target:+ ($make_target)}"
+    make -C "$dir" -j"$(nproc)" ${make_target:-} >/dev/null
 }
 
 # check DIR: run the suite in DIR; print the failing logs and a summary.
@@ -99,6 +104,22 @@ summary() {
     printf '%d passed, %d failed, %d skipped\n' "$pass" "$fail" "$skip"
 }
 
+# copy_tree DIR: the sources (tracked and new, not ignored) copied into
+# DIR, a build of its own that never shares objects with the tree's.
+copy_tree() {
+    mkdir -p "$1"
+    (cd "$top" && git ls-files -co --exclude-standard -z |
+        tar --null -T - -cf -) | tar -xpf - -C "$1"
+}
+
+# The libFuzzer harnesses (only them: the daemon and the suite are the
+# other builds' job), built with Clang in build-fuzz/.
+build_fuzz() {
+    local make_target=fuzz-harnesses
+    copy_tree "$top/build-fuzz"
+    build "$top/build-fuzz" CC=clang --enable-werror --enable-fuzzing
+}
+
 install_packages
 case "$mode" in
 build)
@@ -118,16 +139,23 @@ check)
     # built from a copy of the sources in build-san/ so that the two builds
     # never share objects (the plain build stays in the tree, where scripts
     # expect server/polltgtd).
-    mkdir -p "$top/build-san"
-    (cd "$top" && git ls-files -co --exclude-standard -z |
-        tar --null -T - -cf -) | tar -xpf - -C "$top/build-san"
+    copy_tree "$top/build-san"
     build "$top/build-san" --enable-werror --enable-sanitizers
     run_check "$top/build-san" || rc=1
     summary "$top/test-suite.log" "$top/build-san/test-suite.log"
+    # Each fuzz harness for a few seconds on its corpus (seeds and
+    # regression inputs); contrib/fuzz.sh runs them for longer.
+    build_fuzz
+    log "fuzz harnesses in build-fuzz"
+    make -C "$top/build-fuzz" fuzz-check || rc=1
     exit $rc
     ;;
+fuzz)
+    build_fuzz
+    log "built: build-fuzz/tests/fuzz/fuzz-*"
+    ;;
 *)
-    echo "usage: $0 [build|run|check]" >&2
+    echo "usage: $0 [build|run|check|fuzz]" >&2
     exit 2
     ;;
 esac

@@ -223,6 +223,8 @@ void iscsi_task_tmf_check(struct iscsi_conn *conn) ATTR_NONNULL(1);
 void iscsi_task_put(struct iscsi_task *task) ATTR_NONNULL(1);
 /* The connection died: forget tasks not in the backend. */
 void iscsi_task_abort_all(struct iscsi_conn *conn) ATTR_NONNULL(1);
+/* A Logout: end the commands still waiting for Data-Out, unanswered. */
+void iscsi_task_drop_data_out(struct iscsi_conn *conn) ATTR_NONNULL(1);
 /* Whether a CmdSN may be accepted now (and advance ExpCmdSN). */
 bool iscsi_task_check_cmdsn(struct iscsi_conn *conn, const uint8_t *bhs)
     ATTR_NONNULL(1, 2);

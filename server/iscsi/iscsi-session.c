@@ -226,7 +226,12 @@ iscsi_session_logout(struct iscsi_conn *conn, const uint8_t *bhs)
     }
     /* Commands still running are answered first (the session is one
      * connection: closing it ends them anyway, but acknowledged writes
-     * must be answered). */
+     * must be answered).  A command still waiting for Data-Out is not
+     * running: the rest of its data will not be read (input stops here),
+     * so waiting for it would hold the Logout and the connection forever;
+     * it ends now, unanswered, as RFC 7143 11.14 has pending commands end
+     * with a Logout. */
+    iscsi_task_drop_data_out(conn);
     conn->logout_pending = true;
     conn->logout_itt = itt;
     conn_pause_rx(&conn->base);

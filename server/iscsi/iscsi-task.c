@@ -656,8 +656,9 @@ iscsi_task_abort(struct iscsi_task *task)
     }
 }
 
-/* Abort the tasks of lun (UINT64_MAX: all).  Returns how many are still
- * in the backend. */
+/* Abort the tasks of lun (UINT64_MAX: all) but except_itt's
+ * (ISCSI_RSVD_TAG: none; a command may carry that tag too, and must not
+ * escape an abort).  Returns how many are still in the backend. */
 static unsigned
 iscsi_task_abort_lun(struct iscsi_conn *conn, uint64_t lun, uint32_t except_itt)
 {
@@ -668,7 +669,7 @@ iscsi_task_abort_lun(struct iscsi_conn *conn, uint64_t lun, uint32_t except_itt)
         struct iscsi_task *next = task->next;
 
         if ((lun == UINT64_MAX || task->cmd.lun == lun) &&
-            task->itt != except_itt) {
+            (except_itt == ISCSI_RSVD_TAG || task->itt != except_itt)) {
             busy += iscsi_task_abort(task);
         }
         task = next;
@@ -680,6 +681,21 @@ void
 iscsi_task_abort_all(struct iscsi_conn *conn)
 {
     iscsi_task_abort_lun(conn, UINT64_MAX, ISCSI_RSVD_TAG);
+}
+
+void
+iscsi_task_drop_data_out(struct iscsi_conn *conn)
+{
+    struct iscsi_task *task = conn->active;
+
+    while (task) {
+        struct iscsi_task *next = task->next;
+
+        if (task->state == ISCSI_TASK_DATA_OUT) {
+            iscsi_task_release(task);
+        }
+        task = next;
+    }
 }
 
 static bool

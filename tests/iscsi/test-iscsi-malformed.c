@@ -19,6 +19,8 @@
  *    connection closed (RFC 7143 section 7.8), never executed; a WRITE
  *    whose immediate data has a bad data digest is answered with a Reject
  *    "data digest error" (a close is accepted), and nothing is written;
+ *  - a Logout while a WRITE waits for its unsolicited Data-Out: answered,
+ *    then closed;
  *  - a connection that sends nothing is closed after login-timeout (2 s).
  *
  * ISCSI_TEST_URL=iscsi://HOST:PORT/TARGET/LUN runs the same against that
@@ -297,6 +299,47 @@ case_bad_data_digest(void)
     still_serving("a WRITE with a bad data digest");
 }
 
+/*
+ * A Logout while a WRITE still waits for its unsolicited Data-Out (F
+ * clear, less data than EDTL): the Logout is answered and the connection
+ * closed.  The target used to wait for that data, having stopped reading
+ * for the Logout, so neither came, ever (found by fuzz-iscsi-pdu).
+ */
+static void
+case_logout_while_write_waits(void)
+{
+    struct raw_iscsi c;
+    struct raw_pdu p;
+    uint8_t bhs[48], cdb[16], data[512] = { 0 };
+    bool answered = false;
+    int64_t deadline;
+
+    raw_logged_in(&c, "None");
+    raw_cdb16(cdb, 0x8a, 0, 8);
+    raw_scsi_bhs(&c, bhs, tgt.lun, cdb, 16, false, true, 4096);
+    bhs[1] &= 0x7f; /* not final: unsolicited Data-Out would follow */
+    c.itt++;
+    CHECK(raw_iscsi_send(&c, bhs, data, sizeof data), "WRITE: closed");
+    c.cmdsn++;
+    memset(bhs, 0, sizeof bhs);
+    bhs[0] = RAW_ISCSI_OP_LOGOUT | RAW_ISCSI_IMMEDIATE;
+    bhs[1] = 0x80; /* close the session */
+    raw_put32(bhs + 16, c.itt++);
+    raw_put32(bhs + 24, c.cmdsn);
+    raw_put32(bhs + 28, c.expstatsn);
+    CHECK(raw_iscsi_send(&c, bhs, NULL, 0), "Logout: closed");
+    deadline = test_now_ms() + 5000;
+    while (!answered && test_now_ms() < deadline &&
+           raw_iscsi_recv(&c, &p, (int)(deadline - test_now_ms())) == 0) {
+        answered = raw_opcode(&p) == RAW_ISCSI_OP_LOGOUT_RSP && p.bhs[2] == 0;
+        raw_pdu_free(&p);
+    }
+    CHECK(answered, "a Logout while a WRITE waits for its Data-Out was not "
+          "answered within 5 s");
+    expect_closed(c.fd, 5000, "the connection after the Logout");
+    still_serving("a Logout while a WRITE waits for its Data-Out");
+}
+
 static void
 case_idle_before_login(void)
 {
@@ -338,6 +381,7 @@ main(void)
     case_dsl_over_limit();
     case_bad_header_digest();
     case_bad_data_digest();
+    case_logout_while_write_waits();
     if (!url_mode) {
         case_idle_before_login();
         test_server_stop(&srv);
