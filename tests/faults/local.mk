@@ -1,0 +1,17 @@
+# tests/faults: faults and load against a real polltgtd (see
+# tests/README.tests): backing files removed, truncated or full, clients
+# that misbehave, connection churn.  Each test is bounded in time.
+FAULTS_TESTS = \
+	tests/faults/test-faults-backing
+
+check_PROGRAMS += $(FAULTS_TESTS)
+TESTS += $(FAULTS_TESTS)
+EXTRA_DIST += tests/faults/faults-test-helpers.h
+
+FAULTS_CFLAGS = $(AM_CFLAGS) $(LIBNBD_CFLAGS) $(LIBISCSI_CFLAGS)
+FAULTS_LDADD = $(LIBNBD_LIBS) $(LIBISCSI_LIBS) $(PTHREAD_LIBS)
+
+tests_faults_test_faults_backing_SOURCES = \
+	tests/faults/test-faults-backing.c tests/faults/faults-test-helpers.h
+tests_faults_test_faults_backing_CFLAGS = $(FAULTS_CFLAGS)
+tests_faults_test_faults_backing_LDADD = $(FAULTS_LDADD)
