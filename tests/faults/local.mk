@@ -2,7 +2,8 @@
 # tests/README.tests): backing files removed, truncated or full, clients
 # that misbehave, connection churn.  Each test is bounded in time.
 FAULTS_TESTS = \
-	tests/faults/test-faults-backing
+	tests/faults/test-faults-backing \
+	tests/faults/test-faults-enospc
 
 check_PROGRAMS += $(FAULTS_TESTS)
 TESTS += $(FAULTS_TESTS)
@@ -15,3 +16,8 @@ tests_faults_test_faults_backing_SOURCES = \
 	tests/faults/test-faults-backing.c tests/faults/faults-test-helpers.h
 tests_faults_test_faults_backing_CFLAGS = $(FAULTS_CFLAGS)
 tests_faults_test_faults_backing_LDADD = $(FAULTS_LDADD)
+
+tests_faults_test_faults_enospc_SOURCES = \
+	tests/faults/test-faults-enospc.c tests/faults/faults-test-helpers.h
+tests_faults_test_faults_enospc_CFLAGS = $(FAULTS_CFLAGS)
+tests_faults_test_faults_enospc_LDADD = $(FAULTS_LDADD)
