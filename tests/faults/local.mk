@@ -3,7 +3,8 @@
 # that misbehave, connection churn.  Each test is bounded in time.
 FAULTS_TESTS = \
 	tests/faults/test-faults-backing \
-	tests/faults/test-faults-enospc
+	tests/faults/test-faults-enospc \
+	tests/faults/test-faults-nbd-clients
 
 check_PROGRAMS += $(FAULTS_TESTS)
 TESTS += $(FAULTS_TESTS)
@@ -21,3 +22,8 @@ tests_faults_test_faults_enospc_SOURCES = \
 	tests/faults/test-faults-enospc.c tests/faults/faults-test-helpers.h
 tests_faults_test_faults_enospc_CFLAGS = $(FAULTS_CFLAGS)
 tests_faults_test_faults_enospc_LDADD = $(FAULTS_LDADD)
+
+tests_faults_test_faults_nbd_clients_SOURCES = \
+	tests/faults/test-faults-nbd-clients.c tests/faults/faults-test-helpers.h
+tests_faults_test_faults_nbd_clients_CFLAGS = $(FAULTS_CFLAGS)
+tests_faults_test_faults_nbd_clients_LDADD = $(FAULTS_LDADD)
