@@ -5,7 +5,8 @@ FAULTS_TESTS = \
 	tests/faults/test-faults-backing \
 	tests/faults/test-faults-enospc \
 	tests/faults/test-faults-nbd-clients \
-	tests/faults/test-faults-iscsi-clients
+	tests/faults/test-faults-iscsi-clients \
+	tests/faults/test-faults-churn
 
 check_PROGRAMS += $(FAULTS_TESTS)
 TESTS += $(FAULTS_TESTS)
@@ -33,3 +34,8 @@ tests_faults_test_faults_iscsi_clients_SOURCES = \
 	tests/faults/test-faults-iscsi-clients.c tests/faults/faults-test-helpers.h
 tests_faults_test_faults_iscsi_clients_CFLAGS = $(FAULTS_CFLAGS)
 tests_faults_test_faults_iscsi_clients_LDADD = $(FAULTS_LDADD)
+
+tests_faults_test_faults_churn_SOURCES = \
+	tests/faults/test-faults-churn.c tests/faults/faults-test-helpers.h
+tests_faults_test_faults_churn_CFLAGS = $(FAULTS_CFLAGS)
+tests_faults_test_faults_churn_LDADD = $(FAULTS_LDADD)
