@@ -123,7 +123,9 @@ deadline=$((start + duration))
 echo "soak: polltgtd pid $server, ${duration} s of load, working in $dir"
 echo "soak: idle before the load: RSS ${rss_idle0} KiB, $fds_idle0 descriptors"
 
-# fio: random reads and writes, verified.
+# fio: random reads and writes, verified (its verify state files go in
+# the working directory).
+cd "$dir"
 nice -n 10 fio --name=soak --ioengine=nbd \
     --uri="nbd+unix:///file?socket=$sock" --rw=randrw --bsrange=4k-64k \
     --iodepth=8 --numjobs=2 --size=128M --offset_increment=128M \
