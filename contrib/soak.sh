@@ -139,49 +139,39 @@ nice -n 10 iscsi-perf -r -t "$duration" "iscsi://127.0.0.1:$port/$iqn:mem/0" \
 pids+=($!)
 perf_pid=$!
 
-# Each loop counts its rounds and its failures in a file of its own.
-nbdcopy_loop() {
-    local n=0 bad=0
-    while [ "$(date +%s)" -lt "$deadline" ]; do
-        if nice -n 10 nbdcopy "nbd+unix:///mem?socket=$sock" \
-            "nbd+unix:///copy?socket=$sock" 2>>"$dir/nbdcopy.err"; then
-            n=$((n + 1))
-        else
-            bad=$((bad + 1))
-        fi
-        echo "$n $bad" >"$dir/nbdcopy.count"
-    done
+# One round of each loop; loop_until_deadline counts rounds and failures
+# in NAME.count.
+nbdcopy_once() {
+    nice -n 10 nbdcopy "nbd+unix:///mem?socket=$sock" \
+        "nbd+unix:///copy?socket=$sock" 2>>"$dir/nbdcopy.err"
 }
-iscsi_copy_loop() {
-    local n=0 bad=0 url="iscsi://127.0.0.1:$port/$iqn:scsi/0"
-    head -c 16M /dev/urandom >"$dir/put.bin"
-    while [ "$(date +%s)" -lt "$deadline" ]; do
-        if nice -n 10 "$copy" put "$dir/put.bin" "$url" 2>>"$dir/iscsi-copy.err" &&
-            nice -n 10 "$copy" get "$url" "$dir/get.bin" 2>>"$dir/iscsi-copy.err" &&
-            cmp -s -n 16777216 "$dir/put.bin" "$dir/get.bin"; then
-            n=$((n + 1))
-        else
-            bad=$((bad + 1))
-        fi
-        echo "$n $bad" >"$dir/iscsi-copy.count"
-    done
+iscsi_copy_once() {
+    local url="iscsi://127.0.0.1:$port/$iqn:scsi/0"
+
+    nice -n 10 "$copy" put "$dir/put.bin" "$url" 2>>"$dir/iscsi-copy.err" &&
+        nice -n 10 "$copy" get "$url" "$dir/get.bin" 2>>"$dir/iscsi-copy.err" &&
+        cmp -s -n 16777216 "$dir/put.bin" "$dir/get.bin"
 }
-churn_loop() {
-    local n=0 bad=0
-    while [ "$(date +%s)" -lt "$deadline" ]; do
-        if nbdinfo --size "nbd+unix:///mem?socket=$sock" >/dev/null 2>>"$dir/churn.err" &&
-            iscsi-inq "iscsi://127.0.0.1:$port/$iqn:mem/0" >/dev/null 2>>"$dir/churn.err"; then
-            n=$((n + 1))
-        else
-            bad=$((bad + 1))
-        fi
-        echo "$n $bad" >"$dir/churn.count"
+churn_once() {
+    nbdinfo --size "nbd+unix:///mem?socket=$sock" >/dev/null 2>>"$dir/churn.err" &&
+        iscsi-inq "iscsi://127.0.0.1:$port/$iqn:mem/0" >/dev/null 2>>"$dir/churn.err" &&
         sleep 0.2
+}
+loop_until_deadline() {
+    local name=$1 n=0 bad=0
+    while [ "$(date +%s)" -lt "$deadline" ]; do
+        if "${name//-/_}_once"; then
+            n=$((n + 1))
+        else
+            bad=$((bad + 1))
+        fi
+        echo "$n $bad" >"$dir/$name.count"
     done
 }
-nbdcopy_loop & pids+=($!)
-iscsi_copy_loop & pids+=($!)
-churn_loop & pids+=($!)
+head -c 16M /dev/urandom >"$dir/put.bin"
+loop_until_deadline nbdcopy & pids+=($!)
+loop_until_deadline iscsi-copy & pids+=($!)
+loop_until_deadline churn & pids+=($!)
 
 sample() {
     printf 'soak: %4d s  RSS %7d KiB  %4d descriptors  %6d log lines\n' \

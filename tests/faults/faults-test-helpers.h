@@ -100,6 +100,42 @@ fault_log_lines(const struct test_server *s)
     return fault_log_count(s, "");
 }
 
+/*
+ * Send all of buf on a non-blocking socket, for a client that floods the
+ * server and never reads.  Returns 0, -ETIMEDOUT if the socket stayed
+ * full for stall_ms (the server stopped reading), or -errno.
+ */
+static inline int
+fault_send_until_stalled(int fd, const void *buf, size_t len, int stall_ms)
+{
+    int64_t stalled_since = 0;
+    size_t done = 0;
+
+    while (done < len) {
+        ssize_t n = send(fd, (const char *)buf + done, len - done,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (stalled_since == 0) {
+                stalled_since = test_now_ms();
+            } else if (test_now_ms() - stalled_since > stall_ms) {
+                return -ETIMEDOUT;
+            }
+            test_sleep_ms(5);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return -errno;
+        }
+        stalled_since = 0;
+        done += (size_t)n;
+    }
+    return 0;
+}
+
 /* A new NBD client on export name writes 64 KiB at offset and reads it
  * back intact; what follows every fault. */
 static inline void

@@ -120,40 +120,23 @@ mid_pdu_disconnects(int fd_base)
 static unsigned
 flood_reads(struct raw_iscsi *c, unsigned count)
 {
-    int64_t stalled_since = 0;
     unsigned sent = 0;
-    uint8_t bhs[48], cdb[16];
-    size_t part = 0;
 
-    CHECK(fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK) == 0,
-          "fcntl: %s", strerror(errno));
     while (sent < count) {
-        ssize_t n;
+        uint8_t bhs[48], cdb[16];
+        int r;
 
-        if (part == 0) {
-            raw_cdb16(cdb, 0x88, (uint64_t)(sent % 256) * (READ_SIZE / 512),
-                      READ_SIZE / 512);
-            raw_scsi_bhs(c, bhs, 0, cdb, 16, true, false, READ_SIZE);
+        raw_cdb16(cdb, 0x88, (uint64_t)(sent % 256) * (READ_SIZE / 512),
+                  READ_SIZE / 512);
+        raw_scsi_bhs(c, bhs, 0, cdb, 16, true, false, READ_SIZE);
+        r = fault_send_until_stalled(c->fd, bhs, sizeof bhs, 1000);
+        if (r == -ETIMEDOUT) {
+            break;
         }
-        n = send(c->fd, bhs + part, sizeof bhs - part, MSG_NOSIGNAL);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (stalled_since == 0) {
-                stalled_since = test_now_ms();
-            } else if (test_now_ms() - stalled_since > 1000) {
-                break;
-            }
-            test_sleep_ms(5);
-            continue;
-        }
-        CHECK(n > 0, "send: %s", strerror(errno));
-        stalled_since = 0;
-        part += (size_t)n;
-        if (part == sizeof bhs) {
-            part = 0;
-            sent++;
-            c->itt++;
-            c->cmdsn++;
-        }
+        CHECK(r == 0, "send: %s", strerror(-r));
+        sent++;
+        c->itt++;
+        c->cmdsn++;
     }
     return sent;
 }

@@ -84,46 +84,28 @@ mid_write_disconnects(int fd_base)
 static unsigned
 flood_reads(int fd)
 {
-    int64_t stalled_since = 0;
     unsigned sent = 0;
-    uint8_t h[28];
-    size_t part = 0;
 
-    CHECK(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == 0,
-          "fcntl: %s", strerror(errno));
     while (sent < 100000) {
-        ssize_t n;
+        uint8_t h[28];
+        uint32_t m = htobe32(RAW_REQUEST_MAGIC), c = htobe32(READ_SIZE);
+        uint16_t z = 0;
+        uint64_t k = htobe64(sent);
+        uint64_t o = htobe64((uint64_t)(sent % 64) * READ_SIZE);
+        int r;
 
-        if (part == 0) {
-            uint32_t m = htobe32(RAW_REQUEST_MAGIC), c = htobe32(READ_SIZE);
-            uint16_t z = 0;
-            uint64_t k = htobe64(sent), o = htobe64((uint64_t)(sent % 64)
-                                                    * READ_SIZE);
-
-            memcpy(h, &m, 4);
-            memcpy(h + 4, &z, 2);
-            memcpy(h + 6, &z, 2); /* NBD_CMD_READ */
-            memcpy(h + 8, &k, 8);
-            memcpy(h + 16, &o, 8);
-            memcpy(h + 24, &c, 4);
+        memcpy(h, &m, 4);
+        memcpy(h + 4, &z, 2);
+        memcpy(h + 6, &z, 2); /* NBD_CMD_READ */
+        memcpy(h + 8, &k, 8);
+        memcpy(h + 16, &o, 8);
+        memcpy(h + 24, &c, 4);
+        r = fault_send_until_stalled(fd, h, sizeof h, 1000);
+        if (r == -ETIMEDOUT) {
+            break;
         }
-        n = send(fd, h + part, sizeof h - part, MSG_NOSIGNAL);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (stalled_since == 0) {
-                stalled_since = test_now_ms();
-            } else if (test_now_ms() - stalled_since > 1000) {
-                break;
-            }
-            test_sleep_ms(5);
-            continue;
-        }
-        CHECK(n > 0, "send: %s", strerror(errno));
-        stalled_since = 0;
-        part += (size_t)n;
-        if (part == sizeof h) {
-            part = 0;
-            sent++;
-        }
+        CHECK(r == 0, "send: %s", strerror(-r));
+        sent++;
     }
     return sent;
 }

@@ -154,6 +154,20 @@ spy_last_sqe(void)
     return -1;
 }
 
+/* The last SQE is an fdatasync of the export's fd, answered before the
+ * request completed. */
+static void
+spy_assert_fdatasync_last(const struct file_store *h)
+{
+    int at = spy_last_sqe();
+
+    ck_assert_uint_eq(spy_log[at].opcode, IORING_OP_FSYNC);
+    ck_assert_int_eq(spy_log[at].fd, h->fd);
+    ck_assert_uint_eq(spy_log[at].rw_flags & IORING_FSYNC_DATASYNC,
+                      IORING_FSYNC_DATASYNC);
+    spy_assert_last_sqe_answered(at);
+}
+
 static bool
 spy_is_write(uint8_t opcode)
 {
@@ -197,7 +211,6 @@ START_TEST(test_durable_flush_is_fdatasync_before_reply)
 {
     struct aio_ctx *ctx = bt_ctx_new();
     struct file_store *h = durable_open("flush", _i == 1);
-    int at;
 
     if (h == NULL) {
         aio_ctx_free(ctx);
@@ -205,12 +218,7 @@ START_TEST(test_durable_flush_is_fdatasync_before_reply)
     }
     ck_assert_int_eq(spy_run(ctx, h, file_io_flush, BACKEND_OP_FLUSH, 0,
                              NULL, 0, 0), 0);
-    at = spy_last_sqe();
-    ck_assert_uint_eq(spy_log[at].opcode, IORING_OP_FSYNC);
-    ck_assert_int_eq(spy_log[at].fd, h->fd);
-    ck_assert_uint_eq(spy_log[at].rw_flags & IORING_FSYNC_DATASYNC,
-                      IORING_FSYNC_DATASYNC);
-    spy_assert_last_sqe_answered(at);
+    spy_assert_fdatasync_last(h);
     aio_ctx_free(ctx);
     backend_file_ops.close(h);
 }
@@ -283,8 +291,6 @@ START_TEST(test_durable_fua_trim_and_zero_end_with_fdatasync)
     };
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int at;
-
         ck_assert_int_eq(spy_run(ctx, h, cases[i].fn, cases[i].op, 65536,
                                  NULL, 65536, cases[i].flags), 0);
         for (int k = 0; k < spy_n; k++) {
@@ -294,15 +300,11 @@ START_TEST(test_durable_fua_trim_and_zero_end_with_fdatasync)
         ck_assert_int_eq(spy_run(ctx, h, cases[i].fn, cases[i].op, 65536,
                                  NULL, 65536, cases[i].flags | BACKEND_FUA),
                          0);
-        at = spy_last_sqe();
         if (cases[i].op == BACKEND_OP_TRIM && !atomic_load(&h->can_punch)) {
             fprintf(stderr, "skipped: trim is a no-op here (no PUNCH_HOLE)\n");
             continue;
         }
-        ck_assert_uint_eq(spy_log[at].opcode, IORING_OP_FSYNC);
-        ck_assert_uint_eq(spy_log[at].rw_flags & IORING_FSYNC_DATASYNC,
-                          IORING_FSYNC_DATASYNC);
-        spy_assert_last_sqe_answered(at);
+        spy_assert_fdatasync_last(h);
     }
     aio_ctx_free(ctx);
     backend_file_ops.close(h);
