@@ -167,11 +167,12 @@ initiator_that_never_reads(int fd_base)
     printf("%s: an initiator that never reads sent %u READ(16)s of 256 KiB; "
            "target RSS %ld KiB before, %ld after %u, %ld at the end\n",
            test_name, sent, rss0, rss1, FLOOD_FIRST, rss2);
-    CHECK(rss1 - rss0 < FAULT_RSS_SLACK_KB, "the target's RSS grew by %ld "
-          "KiB for an initiator that reads no response", rss1 - rss0);
-    CHECK(rss2 - rss1 < FLAT_SLACK_KB, "the target's RSS went on growing, "
-          "by %ld KiB, under an initiator that reads no response",
-          rss2 - rss1);
+    FAULT_RSS_CHECK(rss1 - rss0 < FAULT_RSS_SLACK_KB, "the target's RSS "
+                    "grew by %ld KiB for an initiator that reads no "
+                    "response", rss1 - rss0);
+    FAULT_RSS_CHECK(rss2 - rss1 < FLAT_SLACK_KB, "the target's RSS went on "
+                    "growing, by %ld KiB, under an initiator that reads no "
+                    "response", rss2 - rss1);
     fault_iscsi_served(&srv, "mem", 32768, 3, "a stuck initiator");
     fault_nbd_served(&srv, "mem", 24 * MIB, 4, "a stuck initiator");
     close(c.fd);
@@ -191,7 +192,7 @@ main(void)
     test_init("test-faults-iscsi-clients", 60);
     test_iscsi_server_start(&srv, conf);
     fault_iscsi_served(&srv, "mem", 0, 1, "start");
-    fd_base = fault_fd_count(srv.pid);
+    fd_base = fault_settled_fds(&srv);
     mid_pdu_disconnects(fd_base);
     initiator_that_never_reads(fd_base);
     test_server_check_alive(&srv);
