@@ -47,6 +47,8 @@ enum file_stage {
 
 struct file_store {
     int fd;
+    char *name;       /* the export's, for log lines */
+    char *path;
     uint64_t size;
     bool readonly;
     bool blkdev;
@@ -57,6 +59,9 @@ struct file_store {
     atomic_bool can_punch;
     atomic_bool can_zero_range;
     atomic_bool can_alloc;
+    /* The request failures already logged: one bit per operation and
+     * errno class (file_log_failure in file-io.c). */
+    atomic_uint logged;
 };
 
 static inline uint64_t

@@ -32,7 +32,11 @@
  *
  * Errors: the kernel's errno reaches the caller unchanged (EIO, ENOSPC,
  * EFBIG, EBADF...), except EDQUOT, reported as ENOSPC, and an -EAGAIN that
- * persists past FILE_MAX_RETRIES requeues, reported as EIO.
+ * persists past FILE_MAX_RETRIES requeues, reported as EIO.  The first
+ * failure of each kind (read, write or flush, with EIO, ENOSPC or another
+ * errno) is logged with the export and the path, and later ones of that
+ * kind are not: a file that shrank or a full disk fails every request
+ * until someone acts, and one line per request would bury the first.
  */
 #include <config.h>
 
@@ -43,9 +47,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <inttypes.h>
+
 #include <sys/uio.h>
 
 #include "backends/backend.h"
+#include "log.h"
 #include "util/minmax.h"
 
 #include "backends/file-internal.h"
@@ -74,10 +81,51 @@ file_map_error(int res)
     return res;
 }
 
+/* Log the first failure of its kind on this export (see the top). */
+static void
+file_log_failure(const struct backend_req *req, int err)
+{
+    struct file_store *h = req->handle;
+    const char *what;
+    unsigned op, class, bit;
+
+    if (err == -ENOTSUP && (req->flags & BACKEND_FAST_ZERO)) {
+        return; /* the answer the client asked for */
+    }
+    switch (req->op) {
+    case BACKEND_OP_READ:
+        op = 0;
+        what = "read";
+        break;
+    case BACKEND_OP_FLUSH:
+        op = 2;
+        what = "flush";
+        break;
+    default:
+        op = 1;
+        what = req->op == BACKEND_OP_WRITE ? "write"
+               : req->op == BACKEND_OP_ZERO ? "write-zeroes" : "trim";
+        break;
+    }
+    class = err == -EIO ? 0 : err == -ENOSPC ? 1 : 2;
+    bit = 1u << (op * 3 + class);
+    if (atomic_fetch_or(&h->logged, bit) & bit) {
+        return;
+    }
+    log_error("export %s: %s: %s of %" PRIu64 " bytes at %" PRIu64
+              " failed: %s; later %s failures like it are not logged",
+              h->name ? h->name : "?", h->path ? h->path : "?", what,
+              req->count, req->offset, strerror(-err),
+              op == 0 ? "read" : op == 1 ? "write" : "flush");
+}
+
 /* The end of a request: release what it holds and tell the caller. */
 static void
 file_finish(struct backend_req *req, int err)
 {
+    if (err < 0) {
+        file_log_failure(req, err);
+    }
     if (req->bounce) {
         free(req->bounce);
         req->bounce = NULL;

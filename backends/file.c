@@ -28,7 +28,7 @@
  * could not be written without growing it.
  *
  * Open errors are logged once, with the export and the path; request
- * errors are described in file-io.c.
+ * errors, logged once per kind, are described in file-io.c.
  */
 #include <config.h>
 
@@ -101,9 +101,14 @@ file_open(const struct config_export *cfg, void **handle)
         }
     }
     h = calloc(1, sizeof *h);
-    if (h == NULL) {
+    if (h != NULL) {
+        h->name = strdup(cfg->name);
+        h->path = strdup(cfg->path);
+    }
+    if (h == NULL || h->name == NULL || h->path == NULL) {
         log_error("export %s: %s: %s", cfg->name, cfg->path, strerror(ENOMEM));
-        return -ENOMEM;
+        r = -ENOMEM;
+        goto err_free;
     }
     flags = (cfg->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC;
     if (cfg->direct) {
@@ -171,12 +176,17 @@ file_open(const struct config_export *cfg, void **handle)
     atomic_init(&h->can_punch, true);
     atomic_init(&h->can_zero_range, true);
     atomic_init(&h->can_alloc, !h->blkdev);
+    atomic_init(&h->logged, 0);
     *handle = h;
     return 0;
 
 err_close:
     close(h->fd);
 err_free:
+    if (h != NULL) {
+        free(h->name);
+        free(h->path);
+    }
     free(h);
     return r;
 }
@@ -187,6 +197,8 @@ file_close(void *handle)
     struct file_store *h = handle;
 
     close(h->fd);
+    free(h->name);
+    free(h->path);
     free(h);
 }
 

@@ -13,12 +13,14 @@ check_PROGRAMS += \
 	tests/unit/test-backend-remote \
 	tests/unit/test-backend-memory \
 	tests/unit/test-backend-null \
-	tests/unit/test-backend-file
+	tests/unit/test-backend-file \
+	tests/unit/test-backend-file-durable
 TESTS += \
 	tests/unit/test-backend-remote \
 	tests/unit/test-backend-memory \
 	tests/unit/test-backend-null \
-	tests/unit/test-backend-file
+	tests/unit/test-backend-file \
+	tests/unit/test-backend-file-durable
 
 tests_unit_test_backend_memory_SOURCES = \
 	tests/unit/test-backend-memory.c tests/unit/backend-test-helpers.h
@@ -39,3 +41,9 @@ tests_unit_test_backend_remote_SOURCES = \
 	tests/unit/test-backend-remote.c tests/unit/backend-test-helpers.h
 tests_unit_test_backend_remote_CFLAGS = $(BACKEND_TEST_CFLAGS)
 tests_unit_test_backend_remote_LDADD = $(BACKEND_TEST_LDADD)
+
+# FLUSH and FUA reach the kernel as fdatasync and RWF_DSYNC, before the reply.
+tests_unit_test_backend_file_durable_SOURCES = \
+	tests/unit/test-backend-file-durable.c tests/unit/backend-test-helpers.h
+tests_unit_test_backend_file_durable_CFLAGS = $(BACKEND_TEST_CFLAGS)
+tests_unit_test_backend_file_durable_LDADD = $(BACKEND_TEST_LDADD)

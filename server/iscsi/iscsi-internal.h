@@ -111,6 +111,10 @@ struct iscsi_conn {
     uint32_t *reset_seen;      /* per LU: the reset_gen last reported */
     uint32_t statsn;           /* next StatSN to send */
     uint32_t exp_cmdsn;
+    /* The highest MaxCmdSN sent (once max_cmdsn_sent_valid): commands
+     * past it are outside the window the initiator was given. */
+    uint32_t max_cmdsn_sent;
+    bool max_cmdsn_sent_valid;
 
     /* tasks */
     struct iscsi_task *tasks;

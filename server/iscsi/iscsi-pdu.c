@@ -109,12 +109,21 @@ iscsi_pdu_queue(struct iscsi_conn *conn, struct iscsi_tx *tx,
 void
 iscsi_pdu_set_sn(struct iscsi_conn *conn, uint8_t *bhs, bool advance)
 {
+    uint32_t max_cmdsn = iscsi_task_max_cmdsn(conn);
+
     iscsi_put32(bhs + ISCSI_BHS_CMDSN, conn->statsn);
     if (advance) {
         conn->statsn++;
     }
     iscsi_put32(bhs + ISCSI_BHS_EXPSTATSN, conn->exp_cmdsn);
-    iscsi_put32(bhs + ISCSI_BHS_MAXCMDSN, iscsi_task_max_cmdsn(conn));
+    iscsi_put32(bhs + ISCSI_BHS_MAXCMDSN, max_cmdsn);
+    /* Initiators keep the highest MaxCmdSN they saw (RFC 7143 4.2.2.1),
+     * so that is the window they may fill. */
+    if (!conn->max_cmdsn_sent_valid
+        || (int32_t)(max_cmdsn - conn->max_cmdsn_sent) > 0) {
+        conn->max_cmdsn_sent = max_cmdsn;
+        conn->max_cmdsn_sent_valid = true;
+    }
 }
 
 void

@@ -90,6 +90,16 @@ iscsi_task_check_cmdsn(struct iscsi_conn *conn, const uint8_t *bhs)
         return true; /* immediate delivery: CmdSN is not advanced */
     }
     if (cmdsn == conn->exp_cmdsn) {
+        if (conn->max_cmdsn_sent_valid
+            && (int32_t)(cmdsn - conn->max_cmdsn_sent) > 0) {
+            /* Past the window we gave: ignored like the others below,
+             * and not answered with TASK SET FULL, whose responses would
+             * pile up without bound under an initiator that sends on and
+             * reads nothing. */
+            log_debug("iscsi %s: CmdSN %u ignored (MaxCmdSN %u)",
+                      conn->base.peer, cmdsn, conn->max_cmdsn_sent);
+            return false;
+        }
         conn->exp_cmdsn++;
         return true;
     }
