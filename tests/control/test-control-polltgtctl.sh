@@ -128,7 +128,10 @@ out_has '^reloaded: 1 live change applied$'
 
 # top: bounded frames, plain when not a terminal.
 run 0 timeout 20 "$CTL" -s "$SOCK" top -n 2 -d 0.2
-[ "$(grep -c '^polltgtd .* every 0\.2[0-9]s$' "$T/out")" -eq 2 ] || fail "top frames: $(cat "$T/out")"
+# The header shows the measured interval: at least the 0.2 s asked for,
+# more on a loaded machine.
+[ "$(grep -cE '^polltgtd .* every (0\.[2-9][0-9]|[1-9][0-9]*\.[0-9]+)s$' "$T/out")" -eq 2 ] ||
+    fail "top frames: $(cat "$T/out")"
 [ "$(grep -cE '^ID +POLICY +WINDOW +MAX-NS +WAKE-UP +HIT-RATE +CPU% +ITER/S +WAITS/S +IOPS +MiB/s +CONNS$' "$T/out")" -eq 2 ] ||
     fail "top thread tables: $(cat "$T/out")"
 [ "$(grep -cE '^EXPORT +IOPS +READ/S +WRITE/S +MiB/s +LATENCY +INFLIGHT +ERRORS/S$' "$T/out")" -eq 2 ] ||
