@@ -9,7 +9,9 @@
  * counts as a loss; big requests go in steps (smaller ones where the
  * remote has limits), several iovecs through a bounce buffer; a trim with FUA gets a flush step where the protocol
  * asks for one; the thread's exit closes the session and fails what is
- * left.  The real protocols are covered by tests/gateway/.
+ * left; a host name is looked up off the loop (a slow lookup holds
+ * neither the loop nor a stopping thread) and the protocol gets a
+ * numeric address.  The real protocols are covered by tests/gateway/.
  */
 #include <config.h>
 
@@ -19,6 +21,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backend-test-helpers.h"
 #include "backends/remote-internal.h"
@@ -93,6 +96,23 @@ static const struct remote_proto fake_proto_fua_flush = {
     .service = fake_service,
     .submit = fake_submit,
 };
+
+/* A lookup as slow as a DNS server that does not answer at once. */
+static int
+slow_lookup(const char *host, const char *service,
+            const struct addrinfo *hints, struct addrinfo **res)
+{
+    struct timespec ts = { 0, 400 * 1000 * 1000 };
+
+    nanosleep(&ts, NULL);
+    return getaddrinfo(host, service, hints, res);
+}
+
+static void
+timer_fired(void *opaque)
+{
+    *(int64_t *)opaque = clock_now_ns();
+}
 
 static struct remote *
 fake_remote(const struct remote_proto *proto, int64_t timeout_ns)
@@ -392,6 +412,105 @@ START_TEST(test_thread_exit_closes_and_fails_what_is_left)
 }
 END_TEST
 
+START_TEST(test_host_lookup_does_not_block_the_loop)
+{
+    struct aio_ctx *ctx = bt_ctx_new();
+    struct remote *r = fake_remote(&fake_proto, 0);
+    struct aio_timer t;
+    int64_t t0, fired = 0;
+    struct bt_req a;
+
+    r->host = strdup("localhost");
+    remote_resolve_lookup = slow_lookup;
+    aio_timer_init(&t, timer_fired, &fired);
+    bt_req_init(&a, ctx, 0, 0, 0);
+    a.req.op = BACKEND_OP_FLUSH;
+    t0 = clock_now_ns();
+    remote_submit(r, &a.req);
+    ck_assert_int_lt(clock_now_ns() - t0, 100 * NS_PER_MS);
+    ck_assert_int_eq(fake.connects, 0); /* still looking up */
+    aio_timer_mod(ctx, &t, clock_now_ns() + 50 * NS_PER_MS);
+    wait_until(ctx, fired != 0, 2000);
+    ck_assert_int_lt(fired - t0, 300 * NS_PER_MS); /* not after the lookup */
+    ck_assert_int_eq(fake.connects, 0);
+    wait_until(ctx, fake.connects == 1, 3000);
+    ck_assert_int_ge(clock_now_ns() - t0, 400 * NS_PER_MS);
+    ck_assert_str_eq(fake.conn->addr, "127.0.0.1");
+    remote_conn_connected(fake.conn);
+    remote_conn_complete(fake.conn, &a.req, 0);
+    spin(ctx);
+    ck_assert_int_eq(a.err, 0);
+    remote_resolve_lookup = getaddrinfo;
+    teardown(ctx, r);
+}
+END_TEST
+
+START_TEST(test_failed_lookup_is_a_lost_remote)
+{
+    struct aio_ctx *ctx = bt_ctx_new();
+    struct remote *r = fake_remote(&fake_proto, 0);
+    struct bt_req a;
+
+    r->host = strdup("no-such-host.invalid");
+    bt_req_init(&a, ctx, 0, 0, 0);
+    a.req.op = BACKEND_OP_FLUSH;
+    remote_submit(r, &a.req);
+    wait_until(ctx, a.ncalls == 1, 10000);
+    ck_assert_int_eq(a.err, -EIO);
+    ck_assert_int_eq(fake.connects, 0);
+    teardown(ctx, r);
+}
+END_TEST
+
+START_TEST(test_thread_exit_during_a_lookup)
+{
+    struct aio_ctx *ctx = bt_ctx_new();
+    struct remote *r = fake_remote(&fake_proto, 0);
+    struct bt_req a;
+    struct timespec ts = { 0, 600 * 1000 * 1000 };
+
+    r->host = strdup("localhost");
+    remote_resolve_lookup = slow_lookup;
+    bt_req_init(&a, ctx, 0, 0, 0);
+    a.req.op = BACKEND_OP_FLUSH;
+    remote_submit(r, &a.req);
+    aio_ctx_free(ctx); /* the lookup is still sleeping: it is forgotten */
+    ck_assert_int_eq(a.ncalls, 1);
+    ck_assert_int_eq(a.err, -EIO);
+    remote_fini(r);
+    free(r);
+    nanosleep(&ts, NULL); /* the lookup ends and frees itself */
+    ck_assert_int_eq(fake.connects, 0);
+    remote_resolve_lookup = getaddrinfo;
+}
+END_TEST
+
+START_TEST(test_url_host_replaced)
+{
+    char *s;
+
+    s = remote_url_host("iscsi://u%p@host.example:3260/iqn.x/0");
+    ck_assert_str_eq(s, "host.example");
+    free(s);
+    s = remote_url_host("nbd://[::1]:10809/e");
+    ck_assert_str_eq(s, "::1");
+    free(s);
+    ck_assert_ptr_null(remote_url_host("nbd+unix:///e?socket=/s"));
+    s = remote_url_with_host("nbd://localhost:10809/e?x=1", "::1");
+    ck_assert_str_eq(s, "nbd://[::1]:10809/e?x=1");
+    free(s);
+    s = remote_url_with_host("iscsi://u%p@[fe80::1]/iqn.x/0", "192.0.2.1");
+    ck_assert_str_eq(s, "iscsi://u%p@192.0.2.1/iqn.x/0");
+    free(s);
+    s = remote_url_with_host("nbds://h/e", "10.0.0.1");
+    ck_assert_str_eq(s, "nbds://10.0.0.1/e");
+    free(s);
+    ck_assert(remote_host_is_numeric("::1"));
+    ck_assert(remote_host_is_numeric("127.0.0.1"));
+    ck_assert(!remote_host_is_numeric("localhost"));
+}
+END_TEST
+
 static Suite *
 remote_suite(void)
 {
@@ -407,6 +526,10 @@ remote_suite(void)
     tcase_add_test(tc, test_remote_limits_make_smaller_steps);
     tcase_add_test(tc, test_trim_with_fua_gets_a_flush_step);
     tcase_add_test(tc, test_thread_exit_closes_and_fails_what_is_left);
+    tcase_add_test(tc, test_host_lookup_does_not_block_the_loop);
+    tcase_add_test(tc, test_failed_lookup_is_a_lost_remote);
+    tcase_add_test(tc, test_thread_exit_during_a_lookup);
+    tcase_add_test(tc, test_url_host_replaced);
     suite_add_tcase(s, tc);
     return s;
 }
