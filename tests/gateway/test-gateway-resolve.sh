@@ -17,7 +17,7 @@ requires python3 --version
 requires getent hosts localhost
 
 cd "$TMPDIR_TEST"
-iqn=iqn.2026-11.org.polltgt:mem
+iqn=$back_iqn
 nport=$(free_port)
 iport=$(free_port)
 dead=$(free_port)
@@ -38,21 +38,12 @@ cleanup_fn "kill $hole_pid 2>/dev/null || true"
 wait_for 10 test -s hole.port || fail "the black hole did not start"
 hole=$(cat hole.port)
 
-# start_fails NAME URI-LINE: polltgtd with one gateway export fails its
+# start_fails NAME nbd|iscsi ADDRESS: polltgtd with one gateway export fails its
 # start-up within 6 s; sets fail_ms and leaves NAME.log.
 start_fails() {
     local start rc=0
-    cat >"$1.ini" <<INI
-[server]
-iothreads = 1
-[nbd]
-listen = unix:$TMPDIR_TEST/$1.sock
-[status]
-socket = none
-[export $1]
-$2
-request-timeout = 1s
-INI
+        server_ini "$1.ini" 1 "unix:$TMPDIR_TEST/$1.sock"
+    remote_export "$1.ini" "$1" "$2" "$3" 1s
     start=$(date +%s%N)
     timeout 20 "$POLLTGTD" --foreground --exit-with-parent -c "$1.ini" \
         2>"$1.log" || rc=$?
@@ -62,63 +53,32 @@ INI
     [ "$fail_ms" -lt 6000 ] || fail "$1: the start-up took $fail_ms ms to fail"
 }
 
-start_fails refused "backend = nbd
-uri = nbd://127.0.0.1:$dead/mem"
+start_fails refused nbd "nbd://127.0.0.1:$dead/mem"
 grep -q "export refused: cannot connect to nbd://127.0.0.1:$dead/mem: " refused.log ||
     { cat refused.log >&2; fail "no message naming the export and address"; }
 [ "$fail_ms" -lt 900 ] || fail "a refused connect took $fail_ms ms to fail"
 
-start_fails hole "backend = nbd
-uri = nbd://localhost:$hole/mem"
+start_fails hole nbd "nbd://localhost:$hole/mem"
 grep -q "export hole: cannot connect to nbd://localhost:$hole/mem at 127.0.0.1: no answer within 1000 ms" hole.log ||
     { cat hole.log >&2; fail "no timeout message naming the export and address"; }
 [ "$fail_ms" -ge 900 ] || fail "the black hole failed after $fail_ms ms, before the timeout"
 hole_ms=$fail_ms
 
-start_fails holei "backend = iscsi
-url = iscsi://localhost:$hole/$iqn/0"
+start_fails holei iscsi "iscsi://localhost:$hole/$iqn/0"
 grep -q "export holei: cannot log in to iscsi://localhost:$hole/$iqn/0 at 127.0.0.1: no answer within 1000 ms" holei.log ||
     { cat holei.log >&2; fail "no iSCSI timeout message naming the export and address"; }
 
-start_fails noname "backend = nbd
-uri = nbd://no-such-host.invalid:$dead/mem"
+start_fails noname nbd "nbd://no-such-host.invalid:$dead/mem"
 grep -q "export noname: cannot resolve no-such-host.invalid in " noname.log ||
     { cat noname.log >&2; fail "no message for a name that does not resolve"; }
 
-cat >back.ini <<INI
-[server]
-iothreads = 1
-[nbd]
-listen = 127.0.0.1:$nport
-[iscsi]
-listen = 127.0.0.1:$iport
-[status]
-socket = none
-[export mem]
-backend = memory
-size = 8M
-INI
+back_ini back.ini "127.0.0.1:$nport" "127.0.0.1:$iport" 8M
 front_sock="$TMPDIR_TEST/front.sock"
 status="$TMPDIR_TEST/status.sock"
-cat >front.ini <<INI
-[server]
-iothreads = 1
-[nbd]
-listen = unix:$front_sock
-[status]
-socket = $status
-[export gw]
-backend = nbd
-uri = nbd://localhost:$nport/mem
-request-timeout = 2s
-[export gw-iscsi]
-backend = iscsi
-url = iscsi://localhost:$iport/$iqn/0
-request-timeout = 2s
-[export local]
-backend = memory
-size = 1M
-INI
+server_ini front.ini 1 "unix:$front_sock" "" "$status"
+remote_export front.ini gw nbd "nbd://localhost:$nport/mem" 2s
+remote_export front.ini gw-iscsi iscsi "iscsi://localhost:$iport/$iqn/0" 2s
+memory_export front.ini local 1M
 start_named back back.ini
 start_named front front.ini
 front() { echo "nbd+unix:///$1?socket=$front_sock"; }
