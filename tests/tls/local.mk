@@ -6,6 +6,7 @@ TLS_TESTS = \
 	tests/tls/test-tls-libnbd.sh \
 	tests/tls/test-tls-modes.sh \
 	tests/tls/test-tls-qemu.sh \
-	tests/tls/test-tls-reload.sh
+	tests/tls/test-tls-reload.sh \
+	tests/tls/test-tls-check-config.sh
 TESTS += $(TLS_TESTS)
 EXTRA_DIST += $(TLS_TESTS) tests/tls/tls-functions.sh tests/tls/nbd-tls-raw.py
