@@ -65,6 +65,9 @@ struct iscsigw_session {
      * are consumed.  The callbacks only record; service() acts. */
     bool ready, failed;
     unsigned unit_attentions;
+    /* Why the connect failed, taken in the callback: libiscsi's own error
+     * text is overwritten by the time iscsi_service returns. */
+    char why[256];
 };
 
 /* A context for url (e's, perhaps with a numeric host), set up as every
@@ -106,6 +109,9 @@ iscsigw_context_new(const struct iscsigw_export *e, const char *url,
 static struct iscsigw_session *iscsigw_session_start(struct iscsigw_export *e,
                                                      const char *addr);
 static void iscsigw_session_free(struct iscsigw_session *s);
+static void iscsigw_connect_failed(struct iscsigw_session *s,
+                                   const char *step);
+static const char *iscsigw_session_error(const struct iscsigw_session *s);
 
 /* --- Open: the probe ----------------------------------------------------- */
 
@@ -182,11 +188,11 @@ iscsigw_probe_login(struct iscsigw_export *e, const struct config_export *cfg,
             break;
         }
         if (n > 0 && iscsi_service(s->iscsi, pfd.revents) < 0) {
-            s->failed = true;
+            iscsigw_connect_failed(s, "connect");
         }
     }
     if (why == NULL && s->failed) {
-        why = iscsi_get_error(s->iscsi);
+        why = iscsigw_session_error(s);
     }
     if (why) {
         log_error("export %s: cannot log in to %s%s%s: %s", cfg->name,
@@ -403,6 +409,23 @@ iscsigw_watch(struct remote_conn *c)
  * a remote that drops us then would leak one per reconnect attempt.
  */
 static void
+iscsigw_connect_failed(struct iscsigw_session *s, const char *step)
+{
+    if (!s->failed) {
+        snprintf(s->why, sizeof s->why, "%s: %s", step,
+                 iscsi_get_error(s->iscsi));
+    }
+    s->failed = true;
+}
+
+/* Why the session failed: the connect's reason if it has one. */
+static const char *
+iscsigw_session_error(const struct iscsigw_session *s)
+{
+    return s->why[0] ? s->why : iscsi_get_error(s->iscsi);
+}
+
+static void
 iscsigw_tur_done(struct iscsi_context *iscsi, int status, void *command_data,
                  void *private_data)
 {
@@ -415,12 +438,12 @@ iscsigw_tur_done(struct iscsi_context *iscsi, int status, void *command_data,
         /* A new session's power-on or reset notice: ask again. */
         if (iscsi_testunitready_task(iscsi, s->lun, iscsigw_tur_done, s)
             == NULL) {
-            s->failed = true;
+            iscsigw_connect_failed(s, "TEST UNIT READY");
         }
     } else if (status == SCSI_STATUS_GOOD) {
         s->ready = true;
     } else {
-        s->failed = true;
+        iscsigw_connect_failed(s, "TEST UNIT READY");
     }
     if (task) {
         scsi_free_scsi_task(task);
@@ -433,10 +456,11 @@ iscsigw_login_done(struct iscsi_context *iscsi, int status,
 {
     struct iscsigw_session *s = private_data;
 
-    if (status != SCSI_STATUS_GOOD
-        || iscsi_testunitready_task(iscsi, s->lun, iscsigw_tur_done, s)
+    if (status != SCSI_STATUS_GOOD) {
+        iscsigw_connect_failed(s, "login");
+    } else if (iscsi_testunitready_task(iscsi, s->lun, iscsigw_tur_done, s)
                == NULL) {
-        s->failed = true;
+        iscsigw_connect_failed(s, "TEST UNIT READY");
     }
 }
 
@@ -449,9 +473,10 @@ iscsigw_tcp_done(struct iscsi_context *iscsi, int status, void *command_data,
     if (s->ready || s->failed) {
         return; /* the call libiscsi makes when the socket goes later */
     }
-    if (status != SCSI_STATUS_GOOD
-        || iscsi_login_async(iscsi, iscsigw_login_done, s) != 0) {
-        s->failed = true;
+    if (status != SCSI_STATUS_GOOD) {
+        iscsigw_connect_failed(s, "TCP connect");
+    } else if (iscsi_login_async(iscsi, iscsigw_login_done, s) != 0) {
+        iscsigw_connect_failed(s, "login");
     }
 }
 
@@ -527,12 +552,12 @@ iscsigw_service(struct remote_conn *c, bool readable, bool writable)
         return;
     }
     if (iscsi_service(s->iscsi, revents) < 0) {
-        remote_conn_lost(c, iscsi_get_error(s->iscsi));
+        remote_conn_lost(c, iscsigw_session_error(s));
         return;
     }
     if (c->state == REMOTE_CONNECTING && (s->failed || s->ready)) {
         if (s->failed) {
-            remote_conn_lost(c, iscsi_get_error(s->iscsi));
+            remote_conn_lost(c, iscsigw_session_error(s));
             return;
         }
         remote_conn_connected(c);

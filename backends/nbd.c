@@ -153,7 +153,7 @@ nbdgw_probe_connect(struct nbd_handle *h, const char *uri, int64_t timeout_ns,
     int64_t deadline = clock_now_ns() + timeout_ns;
 
     if (nbd_aio_connect_uri(h, uri) < 0) {
-        return nbd_get_error();
+        return nbd_get_error() ? nbd_get_error() : "cannot connect";
     }
     while (nbd_aio_is_connecting(h) == 1) {
         int64_t left = deadline - clock_now_ns();
@@ -164,10 +164,13 @@ nbdgw_probe_connect(struct nbd_handle *h, const char *uri, int64_t timeout_ns,
             return why;
         }
         if (nbd_poll(h, (int)MAX(left / NS_PER_MS, 1)) < 0) {
-            return nbd_get_error();
+            return nbd_get_error() ? nbd_get_error() : "the connection failed";
         }
     }
-    return nbd_aio_is_ready(h) == 1 ? NULL : nbd_get_error();
+    if (nbd_aio_is_ready(h) == 1) {
+        return NULL;
+    }
+    return nbd_get_error() ? nbd_get_error() : "the connection failed";
 }
 
 /* Connect a probe handle: each address of the host in turn.  *h is the

@@ -58,6 +58,11 @@ grep -q "export refused: cannot connect to nbd://127.0.0.1:$dead/mem: " refused.
     { cat refused.log >&2; fail "no message naming the export and address"; }
 [ "$fail_ms" -lt 900 ] || fail "a refused connect took $fail_ms ms to fail"
 
+start_fails refusedi iscsi "iscsi://127.0.0.1:$dead/$iqn/0"
+grep -q "export refusedi: cannot log in to iscsi://127.0.0.1:$dead/$iqn/0: " refusedi.log ||
+    { cat refusedi.log >&2; fail "no iSCSI message naming the export and address"; }
+[ "$fail_ms" -lt 900 ] || fail "a refused iSCSI connect took $fail_ms ms to fail"
+
 start_fails hole nbd "nbd://localhost:$hole/mem"
 grep -q "export hole: cannot connect to nbd://localhost:$hole/mem at 127.0.0.1: no answer within 1000 ms" hole.log ||
     { cat hole.log >&2; fail "no timeout message naming the export and address"; }
