@@ -8,186 +8,105 @@
  * answered by the server's own KeyUpdate (counted through a GnuTLS hook),
  * which GnuTLS sends before the server's next record.
  *
- * Usage: nbd-tls-keyupdate SOCKET CA-FILE.  Exit 0 on success, 1 with a
- * message on failure, 77 if TLS 1.3 cannot be negotiated.
+ * Usage: nbd-tls-keyupdate SOCKET CA-FILE (the shell test starts the
+ * server: certificates are made with certtool there).  The raw NBD
+ * framing is tests/nbd/nbd-test-helpers.h's, sent over GnuTLS.  Exit 0
+ * on success, 1 with a message on failure, 77 if TLS 1.3 cannot be
+ * negotiated.
  */
 #include <config.h>
 
-#include <arpa/inet.h>
-#include <endian.h>
-#include <errno.h>
-#include <signal.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
-#include <unistd.h>
-
 #include <gnutls/gnutls.h>
 
-#define IHAVEOPT UINT64_C(0x49484156454F5054)
-#define OPT_REPLY_MAGIC UINT64_C(0x3e889045565a9)
-#define REQUEST_MAGIC 0x25609513u
-#define SIMPLE_REPLY_MAGIC 0x67446698u
-#define OPT_STARTTLS 5u
-#define OPT_GO 7u
-#define REP_ACK 1u
-#define CMD_READ 0
-#define CMD_WRITE 1
-#define CMD_DISC 2
+#define TEST_SERVER_DIR_PREFIX "polltgt-tls"
+#include "../nbd/nbd-test-helpers.h"
+
 #define MiB (1u << 20)
 
-static int fd = -1;
 static gnutls_session_t gs;
-static bool tls_on;
 static unsigned key_updates_seen;
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(stderr, "FAIL: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(1);
-}
-
+/* Over TLS: what the raw helpers do over a plain fd. */
 static void
-put_all(const void *buf, size_t len)
+tls_put(const void *buf, size_t len)
 {
     const uint8_t *p = buf;
 
     while (len > 0) {
-        ssize_t n = tls_on ? gnutls_record_send(gs, p, len)
-                           : write(fd, p, len);
+        ssize_t n = gnutls_record_send(gs, p, len);
 
-        if (n < 0) {
-            if (tls_on && (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)) {
-                continue;
-            }
-            die("send: %s", tls_on ? gnutls_strerror((int)n) : strerror(errno));
+        if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
+            continue;
         }
+        CHECK(n > 0, "TLS send: %s", gnutls_strerror((int)n));
         p += n;
         len -= (size_t)n;
     }
 }
 
 static void
-get_all(void *buf, size_t len)
+tls_get(void *buf, size_t len)
 {
     uint8_t *p = buf;
 
     while (len > 0) {
-        ssize_t n = tls_on ? gnutls_record_recv(gs, p, len)
-                           : read(fd, p, len);
+        ssize_t n = gnutls_record_recv(gs, p, len);
 
-        if (n < 0 && tls_on && (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)) {
+        if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
             continue;
         }
-        if (n <= 0) {
-            die("receive: %s", n == 0 ? "the server closed the connection"
-                               : tls_on ? gnutls_strerror((int)n)
-                                        : strerror(errno));
-        }
+        CHECK(n > 0, "TLS receive: %s",
+              n == 0 ? "the server closed the connection"
+                     : gnutls_strerror((int)n));
         p += n;
         len -= (size_t)n;
     }
 }
 
+/* Send option opt and read its replies up to the final ACK. */
 static void
-put_option(uint32_t opt, const void *data, uint32_t len)
+tls_option(uint32_t opt, const void *data, uint32_t len)
 {
-    uint8_t h[16];
-    uint64_t magic = htobe64(IHAVEOPT);
-    uint32_t o = htobe32(opt), l = htobe32(len);
+    static struct raw_opt_reply r;
+    uint8_t h[20];
 
-    memcpy(h, &magic, 8);
-    memcpy(h + 8, &o, 4);
-    memcpy(h + 12, &l, 4);
-    put_all(h, sizeof h);
+    raw_pack_opt(h, opt, len);
+    tls_put(h, 16);
     if (len) {
-        put_all(data, len);
+        tls_put(data, len);
     }
-}
-
-/* Read option replies until the final one; fails on an error reply. */
-static void
-get_option_ack(uint32_t opt)
-{
-    for (;;) {
-        uint8_t h[20], skip[4096];
-        uint64_t magic;
-        uint32_t o, type, len;
-
-        get_all(h, sizeof h);
-        memcpy(&magic, h, 8);
-        memcpy(&o, h + 8, 4);
-        memcpy(&type, h + 12, 4);
-        memcpy(&len, h + 16, 4);
-        o = be32toh(o);
-        type = be32toh(type);
-        len = be32toh(len);
-        if (be64toh(magic) != OPT_REPLY_MAGIC || o != opt) {
-            die("bad option reply to option %u", opt);
-        }
-        while (len > 0) {
-            uint32_t n = len < sizeof skip ? len : sizeof skip;
-
-            get_all(skip, n);
-            len -= n;
-        }
-        if (type & 0x80000000u) {
-            die("option %u refused with reply type 0x%x", opt, type);
-        }
-        if (type == REP_ACK) {
-            return;
-        }
-    }
+    do {
+        tls_get(h, sizeof h);
+        raw_parse_opt_reply(h, &r);
+        tls_get(r.data, r.len);
+        CHECK(r.opt == opt, "a reply to option %u, not %u", r.opt, opt);
+        CHECK(!(r.type & 0x80000000u), "option %u refused (reply 0x%x)", opt,
+              r.type);
+    } while (r.type != RAW_REP_ACK);
 }
 
 static void
-put_request(uint16_t type, uint64_t cookie, uint64_t off, uint32_t len)
+tls_request(uint16_t type, uint64_t cookie, uint64_t off, uint32_t len)
 {
     uint8_t h[28];
-    uint32_t magic = htobe32(REQUEST_MAGIC), l = htobe32(len);
-    uint16_t flags = 0, t = htobe16(type);
-    uint64_t c = htobe64(cookie), o = htobe64(off);
 
-    memcpy(h, &magic, 4);
-    memcpy(h + 4, &flags, 2);
-    memcpy(h + 6, &t, 2);
-    memcpy(h + 8, &c, 8);
-    memcpy(h + 16, &o, 8);
-    memcpy(h + 24, &l, 4);
-    put_all(h, sizeof h);
+    raw_pack_request(h, 0, type, cookie, off, len);
+    tls_put(h, sizeof h);
 }
 
 static void
-get_reply(uint64_t cookie)
+tls_reply(uint64_t cookie)
 {
     uint8_t h[16];
-    uint32_t magic, err;
-    uint64_t c;
+    uint32_t err;
+    uint64_t got;
 
-    get_all(h, sizeof h);
-    memcpy(&magic, h, 4);
-    memcpy(&err, h + 4, 4);
-    memcpy(&c, h + 8, 8);
-    if (be32toh(magic) != SIMPLE_REPLY_MAGIC || be64toh(c) != cookie) {
-        die("bad reply for request %llu", (unsigned long long)cookie);
-    }
-    if (err) {
-        die("request %llu failed with NBD error %u",
-            (unsigned long long)cookie, be32toh(err));
-    }
+    tls_get(h, sizeof h);
+    raw_parse_simple_reply(h, &err, &got);
+    CHECK(got == cookie, "the reply is for request %" PRIu64 ", not %" PRIu64,
+          got, cookie);
+    CHECK(err == 0, "request %" PRIu64 " failed with NBD error %u", cookie,
+          err);
 }
 
 static int
@@ -222,9 +141,7 @@ key_update(unsigned flags)
     do {
         r = gnutls_session_key_update(gs, flags);
     } while (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED);
-    if (r < 0) {
-        die("gnutls_session_key_update: %s", gnutls_strerror(r));
-    }
+    CHECK(r == 0, "gnutls_session_key_update: %s", gnutls_strerror(r));
 }
 
 static void
@@ -240,50 +157,36 @@ read_back(uint64_t cookie, uint64_t off, const uint8_t *want, size_t len)
 {
     uint8_t *got = malloc(len);
 
-    if (got == NULL) {
-        die("out of memory");
-    }
-    put_request(CMD_READ, cookie, off, (uint32_t)len);
-    get_reply(cookie);
-    get_all(got, len);
-    if (memcmp(got, want, len) != 0) {
-        die("the data read back at %llu differs (request %llu)",
-            (unsigned long long)off, (unsigned long long)cookie);
-    }
+    CHECK(got, "out of memory");
+    tls_request(RAW_CMD_READ, cookie, off, (uint32_t)len);
+    tls_reply(cookie);
+    tls_get(got, len);
+    CHECK(memcmp(got, want, len) == 0, "the data read back at %" PRIu64
+          " differs (request %" PRIu64 ")", off, cookie);
     free(got);
 }
 
+/* Connect, STARTTLS in plaintext, then a TLS 1.3 handshake trusting ca
+ * and checking the name localhost, and NBD_OPT_GO for disk0 over TLS. */
 static void
 connect_nbd_tls(const char *path, const char *ca)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
     gnutls_certificate_credentials_t cred;
-    uint8_t greet[18];
-    uint32_t cflags = htobe32(3); /* FIXED_NEWSTYLE | NO_ZEROES */
-    int r;
+    struct raw_opt_reply rep;
+    uint8_t go[64];
+    int fd = raw_greeted(path), r;
 
-    fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        die("connect %s: %s", path, strerror(errno));
-    }
-    get_all(greet, sizeof greet);
-    if (memcmp(greet, "NBDMAGIC", 8) != 0) {
-        die("not an NBD server");
-    }
-    put_all(&cflags, 4);
-    put_option(OPT_STARTTLS, NULL, 0);
-    get_option_ack(OPT_STARTTLS);
-
-    if (gnutls_certificate_allocate_credentials(&cred) < 0
-        || gnutls_certificate_set_x509_trust_file(cred, ca,
-                                                  GNUTLS_X509_FMT_PEM) <= 0
-        || gnutls_init(&gs, GNUTLS_CLIENT) < 0
-        || gnutls_priority_set_direct(
-               gs, "NORMAL:-VERS-ALL:+VERS-TLS1.3", NULL) < 0
-        || gnutls_credentials_set(gs, GNUTLS_CRD_CERTIFICATE, cred) < 0) {
-        die("cannot set up a TLS 1.3 client with CA %s", ca);
-    }
+    raw_send_opt(fd, RAW_OPT_STARTTLS, NULL, 0);
+    CHECK(raw_read_opt_reply(fd, &rep, 5000) == 0 && rep.type == RAW_REP_ACK,
+          "STARTTLS refused");
+    CHECK(gnutls_certificate_allocate_credentials(&cred) >= 0
+              && gnutls_certificate_set_x509_trust_file(
+                     cred, ca, GNUTLS_X509_FMT_PEM) > 0
+              && gnutls_init(&gs, GNUTLS_CLIENT) >= 0
+              && gnutls_priority_set_direct(
+                     gs, "NORMAL:-VERS-ALL:+VERS-TLS1.3", NULL) >= 0
+              && gnutls_credentials_set(gs, GNUTLS_CRD_CERTIFICATE, cred) >= 0,
+          "cannot set up a TLS 1.3 client with CA %s", ca);
     gnutls_session_set_verify_cert(gs, "localhost", 0);
     gnutls_handshake_set_hook_function(gs, GNUTLS_HANDSHAKE_KEY_UPDATE,
                                        GNUTLS_HOOK_POST, on_key_update);
@@ -291,81 +194,61 @@ connect_nbd_tls(const char *path, const char *ca)
     do {
         r = gnutls_handshake(gs);
     } while (r < 0 && !gnutls_error_is_fatal(r));
-    if (r < 0) {
-        if (r == GNUTLS_E_UNSUPPORTED_VERSION_PACKET
-            || r == GNUTLS_E_NO_PRIORITIES_WERE_SET) {
-            fprintf(stderr, "SKIP: TLS 1.3 not negotiated: %s\n",
-                    gnutls_strerror(r));
-            exit(77);
-        }
-        die("TLS handshake: %s", gnutls_strerror(r));
+    if (r == GNUTLS_E_UNSUPPORTED_VERSION_PACKET
+        || r == GNUTLS_E_NO_PRIORITIES_WERE_SET) {
+        test_skip("TLS 1.3 not negotiated: %s", gnutls_strerror(r));
     }
-    if (gnutls_protocol_get_version(gs) != GNUTLS_TLS1_3) {
-        fprintf(stderr, "SKIP: the server did not negotiate TLS 1.3\n");
-        exit(77);
-    }
-    tls_on = true;
+    CHECK(r >= 0, "TLS handshake: %s", gnutls_strerror(r));
+    CHECK(gnutls_protocol_get_version(gs) == GNUTLS_TLS1_3,
+          "the server did not negotiate TLS 1.3");
+    tls_option(RAW_OPT_GO, go, (uint32_t)raw_build_go(go, "disk0", NULL, 0));
 }
 
 int
 main(int argc, char **argv)
 {
-    static const char name[] = "disk0";
-    uint8_t go[4 + sizeof name - 1 + 2];
-    uint32_t nlen = htobe32(sizeof name - 1);
     uint8_t *a = malloc(MiB), *b = malloc(4 * MiB);
 
-    signal(SIGPIPE, SIG_IGN);
+    test_init("nbd-tls-keyupdate", 60);
     if (argc != 3) {
         fprintf(stderr, "usage: %s SOCKET CA-FILE\n", argv[0]);
         return 1;
     }
-    if (a == NULL || b == NULL) {
-        die("out of memory");
-    }
+    CHECK(a && b, "out of memory");
     connect_nbd_tls(argv[1], argv[2]);
-    memcpy(go, &nlen, 4);
-    memcpy(go + 4, name, sizeof name - 1);
-    memset(go + 4 + sizeof name - 1, 0, 2); /* no information requests */
-    put_option(OPT_GO, go, sizeof go);
-    get_option_ack(OPT_GO);
 
     /* Between requests, asking for the server's update too: its own
      * KeyUpdate comes before the reply to the next request. */
     fill(a, MiB, 1);
-    put_request(CMD_WRITE, 1, 0, MiB);
-    put_all(a, MiB);
-    get_reply(1);
+    tls_request(RAW_CMD_WRITE, 1, 0, MiB);
+    tls_put(a, MiB);
+    tls_reply(1);
     key_update(GNUTLS_KU_PEER);
     read_back(2, 0, a, MiB);
-    if (key_updates_seen != 1) {
-        die("asked for a key update, the server sent %u", key_updates_seen);
-    }
+    CHECK(key_updates_seen == 1, "asked for a key update, the server sent %u",
+          key_updates_seen);
 
     /* In the middle of a write's payload: the server is only receiving
      * when the KeyUpdate reaches it. */
     fill(b, 4 * MiB, 2);
-    put_request(CMD_WRITE, 3, MiB, 4 * MiB);
-    put_all(b, 2 * MiB + 1000);
+    tls_request(RAW_CMD_WRITE, 3, MiB, 4 * MiB);
+    tls_put(b, 2 * MiB + 1000);
     key_update(GNUTLS_KU_PEER);
-    put_all(b + 2 * MiB + 1000, 2 * MiB - 1000);
-    get_reply(3);
+    tls_put(b + 2 * MiB + 1000, 2 * MiB - 1000);
+    tls_reply(3);
     read_back(4, MiB, b, 4 * MiB);
-    if (key_updates_seen != 2) {
-        die("asked for a second key update, the server sent %u in all",
-            key_updates_seen);
-    }
+    CHECK(key_updates_seen == 2,
+          "asked for a second key update, the server sent %u in all",
+          key_updates_seen);
 
     /* Our keys only: the server must follow without answering. */
     key_update(0);
     read_back(5, 0, a, MiB);
-    if (key_updates_seen != 2) {
-        die("the server answered a key update that asked for none");
-    }
+    CHECK(key_updates_seen == 2,
+          "the server answered a key update that asked for none");
 
-    put_request(CMD_DISC, 6, 0, 0);
+    tls_request(RAW_CMD_DISC, 6, 0, 0);
     (void)gnutls_bye(gs, GNUTLS_SHUT_WR);
-    close(fd);
     free(a);
     free(b);
     printf("ok: 3 key updates (2 answered), data intact\n");

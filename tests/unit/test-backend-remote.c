@@ -408,6 +408,17 @@ START_TEST(test_thread_exit_closes_and_fails_what_is_left)
 }
 END_TEST
 
+/* A flush to r (named by host, looked up by lookup) in b. */
+static void
+flush_by_name(struct aio_ctx *ctx, struct remote *r, const char *host,
+              remote_lookup_fn *lookup, struct bt_req *b)
+{
+    r->host = strdup(host);
+    remote_resolve_lookup = lookup;
+    fake_req(b, ctx, BACKEND_OP_FLUSH, 0, 0, 0, NULL, 0);
+    remote_submit(r, &b->req);
+}
+
 START_TEST(test_host_lookup_does_not_block_the_loop)
 {
     struct aio_ctx *ctx = bt_ctx_new();
@@ -416,12 +427,9 @@ START_TEST(test_host_lookup_does_not_block_the_loop)
     int64_t t0, fired = 0;
     struct bt_req a;
 
-    r->host = strdup("localhost");
-    remote_resolve_lookup = slow_lookup;
     aio_timer_init(&t, timer_fired, &fired);
-    fake_req(&a, ctx, BACKEND_OP_FLUSH, 0, 0, 0, NULL, 0);
     t0 = clock_now_ns();
-    remote_submit(r, &a.req);
+    flush_by_name(ctx, r, "localhost", slow_lookup, &a);
     ck_assert_int_lt(clock_now_ns() - t0, 100 * NS_PER_MS);
     ck_assert_int_eq(fake.connects, 0); /* still looking up */
     aio_timer_mod(ctx, &t, clock_now_ns() + 50 * NS_PER_MS);
@@ -446,9 +454,7 @@ START_TEST(test_failed_lookup_is_a_lost_remote)
     struct remote *r = fake_remote(&fake_proto, 0);
     struct bt_req a;
 
-    r->host = strdup("no-such-host.invalid");
-    fake_req(&a, ctx, BACKEND_OP_FLUSH, 0, 0, 0, NULL, 0);
-    remote_submit(r, &a.req);
+    flush_by_name(ctx, r, "no-such-host.invalid", getaddrinfo, &a);
     wait_until(ctx, a.ncalls == 1, 10000);
     ck_assert_int_eq(a.err, -EIO);
     ck_assert_int_eq(fake.connects, 0);
@@ -463,10 +469,7 @@ START_TEST(test_thread_exit_during_a_lookup)
     struct bt_req a;
     struct timespec ts = { 0, 600 * 1000 * 1000 };
 
-    r->host = strdup("localhost");
-    remote_resolve_lookup = slow_lookup;
-    fake_req(&a, ctx, BACKEND_OP_FLUSH, 0, 0, 0, NULL, 0);
-    remote_submit(r, &a.req);
+    flush_by_name(ctx, r, "localhost", slow_lookup, &a);
     aio_ctx_free(ctx); /* the lookup is still sleeping: it is forgotten */
     ck_assert_int_eq(a.ncalls, 1);
     ck_assert_int_eq(a.err, -EIO);
