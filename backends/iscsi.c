@@ -11,7 +11,8 @@
  * libiscsi's own automatic reconnect is off, because it would hold the
  * tasks of a dead session instead of failing them.
  *
- * Open probes the LUN once, synchronously on the main thread: READ
+ * Open probes the LUN once, synchronously on the main thread, each step
+ * bounded by request-timeout: READ
  * CAPACITY (16) for the size and block size and whether the LUN is thin
  * (LBPME: then GET LBA STATUS answers block status), the logical block
  * provisioning VPD page for UNMAP.  Writes carry FUA in WRITE (16); UNMAP
@@ -36,6 +37,8 @@
 #include "backends/backend.h"
 #include "backends/remote-internal.h"
 #include "log.h"
+#include "util/clock.h"
+#include "util/minmax.h"
 
 /* SBC-3 4.7.3.6; libiscsi 1.19 has no name for it. */
 #define ISCSIGW_ASCQ_SPACE_ALLOCATION_FAILED 0x2707
@@ -62,11 +65,16 @@ struct iscsigw_session {
      * are consumed.  The callbacks only record; service() acts. */
     bool ready, failed;
     unsigned unit_attentions;
+    /* Why the connect failed, taken in the callback: libiscsi's own error
+     * text is overwritten by the time iscsi_service returns. */
+    char why[256];
 };
 
-/* A context for url, set up as every one of ours is.  *lun gets its LUN. */
+/* A context for url (e's, perhaps with a numeric host), set up as every
+ * one of ours is.  *lun gets its LUN. */
 static struct iscsi_context *
-iscsigw_context_new(const struct iscsigw_export *e, char **portal, int *lun)
+iscsigw_context_new(const struct iscsigw_export *e, const char *url,
+                    char **portal, int *lun)
 {
     struct iscsi_context *iscsi = iscsi_create_context(e->initiator);
     struct iscsi_url *u;
@@ -74,7 +82,7 @@ iscsigw_context_new(const struct iscsigw_export *e, char **portal, int *lun)
     if (iscsi == NULL) {
         return NULL;
     }
-    u = iscsi_parse_full_url(iscsi, e->url);
+    u = iscsi_parse_full_url(iscsi, url);
     if (u == NULL) {
         iscsi_destroy_context(iscsi);
         return NULL;
@@ -97,6 +105,13 @@ iscsigw_context_new(const struct iscsigw_export *e, char **portal, int *lun)
     iscsi_set_noautoreconnect(iscsi, 1);
     return iscsi;
 }
+
+static struct iscsigw_session *iscsigw_session_start(struct iscsigw_export *e,
+                                                     const char *addr);
+static void iscsigw_session_free(struct iscsigw_session *s);
+static void iscsigw_connect_failed(struct iscsigw_session *s,
+                                   const char *step);
+static const char *iscsigw_session_error(const struct iscsigw_session *s);
 
 /* --- Open: the probe ----------------------------------------------------- */
 
@@ -122,26 +137,108 @@ iscsigw_probe_limits(struct iscsigw_export *e, struct iscsi_context *iscsi,
     }
 }
 
-static int
-iscsigw_probe(struct iscsigw_export *e, const struct config_export *cfg)
+/* The host name to look up off the loop, or NULL for a numeric one. */
+static char *
+iscsigw_host_to_resolve(const char *url)
 {
+    char *host = remote_url_host(url);
+
+    if (host && remote_host_is_numeric(host)) {
+        free(host);
+        return NULL;
+    }
+    return host;
+}
+
+/*
+ * Log in to addr ("": the URL's host) as the connects on the loop do,
+ * waiting at most timeout_ns, so that a remote that accepts the TCP
+ * connect and then says nothing fails the start-up instead of hanging
+ * it.  Returns the session or NULL after logging why.
+ */
+static struct iscsigw_session *
+iscsigw_probe_login(struct iscsigw_export *e, const struct config_export *cfg,
+                    const char *addr, int64_t timeout_ns)
+{
+    struct iscsigw_session *s = iscsigw_session_start(e, addr);
+    int64_t deadline = clock_now_ns() + timeout_ns;
+    const char *why = NULL;
+    char buf[128];
+
+    if (s == NULL) {
+        log_error("export %s: iscsi backend: cannot set up a session for %s",
+                  cfg->name, cfg->url);
+        return NULL;
+    }
+    while (!s->ready && !s->failed) {
+        struct pollfd pfd = { .fd = iscsi_get_fd(s->iscsi),
+                              .events = (short)iscsi_which_events(s->iscsi) };
+        int64_t left = deadline - clock_now_ns();
+        int n;
+
+        if (left <= 0) {
+            snprintf(buf, sizeof buf, "no answer within %" PRId64 " ms "
+                     "(request-timeout)", timeout_ns / NS_PER_MS);
+            why = buf;
+            break;
+        }
+        n = poll(&pfd, 1, (int)MAX(left / NS_PER_MS, 1));
+        if (n < 0 && errno != EINTR) {
+            why = strerror(errno);
+            break;
+        }
+        if (n > 0 && iscsi_service(s->iscsi, pfd.revents) < 0) {
+            iscsigw_connect_failed(s, "connect");
+        }
+    }
+    if (why == NULL && s->failed) {
+        why = iscsigw_session_error(s);
+    }
+    if (why) {
+        log_error("export %s: cannot log in to %s%s%s: %s", cfg->name,
+                  cfg->url, *addr ? " at " : "", addr, why);
+        iscsigw_session_free(s);
+        return NULL;
+    }
+    /* What follows is synchronous: bound it the same way (seconds). */
+    iscsi_set_timeout(s->iscsi, (int)MAX(timeout_ns / NS_PER_SEC, 1));
+    return s;
+}
+
+static int
+iscsigw_probe(struct iscsigw_export *e, const struct config_export *cfg,
+              int64_t timeout_ns)
+{
+    struct remote_addrs addrs = { .n = 1 }; /* "": the URL as written */
+    struct iscsigw_session *s = NULL;
     struct iscsi_context *iscsi;
     struct scsi_task *task;
     struct scsi_readcapacity16 *rc;
-    char *portal = NULL;
+    char *host = iscsigw_host_to_resolve(cfg->url);
     int lun, r = -EIO;
 
-    iscsi = iscsigw_context_new(e, &portal, &lun);
-    if (iscsi == NULL) {
-        log_error("export %s: iscsi backend: cannot set up a session for %s",
-                  cfg->name, cfg->url);
-        return -ENOMEM;
+    if (host) {
+        const char *why = remote_resolve_sync(host, &addrs);
+
+        if (why) {
+            log_error("export %s: cannot resolve %s in %s: %s", cfg->name,
+                      host, cfg->url, why);
+            free(host);
+            return -EIO;
+        }
     }
-    if (iscsi_full_connect_sync(iscsi, portal, lun) < 0) {
-        log_error("export %s: cannot log in to %s: %s", cfg->name, cfg->url,
-                  iscsi_get_error(iscsi));
-        goto out;
+    free(host);
+    for (unsigned i = 0; i < addrs.n && s == NULL; i++) {
+        s = iscsigw_probe_login(e, cfg, addrs.addr[i], timeout_ns);
+        if (s) {
+            memcpy(e->remote.probe_addr, addrs.addr[i], REMOTE_ADDR_LEN);
+        }
     }
+    if (s == NULL) {
+        return -EIO;
+    }
+    iscsi = s->iscsi;
+    lun = s->lun;
     task = iscsi_readcapacity16_sync(iscsi, lun);
     rc = task && task->status == SCSI_STATUS_GOOD ? scsi_datain_unmarshall(task)
                                                    : NULL;
@@ -181,8 +278,7 @@ iscsigw_probe(struct iscsigw_export *e, const struct config_export *cfg)
     (void)iscsi_logout_sync(iscsi);
     r = 0;
 out:
-    free(portal);
-    iscsi_destroy_context(iscsi);
+    iscsigw_session_free(s);
     return r;
 }
 
@@ -229,19 +325,22 @@ iscsigw_open(const struct config_export *cfg, void **handle)
     if (e->initiator == NULL) {
         goto nomem;
     }
-    r = iscsigw_probe(e, cfg);
+    r = remote_init(&e->remote, &iscsigw_proto, cfg, e);
     if (r < 0) {
+        goto nomem;
+    }
+    r = iscsigw_probe(e, cfg, e->remote.timeout_ns);
+    if (r < 0) {
+        remote_fini(&e->remote);
         iscsigw_free(e);
         return r;
     }
     e->zero_block = calloc(1, e->block);
     if (e->zero_block == NULL) {
+        remote_fini(&e->remote);
         goto nomem;
     }
-    r = remote_init(&e->remote, &iscsigw_proto, cfg, e);
-    if (r < 0) {
-        goto nomem;
-    }
+    e->remote.host = iscsigw_host_to_resolve(cfg->url);
     e->remote.max_io_step = e->max_xfer * e->block;
     e->remote.max_trim_step = e->max_unmap * e->block;
     e->remote.max_zero_step = e->max_ws * e->block;
@@ -310,6 +409,23 @@ iscsigw_watch(struct remote_conn *c)
  * a remote that drops us then would leak one per reconnect attempt.
  */
 static void
+iscsigw_connect_failed(struct iscsigw_session *s, const char *step)
+{
+    if (!s->failed) {
+        snprintf(s->why, sizeof s->why, "%s: %s", step,
+                 iscsi_get_error(s->iscsi));
+    }
+    s->failed = true;
+}
+
+/* Why the session failed: the connect's reason if it has one. */
+static const char *
+iscsigw_session_error(const struct iscsigw_session *s)
+{
+    return s->why[0] ? s->why : iscsi_get_error(s->iscsi);
+}
+
+static void
 iscsigw_tur_done(struct iscsi_context *iscsi, int status, void *command_data,
                  void *private_data)
 {
@@ -322,12 +438,12 @@ iscsigw_tur_done(struct iscsi_context *iscsi, int status, void *command_data,
         /* A new session's power-on or reset notice: ask again. */
         if (iscsi_testunitready_task(iscsi, s->lun, iscsigw_tur_done, s)
             == NULL) {
-            s->failed = true;
+            iscsigw_connect_failed(s, "TEST UNIT READY");
         }
     } else if (status == SCSI_STATUS_GOOD) {
         s->ready = true;
     } else {
-        s->failed = true;
+        iscsigw_connect_failed(s, "TEST UNIT READY");
     }
     if (task) {
         scsi_free_scsi_task(task);
@@ -340,10 +456,11 @@ iscsigw_login_done(struct iscsi_context *iscsi, int status,
 {
     struct iscsigw_session *s = private_data;
 
-    if (status != SCSI_STATUS_GOOD
-        || iscsi_testunitready_task(iscsi, s->lun, iscsigw_tur_done, s)
+    if (status != SCSI_STATUS_GOOD) {
+        iscsigw_connect_failed(s, "login");
+    } else if (iscsi_testunitready_task(iscsi, s->lun, iscsigw_tur_done, s)
                == NULL) {
-        s->failed = true;
+        iscsigw_connect_failed(s, "TEST UNIT READY");
     }
 }
 
@@ -356,36 +473,60 @@ iscsigw_tcp_done(struct iscsi_context *iscsi, int status, void *command_data,
     if (s->ready || s->failed) {
         return; /* the call libiscsi makes when the socket goes later */
     }
-    if (status != SCSI_STATUS_GOOD
-        || iscsi_login_async(iscsi, iscsigw_login_done, s) != 0) {
-        s->failed = true;
+    if (status != SCSI_STATUS_GOOD) {
+        iscsigw_connect_failed(s, "TCP connect");
+    } else if (iscsi_login_async(iscsi, iscsigw_login_done, s) != 0) {
+        iscsigw_connect_failed(s, "login");
     }
+}
+
+/* A session of e's connecting to addr ("": the URL's host), or NULL. */
+static struct iscsigw_session *
+iscsigw_session_start(struct iscsigw_export *e, const char *addr)
+{
+    struct iscsigw_session *s = calloc(1, sizeof *s);
+    char *url = *addr ? remote_url_with_host(e->url, addr) : strdup(e->url);
+    char *portal = NULL;
+
+    if (s == NULL || url == NULL) {
+        goto fail;
+    }
+    s->iscsi = iscsigw_context_new(e, url, &portal, &s->lun);
+    if (s->iscsi == NULL) {
+        goto fail;
+    }
+    if (iscsi_connect_async(s->iscsi, portal, iscsigw_tcp_done, s) < 0) {
+        log_debug("export %s: iscsi: connect to %s: %s", e->remote.export_name,
+                  portal, iscsi_get_error(s->iscsi));
+        iscsi_destroy_context(s->iscsi);
+        goto fail;
+    }
+    free(portal);
+    free(url);
+    return s;
+
+fail:
+    free(portal);
+    free(url);
+    free(s);
+    return NULL;
+}
+
+static void
+iscsigw_session_free(struct iscsigw_session *s)
+{
+    iscsi_destroy_context(s->iscsi);
+    free(s);
 }
 
 static int
 iscsigw_connect(struct remote_conn *c)
 {
-    struct iscsigw_export *e = c->r->priv;
-    struct iscsigw_session *s = calloc(1, sizeof *s);
-    char *portal = NULL;
+    struct iscsigw_session *s = iscsigw_session_start(c->r->priv, c->addr);
 
     if (s == NULL) {
-        return -ENOMEM;
-    }
-    s->iscsi = iscsigw_context_new(e, &portal, &s->lun);
-    if (s->iscsi == NULL) {
-        free(s);
-        return -ENOMEM;
-    }
-    if (iscsi_connect_async(s->iscsi, portal, iscsigw_tcp_done, s) < 0) {
-        log_debug("export %s: iscsi: connect: %s", c->r->export_name,
-                  iscsi_get_error(s->iscsi));
-        free(portal);
-        iscsi_destroy_context(s->iscsi);
-        free(s);
         return -ECONNREFUSED;
     }
-    free(portal);
     c->session = s;
     iscsigw_watch(c);
     return 0;
@@ -398,8 +539,7 @@ iscsigw_disconnect(struct remote_conn *c)
 
     /* Tasks in flight are called back with SCSI_STATUS_CANCELLED here. */
     c->session = NULL;
-    iscsi_destroy_context(s->iscsi);
-    free(s);
+    iscsigw_session_free(s);
 }
 
 static void
@@ -412,12 +552,12 @@ iscsigw_service(struct remote_conn *c, bool readable, bool writable)
         return;
     }
     if (iscsi_service(s->iscsi, revents) < 0) {
-        remote_conn_lost(c, iscsi_get_error(s->iscsi));
+        remote_conn_lost(c, iscsigw_session_error(s));
         return;
     }
     if (c->state == REMOTE_CONNECTING && (s->failed || s->ready)) {
         if (s->failed) {
-            remote_conn_lost(c, iscsi_get_error(s->iscsi));
+            remote_conn_lost(c, iscsigw_session_error(s));
             return;
         }
         remote_conn_connected(c);

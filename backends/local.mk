@@ -4,6 +4,7 @@ server_libpolltgt_a_SOURCES += \
 	backends/memory.c backends/null.c backends/file.c \
 	backends/file-io.c backends/file-direct.c backends/file-internal.h \
 	backends/remote.c backends/remote-internal.h backends/nbd.c \
+	backends/remote-resolve.c \
 	backends/iscsi.c
 
 BACKEND_TEST_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(INIH_CFLAGS) $(CHECK_CFLAGS)

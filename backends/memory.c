@@ -417,8 +417,8 @@ memory_block_status(void *handle, struct backend_req *req)
 {
     struct memory_handle *h = handle;
     uint64_t pos = req->offset, end = req->offset + req->count;
-    size_t n = 0;
 
+    req->nextents = 0;
     for (unsigned steps = 0; pos < end && steps < MEMORY_EXTENTS_MAX_STEPS;
          steps++) {
         uint64_t ci = pos >> MEMORY_CHUNK_SHIFT;
@@ -440,20 +440,11 @@ memory_block_status(void *handle, struct backend_req *req)
             type = chunk ? 0 : BACKEND_EXTENT_HOLE | BACKEND_EXTENT_ZERO;
         }
         next = MIN(next, end);
-        if (n > 0 && req->extents[n - 1].type == type) {
-            req->extents[n - 1].length += next - pos;
-        } else {
-            if (n == req->max_extents
-                || (n == 1 && (req->flags & BACKEND_REQ_ONE))) {
-                break;
-            }
-            req->extents[n].length = next - pos;
-            req->extents[n].type = type;
-            n++;
+        if (!backend_extent_add(req, next - pos, type)) {
+            break;
         }
         pos = next;
     }
-    req->nextents = n;
     req->done(req, 0);
 }
 

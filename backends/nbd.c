@@ -10,7 +10,7 @@
  * reconnects (remote-internal.h).
  *
  * Open probes the remote once, synchronously on the main thread (where
- * blocking is fine): its size, block size and what it can do become the
+ * blocking is fine, for at most request-timeout per address): its size, block size and what it can do become the
  * export's, so clients of the gateway see the remote's own capabilities.
  * A reconnect to a remote whose size changed is refused, since clients
  * were told the old one.  The names here are nbdgw_ because libnbd owns
@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@
 #include "backends/backend.h"
 #include "backends/remote-internal.h"
 #include "log.h"
+#include "util/clock.h"
 #include "util/minmax.h"
 
 struct nbdgw_export {
@@ -106,11 +108,125 @@ static const struct remote_proto nbdgw_proto = {
     .submit = nbdgw_submit,
 };
 
+/*
+ * The host name to look up off the loop for uri, or NULL: none for Unix
+ * sockets, vsock and numeric addresses, and none for nbds:// with
+ * certificates, because libnbd 1.14 checks the server's certificate
+ * against the host it was given (there is no separate TLS host name), so
+ * a numeric address would fail the check.  Those connects resolve the
+ * name inside libnbd, on the loop (documented in polltgt.ini(5)).  PSK
+ * has no names to check.
+ */
+static char *
+nbdgw_host_to_resolve(const char *uri)
+{
+    char *host;
+
+    if (strncmp(uri, "nbd://", 6) != 0
+        && (strncmp(uri, "nbds://", 7) != 0 || !strstr(uri, "tls-psk-file="))) {
+        return NULL;
+    }
+    host = remote_url_host(uri);
+    if (host && remote_host_is_numeric(host)) {
+        free(host);
+        return NULL;
+    }
+    return host;
+}
+
+/* uri with addr as its host ("": uri itself); NULL: out of memory. */
+static char *
+nbdgw_uri_at(const char *uri, const char *addr)
+{
+    return *addr ? remote_url_with_host(uri, addr) : strdup(uri);
+}
+
+/*
+ * Connect h to uri, waiting at most timeout_ns: a remote that accepts
+ * the TCP connect and then says nothing (or drops the SYN) fails the
+ * start-up instead of hanging it.  Returns NULL or why not.
+ */
+static const char *
+nbdgw_probe_connect(struct nbd_handle *h, const char *uri, int64_t timeout_ns,
+                    char *why, size_t whylen)
+{
+    int64_t deadline = clock_now_ns() + timeout_ns;
+
+    if (nbd_aio_connect_uri(h, uri) < 0) {
+        return nbd_get_error() ? nbd_get_error() : "cannot connect";
+    }
+    while (nbd_aio_is_connecting(h) == 1) {
+        int64_t left = deadline - clock_now_ns();
+
+        if (left <= 0) {
+            snprintf(why, whylen, "no answer within %" PRId64 " ms "
+                     "(request-timeout)", timeout_ns / NS_PER_MS);
+            return why;
+        }
+        if (nbd_poll(h, (int)MAX(left / NS_PER_MS, 1)) < 0) {
+            return nbd_get_error() ? nbd_get_error() : "the connection failed";
+        }
+    }
+    if (nbd_aio_is_ready(h) == 1) {
+        return NULL;
+    }
+    return nbd_get_error() ? nbd_get_error() : "the connection failed";
+}
+
+/* Connect a probe handle: each address of the host in turn.  *h is the
+ * connected handle; e->remote.probe_addr the address that answered. */
+static int
+nbdgw_probe_open(struct nbdgw_export *e, const struct config_export *cfg,
+                 int64_t timeout_ns, struct nbd_handle **hp)
+{
+    struct remote_addrs addrs = { .n = 1 }; /* "": the URI as written */
+    char *host = nbdgw_host_to_resolve(cfg->uri);
+    const char *why = NULL;
+    char buf[128];
+
+    if (host) {
+        why = remote_resolve_sync(host, &addrs);
+        if (why) {
+            log_error("export %s: cannot resolve %s in %s: %s", cfg->name,
+                      host, cfg->uri, why);
+            free(host);
+            return -EIO;
+        }
+    }
+    for (unsigned i = 0; i < addrs.n; i++) {
+        struct nbd_handle *h = nbdgw_handle_new(cfg->name);
+        char *uri = nbdgw_uri_at(cfg->uri, addrs.addr[i]);
+
+        if (h == NULL || uri == NULL) {
+            log_error("export %s: nbd backend: %s", cfg->name,
+                      h ? strerror(ENOMEM) : nbd_get_error());
+            nbd_close(h);
+            free(uri);
+            free(host);
+            return -ENOMEM;
+        }
+        why = nbdgw_probe_connect(h, uri, timeout_ns, buf, sizeof buf);
+        if (why == NULL) {
+            memcpy(e->remote.probe_addr, addrs.addr[i], REMOTE_ADDR_LEN);
+            *hp = h;
+            free(uri);
+            free(host);
+            return 0;
+        }
+        log_error("export %s: cannot connect to %s%s%s: %s", cfg->name,
+                  cfg->uri, *addrs.addr[i] ? " at " : "", addrs.addr[i], why);
+        nbd_close(h);
+        free(uri);
+    }
+    free(host);
+    return -EIO;
+}
+
 static int
 nbdgw_open(const struct config_export *cfg, void **handle)
 {
     struct nbdgw_export *e;
-    struct nbd_handle *h;
+    struct nbd_handle *h = NULL;
     int64_t size, minb, maxb;
     int r;
 
@@ -120,17 +236,16 @@ nbdgw_open(const struct config_export *cfg, void **handle)
         log_error("export %s: nbd backend: %s", cfg->name, strerror(ENOMEM));
         return -ENOMEM;
     }
-    h = nbdgw_handle_new(cfg->name);
-    if (h == NULL) {
-        log_error("export %s: nbd backend: %s", cfg->name, nbd_get_error());
-        r = -ENOMEM;
-        goto err;
+    r = remote_init(&e->remote, &nbdgw_proto, cfg, e);
+    if (r < 0) {
+        log_error("export %s: nbd backend: %s", cfg->name, strerror(-r));
+        free(e->uri);
+        free(e);
+        return r;
     }
-    if (nbd_connect_uri(h, cfg->uri) < 0) {
-        log_error("export %s: cannot connect to %s: %s", cfg->name, cfg->uri,
-                  nbd_get_error());
-        r = -EIO;
-        goto err_close;
+    r = nbdgw_probe_open(e, cfg, e->remote.timeout_ns, &h);
+    if (r < 0) {
+        goto err;
     }
     size = nbd_get_size(h);
     if (size < 0) {
@@ -151,16 +266,10 @@ nbdgw_open(const struct config_export *cfg, void **handle)
     maxb = nbd_get_block_size(h, LIBNBD_SIZE_MAXIMUM);
     (void)nbd_shutdown(h, 0);
     nbd_close(h);
-    r = remote_init(&e->remote, &nbdgw_proto, cfg, e);
-    if (r < 0) {
-        log_error("export %s: nbd backend: %s", cfg->name, strerror(-r));
-        free(e->uri);
-        free(e);
-        return r;
-    }
     if (maxb >= (int64_t)e->min_block && maxb >= 512) {
         e->remote.max_io_step = (uint64_t)maxb / e->min_block * e->min_block;
     }
+    e->remote.host = nbdgw_host_to_resolve(cfg->uri);
     log_info("export %s: nbd remote %s: %" PRIu64 " bytes, min block %" PRIu32
              ", caps 0x%x", cfg->name, cfg->uri, e->size, e->min_block,
              e->caps);
@@ -170,6 +279,7 @@ nbdgw_open(const struct config_export *cfg, void **handle)
 err_close:
     nbd_close(h);
 err:
+    remote_fini(&e->remote);
     free(e->uri);
     free(e);
     return r;
@@ -247,18 +357,23 @@ nbdgw_connect(struct remote_conn *c)
 {
     struct nbdgw_export *e = c->r->priv;
     struct nbd_handle *h = nbdgw_handle_new(c->r->export_name);
+    char *uri = nbdgw_uri_at(e->uri, c->addr);
 
-    if (h == NULL) {
+    if (h == NULL || uri == NULL) {
+        nbd_close(h);
+        free(uri);
         return -ENOMEM;
     }
-    if (nbd_aio_connect_uri(h, e->uri) < 0) {
+    if (nbd_aio_connect_uri(h, uri) < 0) {
         int err = nbd_get_errno();
 
         log_debug("export %s: nbd: connect to %s: %s", c->r->export_name,
-                  e->uri, nbd_get_error());
+                  uri, nbd_get_error());
         nbd_close(h);
+        free(uri);
         return -(err > 0 ? err : EIO);
     }
+    free(uri);
     c->session = h;
     nbdgw_progress(c);
     return 0;

@@ -13,11 +13,16 @@
  * A lost remote (the library says the session died, or a request or the
  * connect took longer than request-timeout) fails everything outstanding
  * and everything new with -EIO, and a timer reconnects with a doubling
- * delay.  The protocol plugs in through struct remote_proto.
+ * delay.  A remote named by a host name is looked up again before each
+ * connect, on a thread of its own (remote-resolve.c), and the library
+ * gets a numeric address, so no DNS query blocks the loop.  The protocol
+ * plugs in through struct remote_proto.
  */
 #ifndef POLLTGT_BACKENDS_REMOTE_INTERNAL_H
 #define POLLTGT_BACKENDS_REMOTE_INTERNAL_H
 
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,6 +33,11 @@
 
 struct remote;
 struct remote_conn;
+struct remote_resolve;
+
+/* A numeric address as text ("192.0.2.1", "2001:db8::1"). */
+#define REMOTE_ADDR_LEN INET6_ADDRSTRLEN
+#define REMOTE_MAX_ADDRS 8
 
 /* Every function runs on the connection's I/O thread. */
 struct remote_proto {
@@ -39,7 +49,9 @@ struct remote_proto {
 
     /* Start an asynchronous connect of c (c->session is NULL): create the
      * session, begin connecting, and call remote_conn_watch() with its
-     * fd.  Returns 0, or -errno after logging why at debug level. */
+     * fd.  With c->addr non-empty, connect to that numeric address in
+     * place of the URL's host (struct remote's host names it).  Returns 0,
+     * or -errno after logging why at debug level. */
     int (*connect)(struct remote_conn *c);
 
     /* Close c->session now and set it to NULL.  Completions the library
@@ -83,6 +95,11 @@ struct remote_conn {
     struct aio_timer retry_timer;
     struct aio_timer tick_timer;
     bool tick_armed;
+    /* The lookup of r->host in flight, the address this connect uses
+     * ("": the URL as written) and the one that last worked. */
+    struct remote_resolve *resolving;
+    char addr[REMOTE_ADDR_LEN];
+    char good_addr[REMOTE_ADDR_LEN];
     struct aio_bh done_bh;
     struct aio_exit_notifier exit;
     /* Requests sent, oldest first; waiting for the first connect; done. */
@@ -106,6 +123,11 @@ struct remote {
      * remote's limits if it has smaller ones than remote.c's (set by the
      * protocol after remote_init; 0 keeps remote.c's). */
     uint64_t max_io_step, max_trim_step, max_zero_step;
+    /* A host name to look up off the loop before each connect (set by the
+     * protocol after remote_init, freed by remote_fini; NULL: none), and
+     * the address the probe reached, tried first. */
+    char *host;
+    char probe_addr[REMOTE_ADDR_LEN];
     _Atomic unsigned nconns; /* slots claimed in conns[] */
     _Atomic(struct remote_conn *) conns[CONFIG_MAX_IOTHREADS];
 };
@@ -145,5 +167,42 @@ void remote_conn_lost(struct remote_conn *c, const char *why)
  * inside a library callback: it only moves req to the done list. */
 void remote_conn_complete(struct remote_conn *c, struct backend_req *req,
                           int err) ATTR_NONNULL(1, 2);
+
+/* --- Host names (remote-resolve.c) ---------------------------------------- */
+
+struct remote_addrs {
+    unsigned n;
+    char addr[REMOTE_MAX_ADDRS][REMOTE_ADDR_LEN];
+};
+
+/* err is NULL or why the lookup failed (gai_strerror's text). */
+typedef void remote_resolve_cb(void *opaque, const char *err,
+                               const struct remote_addrs *addrs);
+typedef int remote_lookup_fn(const char *host, const char *service,
+                             const struct addrinfo *hints,
+                             struct addrinfo **res);
+
+/* What the lookup threads call: getaddrinfo, unless a test slows it. */
+extern remote_lookup_fn *remote_resolve_lookup;
+
+/* Look host up on a thread of its own; done runs later on ctx's loop,
+ * unless remote_resolve_cancel (same thread) came first.  NULL: out of
+ * memory or threads. */
+struct remote_resolve *remote_resolve_start(struct aio_ctx *ctx,
+                                            const char *host,
+                                            remote_resolve_cb *done,
+                                            void *opaque)
+    ATTR_NONNULL(1, 2, 3);
+void remote_resolve_cancel(struct remote_resolve *q) ATTR_NONNULL(1);
+/* The same, blocking: the start-up probe's, on the main thread. */
+const char *remote_resolve_sync(const char *host, struct remote_addrs *out)
+    ATTR_NONNULL(1, 2);
+bool remote_host_is_numeric(const char *host) ATTR_NONNULL(1);
+/* SCHEME://[USERINFO@]HOST[:PORT]...: the host (malloc'd, without the
+ * brackets of an IPv6 address), or url with addr for its host (bracketed
+ * where it needs them).  NULL: no host, or out of memory. */
+char *remote_url_host(const char *url) ATTR_NONNULL(1);
+char *remote_url_with_host(const char *url, const char *addr)
+    ATTR_NONNULL(1, 2);
 
 #endif /* POLLTGT_BACKENDS_REMOTE_INTERNAL_H */

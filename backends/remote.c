@@ -24,6 +24,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -223,18 +224,54 @@ remote_tick(void *opaque)
 }
 
 static void
-remote_connect(struct remote_conn *c)
+remote_connect_addr(struct remote_conn *c)
 {
-    int r;
+    int r = c->r->proto->connect(c);
 
-    c->state = REMOTE_CONNECTING;
-    c->connect_start_ns = clock_now_ns();
-    r = c->r->proto->connect(c);
     if (r < 0) {
         remote_conn_lost(c, strerror(-r));
+    }
+}
+
+/* The lookup of r->host is done: connect to the address that worked last
+ * if it is still there, or else go round the others, one per attempt. */
+static void
+remote_resolved(void *opaque, const char *err, const struct remote_addrs *a)
+{
+    struct remote_conn *c = opaque;
+    unsigned pick = c->attempts % (a->n ? a->n : 1);
+    char why[256];
+
+    c->resolving = NULL;
+    if (err) {
+        snprintf(why, sizeof why, "cannot resolve %s: %s", c->r->host, err);
+        remote_conn_lost(c, why);
         return;
     }
-    remote_tick_arm(c);
+    for (unsigned i = 0; i < a->n; i++) {
+        if (strcmp(a->addr[i], c->good_addr) == 0) {
+            pick = i;
+        }
+    }
+    memcpy(c->addr, a->addr[pick], sizeof c->addr);
+    remote_connect_addr(c);
+}
+
+static void
+remote_connect(struct remote_conn *c)
+{
+    c->state = REMOTE_CONNECTING;
+    c->connect_start_ns = clock_now_ns();
+    c->addr[0] = '\0';
+    remote_tick_arm(c); /* the timeout covers the lookup too */
+    if (c->r->host == NULL) {
+        remote_connect_addr(c);
+        return;
+    }
+    c->resolving = remote_resolve_start(c->ctx, c->r->host, remote_resolved, c);
+    if (c->resolving == NULL) {
+        remote_conn_lost(c, "cannot start a host name lookup");
+    }
 }
 
 static void
@@ -388,6 +425,7 @@ remote_conn_connected(struct remote_conn *c)
     }
     c->reconnecting = false;
     c->attempts = 0;
+    memcpy(c->good_addr, c->addr, sizeof c->good_addr);
     c->backoff_ns = REMOTE_BACKOFF_MIN_NS;
     while (c->wait_head) {
         struct backend_req *req = c->wait_head;
@@ -401,6 +439,10 @@ remote_conn_connected(struct remote_conn *c)
 static void
 remote_fail_all(struct remote_conn *c, int err)
 {
+    if (c->resolving) {
+        remote_resolve_cancel(c->resolving);
+        c->resolving = NULL;
+    }
     if (c->session) {
         c->r->proto->disconnect(c);
     }
@@ -432,6 +474,9 @@ remote_conn_lost(struct remote_conn *c, const char *why)
     } else {
         log_debug("export %s: %s: reconnect failed: %s", c->r->export_name,
                   c->r->proto->name, why);
+    }
+    if (c->state == REMOTE_CONNECTING) {
+        c->good_addr[0] = '\0'; /* go round the addresses */
     }
     c->state = REMOTE_DOWN;
     atomic_store_explicit(&c->up, false, memory_order_relaxed);
@@ -480,6 +525,7 @@ remote_conn_new(struct remote *r, struct aio_ctx *ctx)
     c->fd = -1;
     c->state = REMOTE_NEW;
     c->backoff_ns = REMOTE_BACKOFF_MIN_NS;
+    memcpy(c->good_addr, r->probe_addr, sizeof c->good_addr);
     aio_timer_init(&c->retry_timer, remote_retry, c);
     aio_timer_init(&c->tick_timer, remote_tick, c);
     aio_bh_init(&c->done_bh, remote_done_bh, c);
@@ -589,6 +635,7 @@ remote_fini(struct remote *r)
         }
     }
     free(r->export_name);
+    free(r->host);
     r->magic = 0;
 }
 

@@ -250,6 +250,7 @@ conn_close_soon(struct conn *c, const char *why)
 static void
 conn_set_want_write(struct conn *c, bool want)
 {
+    want = want || c->tls_rx_write;
     if (c->want_write != want && c->h) {
         c->want_write = want;
         aio_handler_want_write(c->h, want);
@@ -383,6 +384,14 @@ conn_on_writable(void *opaque)
         (void)conn_tls_handshake(c);
         return;
     }
+    if (c->tls_rx_write) {
+        /* The receive loop retries GnuTLS's write, then flushes ours. */
+        c->tls_rx_write = false;
+        if (c->life == CONN_OPEN && !c->in_rx) {
+            conn_on_readable(c);
+            return;
+        }
+    }
     conn_flush(c);
 }
 
@@ -432,6 +441,12 @@ conn_recv(struct conn *c)
     }
     if (c->tls) {
         n = tls_session_recv(c->tls, dst, room);
+        if (n == -EAGAIN && tls_session_wants_write(c->tls)) {
+            /* No readiness of the socket's will come for this if we have
+             * nothing to send: ask for POLLOUT now. */
+            c->tls_rx_write = true;
+            conn_set_want_write(c, true);
+        }
         if (n < 0) {
             return n;
         }
@@ -580,6 +595,7 @@ conn_attach(struct conn *c)
 {
     c->ctx = iothread_ctx(c->iothread);
     c->want_write = false;
+    c->tls_rx_write = false; /* the read below finds it again */
     conn_link(c);
     c->h = aio_handler_add(c->ctx, c->fd, &c->handler_ops, c);
     if (c->h == NULL) {

@@ -147,6 +147,10 @@ struct conn {
     /* TLS (conn_start_tls) */
     enum conn_tls tls_state;
     struct tls_session *tls;
+    /* A receive stopped on GnuTLS needing to write (an alert, a record of
+     * its own): wait for POLLOUT even with nothing of ours to send, then
+     * receive again, which finishes that write. */
+    bool tls_rx_write;
     /* GnuTLS holds bytes the socket will not announce: read them in the
      * next iteration (a timer due now, not a bottom half, which would run
      * again in this one and let a busy client starve the others) */

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "mainloop.h"
 #include "privs.h"
+#include "tls.h"
 #include "server.h"
 #include "systemd.h"
 
@@ -92,6 +93,31 @@ drop_privileges(const struct config *cfg)
         return -EPERM;
     }
     privs_warn_if_root(cfg->run_uid);
+    return 0;
+}
+
+/*
+ * --check-config: load the TLS credentials the start would load (the PEM
+ * files parsed, certificate and key checked to be a pair, CA and CRL
+ * parsed, the PSK file read), so that a bad file is reported by the check
+ * and not first at start or on reload.  Returns 0 or 1 (exit code).
+ */
+static int
+check_tls(const struct config *cfg, const char *config_path)
+{
+    struct tls_creds *creds;
+    char err[1024];
+
+    if (cfg->nbd_tls.mode == CONFIG_TLS_OFF) {
+        return 0;
+    }
+    if (tls_creds_load(&cfg->nbd_tls, "nbd", &creds, err, sizeof err) < 0) {
+        fprintf(stderr, "polltgtd: %s: %s\n", config_path, err);
+        return 1;
+    }
+    printf("%s: [nbd] TLS credentials: %s\n", config_path,
+           tls_creds_kind(creds));
+    tls_creds_unref(creds);
     return 0;
 }
 
@@ -190,11 +216,14 @@ main(int argc, char **argv)
         return 1;
     }
     if (check_only) {
-        printf("%s: OK: %u I/O thread%s, %zu export%s\n", config_path,
-               cfg->iothreads, cfg->iothreads == 1 ? "" : "s", cfg->nexports,
-               cfg->nexports == 1 ? "" : "s");
+        r = check_tls(cfg, config_path);
+        if (r == 0) {
+            printf("%s: OK: %u I/O thread%s, %zu export%s\n", config_path,
+                   cfg->iothreads, cfg->iothreads == 1 ? "" : "s",
+                   cfg->nexports, cfg->nexports == 1 ? "" : "s");
+        }
         config_free(cfg);
-        return 0;
+        return r;
     }
 
     log_set_level(cfg->log_level);

@@ -4,6 +4,47 @@
 # that re-exports them through backend = nbd or iscsi.  functions.sh
 # tracks one server; these track one per name, each stopped by its PID.
 
+# --- Configurations: the stanzas every chain repeats ----------------------
+
+# server_ini FILE IOTHREADS NBD_LISTEN [ISCSI_LISTEN [STATUS_SOCKET]]: a
+# new FILE with the [server], [nbd], [iscsi] (when ISCSI_LISTEN is given)
+# and [status] stanzas (no status socket unless given); exports follow.
+server_ini() {
+    {
+        printf '[server]\niothreads = %s\n[nbd]\nlisten = %s\n' "$2" "$3"
+        [ -z "${4:-}" ] || printf '[iscsi]\nlisten = %s\n' "$4"
+        printf '[status]\nsocket = %s\n' "${5:-none}"
+    } >"$1"
+}
+
+# memory_export FILE NAME SIZE: append a memory disk.
+memory_export() {
+    printf '[export %s]\nbackend = memory\nsize = %s\n' "$2" "$3" >>"$1"
+}
+
+# remote_export FILE NAME nbd|iscsi ADDRESS TIMEOUT [LINE...]: append a
+# gateway export of ADDRESS (its uri or url) with request-timeout =
+# TIMEOUT, and the extra LINEs as they are.
+remote_export() {
+    local file=$1 name=$2 backend=$3 addr=$4 timeout=$5 key=uri line
+    shift 5
+    [ "$backend" = nbd ] || key=url
+    printf '[export %s]\nbackend = %s\n%s = %s\nrequest-timeout = %s\n' \
+        "$name" "$backend" "$key" "$addr" "$timeout" >>"$file"
+    for line in "$@"; do
+        printf '%s\n' "$line" >>"$file"
+    done
+}
+
+# back_ini FILE NBD_LISTEN ISCSI_LISTEN SIZE: the usual back server: one
+# I/O thread and a memory disk "mem" of SIZE, over NBD and (when
+# ISCSI_LISTEN is not empty) iSCSI as $back_iqn LUN 0.
+back_iqn=iqn.2026-11.org.polltgt:mem
+back_ini() {
+    server_ini "$1" 1 "$2" "$3"
+    memory_export "$1" mem "$4"
+}
+
 # start_named NAME CONF: start polltgtd on CONF, logging to
 # $TMPDIR_TEST/NAME.log; its PID goes into the variable NAME_pid.
 start_named() {

@@ -20,34 +20,11 @@ cd "$TMPDIR_TEST"
 back_sock="$TMPDIR_TEST/back.sock"
 front_sock="$TMPDIR_TEST/front.sock"
 port=$(free_port)
-iqn=iqn.2026-11.org.polltgt:mem
-cat >back.ini <<INI
-[server]
-iothreads = 1
-[nbd]
-listen = unix:$back_sock
-[iscsi]
-listen = 127.0.0.1:$port
-[status]
-socket = none
-[export mem]
-backend = memory
-size = 8M
-INI
-cat >front.ini <<INI
-[server]
-iothreads = 2
-[nbd]
-listen = unix:$front_sock
-[status]
-socket = none
-[export gw]
-backend = iscsi
-url = iscsi://127.0.0.1:$port/$iqn/0
-initiator-name = iqn.2026-11.org.polltgt:test-gateway
-request-timeout = 3s
-protocols = nbd
-INI
+iqn=$back_iqn
+back_ini back.ini "unix:$back_sock" "127.0.0.1:$port" 8M
+server_ini front.ini 2 "unix:$front_sock"
+remote_export front.ini gw iscsi "iscsi://127.0.0.1:$port/$iqn/0" 3s \
+    "initiator-name = iqn.2026-11.org.polltgt:test-gateway" "protocols = nbd"
 start_named back back.ini
 start_named front front.ini
 back() { echo "nbd+unix:///mem?socket=$back_sock"; }

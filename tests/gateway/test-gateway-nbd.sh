@@ -20,40 +20,18 @@ back_sock="$TMPDIR_TEST/back.sock"
 front_sock="$TMPDIR_TEST/front.sock"
 status="$TMPDIR_TEST/status.sock"
 iscsi_port=$(free_port)
-cat >back.ini <<INI
-[server]
-iothreads = 1
-[nbd]
-listen = unix:$back_sock
-[status]
-socket = none
-[export mem]
-backend = memory
-size = 8M
+server_ini back.ini 1 "unix:$back_sock"
+memory_export back.ini mem 8M
+cat >>back.ini <<INI
 [export disk]
 backend = file
 path = $TMPDIR_TEST/disk.img
 create = yes
 size = 8M
 INI
-cat >front.ini <<INI
-[server]
-iothreads = 2
-[nbd]
-listen = unix:$front_sock
-[iscsi]
-listen = 127.0.0.1:$iscsi_port
-[status]
-socket = $status
-[export gw-mem]
-backend = nbd
-uri = nbd+unix:///mem?socket=$back_sock
-request-timeout = 3s
-[export gw-disk]
-backend = nbd
-uri = nbd+unix:///disk?socket=$back_sock
-request-timeout = 3s
-INI
+server_ini front.ini 2 "unix:$front_sock" "127.0.0.1:$iscsi_port" "$status"
+remote_export front.ini gw-mem nbd "nbd+unix:///mem?socket=$back_sock" 3s
+remote_export front.ini gw-disk nbd "nbd+unix:///disk?socket=$back_sock" 3s
 start_named back back.ini
 start_named front front.ini
 back() { echo "nbd+unix:///$1?socket=$back_sock"; }

@@ -18,35 +18,11 @@ back_sock="$TMPDIR_TEST/back.sock"
 front_sock="$TMPDIR_TEST/front.sock"
 status="$TMPDIR_TEST/status.sock"
 port=$(free_port)
-cat >back.ini <<INI
-[server]
-iothreads = 1
-[nbd]
-listen = unix:$back_sock
-[iscsi]
-listen = 127.0.0.1:$port
-[status]
-socket = none
-[export mem]
-backend = memory
-size = 4M
-INI
-cat >front.ini <<INI
-[server]
-iothreads = 1
-[nbd]
-listen = unix:$front_sock
-[status]
-socket = $status
-[export gw]
-backend = nbd
-uri = nbd+unix:///mem?socket=$back_sock
-request-timeout = 1s
-[export gw-iscsi]
-backend = iscsi
-url = iscsi://127.0.0.1:$port/iqn.2026-11.org.polltgt:mem/0
-request-timeout = 1s
-INI
+back_ini back.ini "unix:$back_sock" "127.0.0.1:$port" 4M
+server_ini front.ini 1 "unix:$front_sock" "" "$status"
+remote_export front.ini gw nbd "nbd+unix:///mem?socket=$back_sock" 1s
+remote_export front.ini gw-iscsi iscsi \
+    "iscsi://127.0.0.1:$port/$back_iqn/0" 1s
 start_named back back.ini
 # Registered after start_named's stop: runs first, so a stopped back can
 # still be terminated.

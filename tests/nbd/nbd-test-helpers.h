@@ -133,16 +133,24 @@ raw_expect_closed(int fd, const char *what)
     close(fd);
 }
 
+/* An option header (16 bytes), for any transport. */
 static inline void
-raw_send_opt(int fd, uint32_t opt, const void *data, uint32_t len)
+raw_pack_opt(uint8_t *h, uint32_t opt, uint32_t len)
 {
-    uint8_t h[16];
     uint64_t m = htobe64(RAW_IHAVEOPT);
     uint32_t o = htobe32(opt), l = htobe32(len);
 
     memcpy(h, &m, 8);
     memcpy(h + 8, &o, 4);
     memcpy(h + 12, &l, 4);
+}
+
+static inline void
+raw_send_opt(int fd, uint32_t opt, const void *data, uint32_t len)
+{
+    uint8_t h[16];
+
+    raw_pack_opt(h, opt, len);
     raw_write_full(fd, h, sizeof h);
     if (len) {
         raw_write_full(fd, data, len);
@@ -156,15 +164,12 @@ struct raw_opt_reply {
 
 /* Read one option reply (data truncated to sizeof data; the rest is
  * consumed).  Returns 0, or -1 on EOF/timeout. */
-static inline int
-raw_read_opt_reply(int fd, struct raw_opt_reply *r, int timeout_ms)
+/* The 20-byte header of an option reply into r (any transport). */
+static inline void
+raw_parse_opt_reply(const uint8_t *h, struct raw_opt_reply *r)
 {
-    uint8_t h[20];
     uint64_t m;
 
-    if (test_read_full(fd, h, sizeof h, timeout_ms) != (ssize_t)sizeof h) {
-        return -1;
-    }
     memcpy(&m, h, 8);
     CHECK(be64toh(m) == RAW_REP_MAGIC, "bad option reply magic 0x%" PRIx64,
           be64toh(m));
@@ -175,6 +180,17 @@ raw_read_opt_reply(int fd, struct raw_opt_reply *r, int timeout_ms)
     r->type = be32toh(r->type);
     r->len = be32toh(r->len);
     CHECK(r->len <= sizeof r->data, "option reply of %u bytes", r->len);
+}
+
+static inline int
+raw_read_opt_reply(int fd, struct raw_opt_reply *r, int timeout_ms)
+{
+    uint8_t h[20];
+
+    if (test_read_full(fd, h, sizeof h, timeout_ms) != (ssize_t)sizeof h) {
+        return -1;
+    }
+    raw_parse_opt_reply(h, r);
     if (r->len &&
         test_read_full(fd, r->data, r->len, timeout_ms) != (ssize_t)r->len) {
         return -1;
@@ -306,11 +322,11 @@ raw_connect_go(const char *sock, const char *export, bool structured,
                             base_allocation, size, tflags);
 }
 
+/* A compact request header (28 bytes), for any transport. */
 static inline void
-raw_send_request(int fd, uint16_t flags, uint16_t type, uint64_t cookie,
+raw_pack_request(uint8_t *h, uint16_t flags, uint16_t type, uint64_t cookie,
                  uint64_t offset, uint32_t count)
 {
-    uint8_t h[28];
     uint32_t m = htobe32(RAW_REQUEST_MAGIC), c = htobe32(count);
     uint16_t f = htobe16(flags), t = htobe16(type);
     uint64_t k = htobe64(cookie), o = htobe64(offset);
@@ -321,6 +337,15 @@ raw_send_request(int fd, uint16_t flags, uint16_t type, uint64_t cookie,
     memcpy(h + 8, &k, 8);
     memcpy(h + 16, &o, 8);
     memcpy(h + 24, &c, 4);
+}
+
+static inline void
+raw_send_request(int fd, uint16_t flags, uint16_t type, uint64_t cookie,
+                 uint64_t offset, uint32_t count)
+{
+    uint8_t h[28];
+
+    raw_pack_request(h, flags, type, cookie, offset, count);
     raw_write_full(fd, h, sizeof h);
 }
 
@@ -344,15 +369,12 @@ raw_send_ext_request(int fd, uint16_t flags, uint16_t type, uint64_t cookie,
 }
 
 /* A simple reply: returns 0 and fills error/cookie, -1 on EOF/timeout. */
-static inline int
-raw_read_simple_reply(int fd, uint32_t *error, uint64_t *cookie, int timeout_ms)
+/* The 16 bytes of a simple reply (any transport). */
+static inline void
+raw_parse_simple_reply(const uint8_t *h, uint32_t *error, uint64_t *cookie)
 {
-    uint8_t h[16];
     uint32_t m;
 
-    if (test_read_full(fd, h, sizeof h, timeout_ms) != (ssize_t)sizeof h) {
-        return -1;
-    }
     memcpy(&m, h, 4);
     CHECK(be32toh(m) == RAW_SIMPLE_MAGIC, "expected a simple reply, magic 0x%x",
           be32toh(m));
@@ -360,6 +382,17 @@ raw_read_simple_reply(int fd, uint32_t *error, uint64_t *cookie, int timeout_ms)
     *error = be32toh(*error);
     memcpy(cookie, h + 8, 8);
     *cookie = be64toh(*cookie);
+}
+
+static inline int
+raw_read_simple_reply(int fd, uint32_t *error, uint64_t *cookie, int timeout_ms)
+{
+    uint8_t h[16];
+
+    if (test_read_full(fd, h, sizeof h, timeout_ms) != (ssize_t)sizeof h) {
+        return -1;
+    }
+    raw_parse_simple_reply(h, error, cookie);
     return 0;
 }
 

@@ -6,6 +6,12 @@ TLS_TESTS = \
 	tests/tls/test-tls-libnbd.sh \
 	tests/tls/test-tls-modes.sh \
 	tests/tls/test-tls-qemu.sh \
-	tests/tls/test-tls-reload.sh
+	tests/tls/test-tls-reload.sh \
+	tests/tls/test-tls-check-config.sh \
+	tests/tls/test-tls-keyupdate.sh
 TESTS += $(TLS_TESTS)
+check_PROGRAMS += tests/tls/nbd-tls-keyupdate
+tests_tls_nbd_tls_keyupdate_SOURCES = tests/tls/nbd-tls-keyupdate.c
+tests_tls_nbd_tls_keyupdate_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
+tests_tls_nbd_tls_keyupdate_LDADD = $(GNUTLS_LIBS)
 EXTRA_DIST += $(TLS_TESTS) tests/tls/tls-functions.sh tests/tls/nbd-tls-raw.py

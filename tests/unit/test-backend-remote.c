@@ -9,7 +9,9 @@
  * counts as a loss; big requests go in steps (smaller ones where the
  * remote has limits), several iovecs through a bounce buffer; a trim with FUA gets a flush step where the protocol
  * asks for one; the thread's exit closes the session and fails what is
- * left.  The real protocols are covered by tests/gateway/.
+ * left; a host name is looked up off the loop (a slow lookup holds
+ * neither the loop nor a stopping thread) and the protocol gets a
+ * numeric address.  The real protocols are covered by tests/gateway/.
  */
 #include <config.h>
 
@@ -19,6 +21,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backend-test-helpers.h"
 #include "backends/remote-internal.h"
@@ -94,6 +97,23 @@ static const struct remote_proto fake_proto_fua_flush = {
     .submit = fake_submit,
 };
 
+/* A lookup as slow as a DNS server that does not answer at once. */
+static int
+slow_lookup(const char *host, const char *service,
+            const struct addrinfo *hints, struct addrinfo **res)
+{
+    struct timespec ts = { 0, 400 * 1000 * 1000 };
+
+    nanosleep(&ts, NULL);
+    return getaddrinfo(host, service, hints, res);
+}
+
+static void
+timer_fired(void *opaque)
+{
+    *(int64_t *)opaque = clock_now_ns();
+}
+
 static struct remote *
 fake_remote(const struct remote_proto *proto, int64_t timeout_ns)
 {
@@ -134,6 +154,30 @@ teardown(struct aio_ctx *ctx, struct remote *r)
     free(r);
 }
 
+/* b as a request of op on [off, off + len) with flags, on ctx's thread,
+ * with iovcnt iovecs at iov (reads and writes; NULL, 0 for others). */
+static void
+fake_req(struct bt_req *b, struct aio_ctx *ctx, enum backend_op op,
+         uint64_t off, uint64_t len, uint32_t flags, struct iovec *iov,
+         int iovcnt)
+{
+    bt_req_init(b, ctx, off, len, flags);
+    b->req.op = op;
+    b->req.iov = iov;
+    b->req.iovcnt = iovcnt;
+}
+
+/* Answer the steps sent from first to last - 1 with success as they
+ * come (each is sent once the one before is done). */
+static void
+complete_steps(struct aio_ctx *ctx, int first, int last)
+{
+    for (int step = first; step < last; step++) {
+        wait_until(ctx, fake.nsent == step + 1, 2000);
+        remote_conn_complete(fake.conn, fake.sent[step], 0);
+    }
+}
+
 START_TEST(test_requests_wait_for_the_first_connect)
 {
     struct aio_ctx *ctx = bt_ctx_new();
@@ -142,12 +186,8 @@ START_TEST(test_requests_wait_for_the_first_connect)
     char buf[512];
     struct iovec iov = { buf, sizeof buf };
 
-    bt_req_init(&a, ctx, 0, sizeof buf, 0);
-    a.req.op = BACKEND_OP_READ;
-    a.req.iov = &iov;
-    a.req.iovcnt = 1;
-    bt_req_init(&b, ctx, 0, 0, 0);
-    b.req.op = BACKEND_OP_FLUSH;
+    fake_req(&a, ctx, BACKEND_OP_READ, 0, sizeof buf, 0, &iov, 1);
+    fake_req(&b, ctx, BACKEND_OP_FLUSH, 0, 0, 0, NULL, 0);
     remote_submit(r, &a.req);
     remote_submit(r, &b.req);
     ck_assert_int_eq(fake.connects, 1);
@@ -174,8 +214,7 @@ START_TEST(test_lost_remote_fails_with_eio_then_reconnects)
     struct backend_remote_stats st = { 0 };
     struct bt_req a, b, c;
 
-    bt_req_init(&a, ctx, 0, 4096, 0);
-    a.req.op = BACKEND_OP_TRIM;
+    fake_req(&a, ctx, BACKEND_OP_TRIM, 0, 4096, 0, NULL, 0);
     remote_submit(r, &a.req);
     remote_conn_connected(fake.conn);
     ck_assert_int_eq(fake.nsent, 1);
@@ -187,8 +226,7 @@ START_TEST(test_lost_remote_fails_with_eio_then_reconnects)
     ck_assert_int_eq(a.err, -EIO);
 
     /* While down: EIO at once, nothing sent. */
-    bt_req_init(&b, ctx, 0, 4096, 0);
-    b.req.op = BACKEND_OP_TRIM;
+    fake_req(&b, ctx, BACKEND_OP_TRIM, 0, 4096, 0, NULL, 0);
     remote_submit(r, &b.req);
     spin(ctx);
     ck_assert_int_eq(b.ncalls, 1);
@@ -198,8 +236,7 @@ START_TEST(test_lost_remote_fails_with_eio_then_reconnects)
     /* The retry timer connects again (100 ms backoff). */
     wait_until(ctx, fake.connects == 2, 2000);
     remote_conn_connected(fake.conn);
-    bt_req_init(&c, ctx, 0, 4096, 0);
-    c.req.op = BACKEND_OP_TRIM;
+    fake_req(&c, ctx, BACKEND_OP_TRIM, 0, 4096, 0, NULL, 0);
     remote_submit(r, &c.req);
     ck_assert_int_eq(fake.nsent, 2);
     remote_conn_complete(fake.conn, &c.req, 0);
@@ -224,8 +261,7 @@ START_TEST(test_failed_connects_back_off)
     int64_t t0;
 
     fake.fail_connect = true;
-    bt_req_init(&a, ctx, 0, 0, 0);
-    a.req.op = BACKEND_OP_FLUSH;
+    fake_req(&a, ctx, BACKEND_OP_FLUSH, 0, 0, 0, NULL, 0);
     t0 = clock_now_ns();
     remote_submit(r, &a.req);
     spin(ctx);
@@ -245,8 +281,7 @@ START_TEST(test_request_past_timeout_is_a_lost_remote)
     struct bt_req a;
     int64_t t0;
 
-    bt_req_init(&a, ctx, 0, 4096, 0);
-    a.req.op = BACKEND_OP_ZERO;
+    fake_req(&a, ctx, BACKEND_OP_ZERO, 0, 4096, 0, NULL, 0);
     remote_submit(r, &a.req);
     remote_conn_connected(fake.conn);
     t0 = clock_now_ns();
@@ -271,16 +306,10 @@ START_TEST(test_big_requests_go_in_steps)
 
     ck_assert_ptr_nonnull(buf);
     memset(buf, 0, len);
-    bt_req_init(&a, ctx, 4096, len, 0);
-    a.req.op = BACKEND_OP_READ;
-    a.req.iov = iov;
-    a.req.iovcnt = 2; /* through a bounce buffer */
+    fake_req(&a, ctx, BACKEND_OP_READ, 4096, len, 0, iov, 2);
     remote_submit(r, &a.req);
     remote_conn_connected(fake.conn);
-    for (int step = 0; step < 3; step++) {
-        wait_until(ctx, fake.nsent == step + 1, 2000);
-        remote_conn_complete(fake.conn, fake.sent[step], 0);
-    }
+    complete_steps(ctx, 0, 3);
     spin(ctx);
     ck_assert_int_eq(a.ncalls, 1);
     ck_assert_int_eq(a.err, 0);
@@ -292,8 +321,7 @@ START_TEST(test_big_requests_go_in_steps)
     ck_assert_uint_eq(buf[len - 1], 0xab);
     ck_assert_ptr_null(a.req.bounce);
 
-    bt_req_init(&t, ctx, 0, UINT64_C(3) << 30, 0);
-    t.req.op = BACKEND_OP_TRIM;
+    fake_req(&t, ctx, BACKEND_OP_TRIM, 0, UINT64_C(3) << 30, 0, NULL, 0);
     remote_submit(r, &t.req);
     for (int step = 3; step < 6; step++) {
         wait_until(ctx, fake.nsent == step + 1, 2000);
@@ -319,29 +347,19 @@ START_TEST(test_remote_limits_make_smaller_steps)
     ck_assert_ptr_nonnull(buf);
     r->max_io_step = 8 * MiB;  /* the remote's maximum block size ... */
     r->max_zero_step = 3 * MiB; /* ... and WRITE SAME length */
-    bt_req_init(&w, ctx, 0, 20 * MiB, BACKEND_FUA);
-    w.req.op = BACKEND_OP_WRITE;
-    w.req.iov = &iov;
-    w.req.iovcnt = 1;
+    fake_req(&w, ctx, BACKEND_OP_WRITE, 0, 20 * MiB, BACKEND_FUA, &iov, 1);
     remote_submit(r, &w.req);
     remote_conn_connected(fake.conn);
-    for (int step = 0; step < 3; step++) {
-        wait_until(ctx, fake.nsent == step + 1, 2000);
-        remote_conn_complete(fake.conn, fake.sent[step], 0);
-    }
+    complete_steps(ctx, 0, 3);
     spin(ctx);
     ck_assert_int_eq(w.err, 0);
     ck_assert_uint_eq(fake.sent_len[0], 8 * MiB);
     ck_assert_uint_eq(fake.sent_len[1], 8 * MiB);
     ck_assert_uint_eq(fake.sent_len[2], 4 * MiB);
 
-    bt_req_init(&z, ctx, 0, 7 * MiB, 0);
-    z.req.op = BACKEND_OP_ZERO;
+    fake_req(&z, ctx, BACKEND_OP_ZERO, 0, 7 * MiB, 0, NULL, 0);
     remote_submit(r, &z.req);
-    for (int step = 3; step < 6; step++) {
-        wait_until(ctx, fake.nsent == step + 1, 2000);
-        remote_conn_complete(fake.conn, fake.sent[step], 0);
-    }
+    complete_steps(ctx, 3, 6);
     spin(ctx);
     ck_assert_int_eq(z.err, 0);
     ck_assert_uint_eq(fake.sent_len[5], 1 * MiB);
@@ -356,8 +374,7 @@ START_TEST(test_trim_with_fua_gets_a_flush_step)
     struct remote *r = fake_remote(&fake_proto_fua_flush, 0);
     struct bt_req a;
 
-    bt_req_init(&a, ctx, 0, 8192, BACKEND_FUA);
-    a.req.op = BACKEND_OP_TRIM;
+    fake_req(&a, ctx, BACKEND_OP_TRIM, 0, 8192, BACKEND_FUA, NULL, 0);
     remote_submit(r, &a.req);
     remote_conn_connected(fake.conn);
     remote_conn_complete(fake.conn, fake.sent[0], 0);
@@ -379,8 +396,7 @@ START_TEST(test_thread_exit_closes_and_fails_what_is_left)
     struct remote *r = fake_remote(&fake_proto, 0);
     struct bt_req a;
 
-    bt_req_init(&a, ctx, 0, 4096, 0);
-    a.req.op = BACKEND_OP_TRIM;
+    fake_req(&a, ctx, BACKEND_OP_TRIM, 0, 4096, 0, NULL, 0);
     remote_submit(r, &a.req);
     remote_conn_connected(fake.conn);
     aio_ctx_free(ctx);
@@ -389,6 +405,105 @@ START_TEST(test_thread_exit_closes_and_fails_what_is_left)
     ck_assert_int_eq(a.err, -EIO);
     remote_fini(r);
     free(r);
+}
+END_TEST
+
+/* A flush to r (named by host, looked up by lookup) in b. */
+static void
+flush_by_name(struct aio_ctx *ctx, struct remote *r, const char *host,
+              remote_lookup_fn *lookup, struct bt_req *b)
+{
+    r->host = strdup(host);
+    remote_resolve_lookup = lookup;
+    fake_req(b, ctx, BACKEND_OP_FLUSH, 0, 0, 0, NULL, 0);
+    remote_submit(r, &b->req);
+}
+
+START_TEST(test_host_lookup_does_not_block_the_loop)
+{
+    struct aio_ctx *ctx = bt_ctx_new();
+    struct remote *r = fake_remote(&fake_proto, 0);
+    struct aio_timer t;
+    int64_t t0, fired = 0;
+    struct bt_req a;
+
+    aio_timer_init(&t, timer_fired, &fired);
+    t0 = clock_now_ns();
+    flush_by_name(ctx, r, "localhost", slow_lookup, &a);
+    ck_assert_int_lt(clock_now_ns() - t0, 100 * NS_PER_MS);
+    ck_assert_int_eq(fake.connects, 0); /* still looking up */
+    aio_timer_mod(ctx, &t, clock_now_ns() + 50 * NS_PER_MS);
+    wait_until(ctx, fired != 0, 2000);
+    ck_assert_int_lt(fired - t0, 300 * NS_PER_MS); /* not after the lookup */
+    ck_assert_int_eq(fake.connects, 0);
+    wait_until(ctx, fake.connects == 1, 3000);
+    ck_assert_int_ge(clock_now_ns() - t0, 400 * NS_PER_MS);
+    ck_assert_str_eq(fake.conn->addr, "127.0.0.1");
+    remote_conn_connected(fake.conn);
+    remote_conn_complete(fake.conn, &a.req, 0);
+    spin(ctx);
+    ck_assert_int_eq(a.err, 0);
+    remote_resolve_lookup = getaddrinfo;
+    teardown(ctx, r);
+}
+END_TEST
+
+START_TEST(test_failed_lookup_is_a_lost_remote)
+{
+    struct aio_ctx *ctx = bt_ctx_new();
+    struct remote *r = fake_remote(&fake_proto, 0);
+    struct bt_req a;
+
+    flush_by_name(ctx, r, "no-such-host.invalid", getaddrinfo, &a);
+    wait_until(ctx, a.ncalls == 1, 10000);
+    ck_assert_int_eq(a.err, -EIO);
+    ck_assert_int_eq(fake.connects, 0);
+    teardown(ctx, r);
+}
+END_TEST
+
+START_TEST(test_thread_exit_during_a_lookup)
+{
+    struct aio_ctx *ctx = bt_ctx_new();
+    struct remote *r = fake_remote(&fake_proto, 0);
+    struct bt_req a;
+    struct timespec ts = { 0, 600 * 1000 * 1000 };
+
+    flush_by_name(ctx, r, "localhost", slow_lookup, &a);
+    aio_ctx_free(ctx); /* the lookup is still sleeping: it is forgotten */
+    ck_assert_int_eq(a.ncalls, 1);
+    ck_assert_int_eq(a.err, -EIO);
+    remote_fini(r);
+    free(r);
+    nanosleep(&ts, NULL); /* the lookup ends and frees itself */
+    ck_assert_int_eq(fake.connects, 0);
+    remote_resolve_lookup = getaddrinfo;
+}
+END_TEST
+
+START_TEST(test_url_host_replaced)
+{
+    char *s;
+
+    s = remote_url_host("iscsi://u%p@host.example:3260/iqn.x/0");
+    ck_assert_str_eq(s, "host.example");
+    free(s);
+    s = remote_url_host("nbd://[::1]:10809/e");
+    ck_assert_str_eq(s, "::1");
+    free(s);
+    ck_assert_ptr_null(remote_url_host("nbd+unix:///e?socket=/s"));
+    s = remote_url_with_host("nbd://localhost:10809/e?x=1", "::1");
+    ck_assert_str_eq(s, "nbd://[::1]:10809/e?x=1");
+    free(s);
+    s = remote_url_with_host("iscsi://u%p@[fe80::1]/iqn.x/0", "192.0.2.1");
+    ck_assert_str_eq(s, "iscsi://u%p@192.0.2.1/iqn.x/0");
+    free(s);
+    s = remote_url_with_host("nbds://h/e", "10.0.0.1");
+    ck_assert_str_eq(s, "nbds://10.0.0.1/e");
+    free(s);
+    ck_assert(remote_host_is_numeric("::1"));
+    ck_assert(remote_host_is_numeric("127.0.0.1"));
+    ck_assert(!remote_host_is_numeric("localhost"));
 }
 END_TEST
 
@@ -407,6 +522,10 @@ remote_suite(void)
     tcase_add_test(tc, test_remote_limits_make_smaller_steps);
     tcase_add_test(tc, test_trim_with_fua_gets_a_flush_step);
     tcase_add_test(tc, test_thread_exit_closes_and_fails_what_is_left);
+    tcase_add_test(tc, test_host_lookup_does_not_block_the_loop);
+    tcase_add_test(tc, test_failed_lookup_is_a_lost_remote);
+    tcase_add_test(tc, test_thread_exit_during_a_lookup);
+    tcase_add_test(tc, test_url_host_replaced);
     suite_add_tcase(s, tc);
     return s;
 }
