@@ -19,7 +19,7 @@ cd "$TMPDIR_TEST"
 sock="$TMPDIR_TEST/nbd.sock"
 raw="$POLLTGT_SRCDIR/tests/tls/nbd-tls-raw.py"
 make_pki pki
-tls_conf polltgt.ini "$sock" "tls = on" "handshake-timeout = 3s" \
+tls_conf polltgt.ini "$sock" "tls = on" "handshake-timeout = 6s" \
     "tls-certificates = $TMPDIR_TEST/pki/server" "tls-verify-peer = yes"
 printf '%s\n' '[export secret]' 'backend = memory' 'size = 1M' \
     'tls = require' >>polltgt.ini
@@ -83,12 +83,15 @@ t0=$(date +%s%N)
 timeout 10 nbdinfo "$x509/client" >/dev/null || fail "TLS client during a stall"
 timeout 10 nbdinfo "$plain" >/dev/null || fail "plaintext client during a stall"
 ms=$((($(date +%s%N) - t0) / 1000000))
-[ "$ms" -lt 2500 ] || fail "other clients took ${ms} ms during a stalled handshake"
+# Served while the stall lasts, not after it: the stalled connection is
+# still open (a loaded machine can make the two clients take seconds).
+kill -0 "$stall_pid" 2>/dev/null && ! grep -q 'closed by the server' stall.txt ||
+    fail "other clients were served only after the stalled handshake ended (${ms} ms)"
 wait "$stall_pid" || fail "the stalled client was not closed"
 cat stall.txt
 secs=$(sed -n 's/.* after \([0-9]*\)\..*/\1/p' stall.txt)
-[ -n "$secs" ] && [ "$secs" -ge 2 ] && [ "$secs" -le 5 ] ||
-    fail "stalled handshake closed after '$secs' s, expected about 3"
+[ -n "$secs" ] && [ "$secs" -ge 5 ] && [ "$secs" -le 9 ] ||
+    fail "stalled handshake closed after '$secs' s, expected about 6"
 log_has 'handshake not finished within the handshake-timeout' ||
     fail "the timeout was not logged"
 
