@@ -104,6 +104,20 @@ struct scsi_ranges {
     bool excl_slot[SCSI_RANGE_SLOTS];
 };
 
+/* The sanitize state of an LU (scsi-sanitize.c): with ranges and pr, the
+ * mutable part of a struct scsi_lu. */
+enum scsi_sanitize_state {
+    SCSI_SANITIZE_IDLE,
+    SCSI_SANITIZE_RUNNING,
+    SCSI_SANITIZE_FAILED,   /* until EXIT FAILURE MODE or a good one */
+};
+
+struct scsi_sanitize {
+    atomic_uint state;         /* enum scsi_sanitize_state */
+    atomic_uint progress;      /* of the running one, in 65536ths */
+    atomic_bool ause;          /* the failed one allows EXIT FAILURE MODE */
+};
+
 struct scsi_lu {
     struct export *export;
     uint64_t lun;
@@ -123,6 +137,8 @@ struct scsi_lu {
     struct scsi_ranges range_state;
     struct scsi_pr *pr;        /* reservations: points at pr_state below */
     struct scsi_pr pr_state;
+    struct scsi_sanitize *sanitize; /* points at sanitize_state below */
+    struct scsi_sanitize sanitize_state;
 };
 
 /* A target: its name and its logical units, for REPORT LUNS and VPD 83h. */
