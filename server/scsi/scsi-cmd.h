@@ -141,15 +141,29 @@ struct scsi_lu {
     struct scsi_sanitize sanitize_state;
 };
 
+struct scsi_cmd;
+
 /* A target: its name and its logical units, for REPORT LUNS and VPD 83h. */
 struct scsi_target {
     const char *name;          /* iSCSI name, for the SCSI name designator */
     uint16_t tpgt;             /* target portal group tag */
     struct scsi_lu *luns;
     size_t nluns;
+    /*
+     * The transport's, for PREEMPT AND ABORT (SPC-4 5.14.11.2.5): abort
+     * the tasks that the I_T nexuses n[0..count) have on lu, as ABORT TASK
+     * SET does (no status for them), on whatever session and I/O thread
+     * they are, and once none of them is left in the SCSI core call
+     * resume(waiter) on waiter's I/O thread.  n stays valid until then.
+     * NULL: the transport cannot, and those tasks run to completion.
+     */
+    void (*abort_nexuses)(const struct scsi_target *tgt,
+                          const struct scsi_lu *lu,
+                          const struct scsi_nexus *n, size_t count,
+                          struct scsi_cmd *waiter,
+                          void (*resume)(struct scsi_cmd *t));
+    void *transport;           /* the transport's, for abort_nexuses */
 };
-
-struct scsi_cmd;
 struct scsi_step_ops;
 typedef void scsi_done_fn(struct scsi_cmd *t);
 

@@ -79,6 +79,9 @@ struct scsi_pr {
 void scsi_pr_nexus_iscsi(struct scsi_nexus *n, const char *initiator_name,
                          const uint8_t isid[6], uint16_t rtpi);
 
+/* Whether a and b are the same I_T nexus (names compare as iSCSI's do). */
+bool scsi_pr_nexus_eq(const struct scsi_nexus *a, const struct scsi_nexus *b);
+
 void scsi_pr_init(struct scsi_pr *pr);
 void scsi_pr_destroy(struct scsi_pr *pr);
 
