@@ -25,7 +25,9 @@
  * range, VERIFY comparing chunk by chunk, UNMAP with several descriptors);
  * it still completes with exactly one call of t->done, and it uses only
  * t->buf, never memory of its own, so its footprint is the buf_len the
- * transport saw at decode.
+ * transport saw at decode.  SANITIZE is the one exception: with IMMED its
+ * work outlives the command, so it runs as a job with memory of its own
+ * (scsi-sanitize.c).
  *
  * libiscsi owns scsi_task_* (and struct scsi_task), hence scsi_cmd_.
  */
