@@ -244,13 +244,15 @@ preempt_late_write(struct iscsi_context *b, struct iscsi_context *c, int lun,
 {
     static unsigned char data[512];
     struct late_write w = { 0 };
-    struct scsi_task *task;
+    struct scsi_task *task, *wtask;
+    bool answered;
 
     memset(data, 'C', sizeof data);
     prout(c, lun, SCSI_PERSISTENT_RESERVE_REGISTER_AND_IGNORE_EXISTING_KEY,
           0, 0, KEY_C, "C: REGISTER");
-    CHECK(iscsi_write10_task(c, lun, lba, data, sizeof data, 512, 0, 0, 0, 0,
-                             0, late_write_cb, &w) != NULL, "C: WRITE task");
+    wtask = iscsi_write10_task(c, lun, lba, data, sizeof data, 512, 0, 0, 0,
+                               0, 0, late_write_cb, &w);
+    CHECK(wtask != NULL, "C: WRITE task");
     while (iscsi_which_events(c) & POLLOUT) {
         CHECK(iscsi_service(c, POLLOUT) == 0, "iscsi_service: %s",
               iscsi_get_error(c));
@@ -272,7 +274,13 @@ preempt_late_write(struct iscsi_context *b, struct iscsi_context *c, int lun,
                      "C after being preempted");
     serve(c, 200, &w.done);
     *st = w.status;
-    return w.done;
+    answered = w.done;
+    if (!answered) {
+        /* Never to be answered: libiscsi forgets it (and frees it in the
+         * callback, with SCSI_STATUS_CANCELLED). */
+        iscsi_scsi_cancel_task(c, wtask);
+    }
+    return answered;
 }
 
 static void
