@@ -230,10 +230,10 @@ void iscsi_task_tmf_check(struct iscsi_conn *conn) ATTR_NONNULL(1);
 void iscsi_task_put(struct iscsi_task *task) ATTR_NONNULL(1);
 /* PREEMPT AND ABORT: abort conn's tasks on lun as ABORT TASK SET does;
  * each still in the core holds a reference of w until it leaves.
- * Returns how many do. */
+ * Returns how many do; *aborted is how many were aborted in all. */
 unsigned iscsi_task_abort_preempted(struct iscsi_conn *conn, uint64_t lun,
-                                    struct iscsi_abort_wait *w)
-    ATTR_NONNULL(1, 3);
+                                    struct iscsi_abort_wait *w,
+                                    unsigned *aborted) ATTR_NONNULL(1, 3, 4);
 /* The connection died: forget tasks not in the backend. */
 void iscsi_task_abort_all(struct iscsi_conn *conn) ATTR_NONNULL(1);
 /* Whether a CmdSN may be accepted now (and advance ExpCmdSN). */

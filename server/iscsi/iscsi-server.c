@@ -88,6 +88,7 @@ struct iscsi_abort_wait {
 struct iscsi_abort_msg {
     struct iscsi_server *srv;
     const struct iscsi_target *target;
+    const struct scsi_lu *lu;
     uint64_t lun;
     const struct scsi_nexus *n;
     size_t count;
@@ -131,12 +132,19 @@ iscsi_server_abort_on_thread(void *opaque)
         }
         for (size_t i = 0; i < m->count; i++) {
             if (scsi_pr_nexus_eq(&c->nexus, &m->n[i])) {
-                unsigned k = iscsi_task_abort_preempted(c, m->lun, m->w);
+                unsigned aborted;
+                unsigned k = iscsi_task_abort_preempted(c, m->lun, m->w,
+                                                        &aborted);
 
                 atomic_fetch_add(&m->w->pending, k);
-                if (k > 0) {
-                    log_info("iscsi %s: PREEMPT AND ABORT: %u task(s) of "
-                             "%s aborted", c->base.peer, k, c->nexus.port);
+                if (aborted > 0) {
+                    /* SAM-5 5.6 with TAS 0: no status for them, a unit
+                     * attention instead. */
+                    scsi_pr_unit_attention(m->lu->pr, &c->nexus,
+                                           SCSI_ASC_COMMANDS_CLEARED_BY_OTHER);
+                    log_info("iscsi %s: PREEMPT AND ABORT: %u command(s) of "
+                             "%s aborted, %u still in the backend",
+                             c->base.peer, aborted, c->nexus.port, k);
                 }
                 break;
             }
@@ -172,6 +180,7 @@ iscsi_server_abort_nexuses(const struct scsi_target *tgt,
         if (m != NULL) {
             m->srv = srv;
             m->target = (const struct iscsi_target *)tgt; /* scsi first */
+            m->lu = lu;
             m->lun = lu->lun;
             m->n = n;
             m->count = count;

@@ -683,18 +683,24 @@ iscsi_task_abort_lun(struct iscsi_conn *conn, uint64_t lun, uint32_t except_itt)
 
 unsigned
 iscsi_task_abort_preempted(struct iscsi_conn *conn, uint64_t lun,
-                           struct iscsi_abort_wait *w)
+                           struct iscsi_abort_wait *w, unsigned *aborted)
 {
     unsigned waited = 0;
     struct iscsi_task *task = conn->active;
 
+    *aborted = 0;
     while (task) {
         struct iscsi_task *next = task->next;
 
+        if (task->cmd.lun != lun || task->state == ISCSI_TASK_SENDING
+            || task->aborted) {
+            task = next;
+            continue;
+        }
+        (*aborted)++;
         /* One wait per task: a second PREEMPT AND ABORT of the same
          * task in flight does not wait for it again. */
-        if (task->cmd.lun == lun && iscsi_task_abort(task)
-            && task->abort_wait == NULL) {
+        if (iscsi_task_abort(task) && task->abort_wait == NULL) {
             task->abort_wait = w;
             waited++;
         }

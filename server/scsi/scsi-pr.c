@@ -30,8 +30,9 @@
  * scsi_target.abort_nexuses), and completes once none of them is left in
  * the core, so a write of a fenced node that was already on its way
  * cannot land after GOOD.  The preempted nexuses learn of it from the
- * REGISTRATIONS PREEMPTED unit attention their next command gets (their
- * registrations are gone, so it is refused too).  Which nexuses were
+ * unit attentions their next commands get: REGISTRATIONS PREEMPTED, then,
+ * where commands were aborted, COMMANDS CLEARED BY ANOTHER INITIATOR (the
+ * transport queues it: TAS is 0, so the aborted commands get no status).  Which nexuses were
  * preempted is read off the registrations before and after, kept in the
  * command's scratch room (t->buf past the parameter list).
  *
@@ -344,6 +345,16 @@ scsi_pr_check(struct scsi_cmd *t)
         return false;
     }
     return ok || pr_conflict(t);
+}
+
+void
+scsi_pr_unit_attention(struct scsi_pr *pr, const struct scsi_nexus *n,
+                       uint16_t asc)
+{
+    pthread_mutex_lock(&pr->lock);
+    pr_ua_add(pr, n, asc);
+    pr_update_busy(pr);
+    pthread_mutex_unlock(&pr->lock);
 }
 
 /* --- Nexus loss and resets ---------------------------------------------- */

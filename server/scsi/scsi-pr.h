@@ -98,6 +98,13 @@ int scsi_pr_set_file(struct scsi_pr *pr, const char *path);
  * a legacy reservation it held is released. */
 void scsi_pr_nexus_lost(struct scsi_pr *pr, const struct scsi_nexus *n);
 
+/* Queue a unit attention (ASC << 8 | ASCQ) for nexus n, reported on its
+ * next command after those already queued: a transport that aborted n's
+ * commands for a PREEMPT AND ABORT of another nexus says COMMANDS CLEARED
+ * BY ANOTHER INITIATOR (SAM-5 5.6, TAS 0). */
+void scsi_pr_unit_attention(struct scsi_pr *pr, const struct scsi_nexus *n,
+                            uint16_t asc);
+
 /* A LUN or target reset: legacy reservations are released; persistent
  * ones survive (SPC-4 5.14.1). */
 void scsi_pr_reset(struct scsi_pr *pr);

@@ -59,6 +59,7 @@
 #define SCSI_ASC_INSUFFICIENT_REG_RESOURCES 0x5504
 #define SCSI_ASC_SANITIZE_IN_PROGRESS     0x041b /* LU not ready, sanitize */
 #define SCSI_ASC_SANITIZE_FAILED          0x3103 /* SANITIZE COMMAND FAILED */
+#define SCSI_ASC_COMMANDS_CLEARED_BY_OTHER 0x2f00 /* ... ANOTHER INITIATOR */
 
 /* Fixed-format sense data (SPC-4 4.5.3). */
 #define SCSI_SENSE_RESPONSE_CURRENT 0x70   /* byte 0: current error, fixed */

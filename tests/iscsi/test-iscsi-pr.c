@@ -15,8 +15,8 @@
  *    data) when B preempts it: after PREEMPT the WRITE, already
  *    accepted, lands once its data comes; after PREEMPT AND ABORT it is
  *    aborted, in another session on another I/O thread: no status for
- *    it, its data is dropped, and C's next command reports REGISTRATIONS
- *    PREEMPTED;
+ *    it, its data is dropped, and C's next commands report REGISTRATIONS
+ *    PREEMPTED, then COMMANDS CLEARED BY ANOTHER INITIATOR;
  *  - CLEAR, then RESERVE(6) from A: B conflicts even on TEST UNIT READY;
  *    A logs out and B can reserve (a legacy reservation ends with its
  *    I_T nexus);
@@ -50,6 +50,7 @@ static const char conf[] =
 #define KEY_A UINT64_C(0xaaaa000000000001)
 #define KEY_B UINT64_C(0xbbbb000000000002)
 #define ASCQ_REGISTRATIONS_PREEMPTED 0x2a05
+#define ASCQ_COMMANDS_CLEARED_BY_ANOTHER 0x2f00
 #define LBA 100
 
 static unsigned char block[512];
@@ -322,7 +323,12 @@ check_preempt_and_abort(struct iscsi_context *b, const struct iscsi_test_target 
     CHECK(task->datain.data[0] != 'C' && task->datain.data[511] != 'C',
           "after PREEMPT AND ABORT: C's aborted WRITE landed");
     scsi_free_scsi_task(task);
-    /* C's session goes on. */
+    /* C is told its commands were aborted (SAM-5, TAS 0), and its session
+     * goes on. */
+    task = iscsi_testunitready_sync(c, t->lun);
+    CHECK_TASK_SENSE(c, task, SCSI_SENSE_UNIT_ATTENTION,
+                     ASCQ_COMMANDS_CLEARED_BY_ANOTHER, 0xffff,
+                     "C after its WRITE was aborted");
     task = iscsi_testunitready_sync(c, t->lun);
     CHECK_TASK_GOOD(c, task, "C: TEST UNIT READY after the abort");
     scsi_free_scsi_task(task);

@@ -512,7 +512,12 @@ START_TEST(test_pr_preempt_and_abort_aborts_through_the_transport)
     ck_assert_int_eq(c.ncalls, 1);
     ck_assert_int_eq(c.t.status, GOOD);
     st_cmd_free(&c);
+    /* A transport's unit attention comes after those already queued. */
+    scsi_pr_unit_attention(env.lu[0].pr, &nx[2],
+                           SCSI_ASC_COMMANDS_CLEARED_BY_OTHER);
     ck_assert_uint_eq(pr_ua(&env, 2), SCSI_ASC_REGISTRATIONS_PREEMPTED);
+    ck_assert_uint_eq(pr_ua(&env, 2), SCSI_ASC_COMMANDS_CLEARED_BY_OTHER);
+    ck_assert_uint_eq(pr_ua(&env, 2), 0);
 
     /* Plain PREEMPT of nexus 1 by 2, re-registered: no abort. */
     ck_assert_int_eq(pr_out(&env, 2, SCSI_PROUT_REGISTER, 0, 0, 0xc, 0), GOOD);
