@@ -692,12 +692,15 @@ iscsi_task_abort_preempted(struct iscsi_conn *conn, uint64_t lun,
     while (task) {
         struct iscsi_task *next = task->next;
 
-        if (task->cmd.lun != lun || task->state == ISCSI_TASK_SENDING
-            || task->aborted) {
+        if (task->cmd.lun != lun) {
             task = next;
             continue;
         }
-        (*aborted)++;
+        /* Answered already, or aborted by a TMF already: not ours to
+         * report, but one still in the backend is waited for. */
+        if (task->state != ISCSI_TASK_SENDING && !task->aborted) {
+            (*aborted)++;
+        }
         /* One wait per task: a second PREEMPT AND ABORT of the same
          * task in flight does not wait for it again. */
         if (iscsi_task_abort(task) && task->abort_wait == NULL) {
