@@ -46,6 +46,7 @@ enum iscsi_conn_state {
 
 struct iscsi_conn;
 struct iscsi_task;
+struct iscsi_abort_wait;
 
 enum iscsi_task_state {
     ISCSI_TASK_FREE,
@@ -68,6 +69,8 @@ struct iscsi_task {
     uint32_t want;         /* write data to collect: min(edtl, spdtl) */
     bool immediate;
     bool aborted;          /* by a TMF: no response */
+    struct iscsi_abort_wait *abort_wait; /* a PREEMPT AND ABORT waiting for
+                            * it to leave the core (iscsi-server.c) */
     uint8_t *buf;          /* kept between tasks */
     size_t bufcap;
     /* write data */
@@ -202,6 +205,10 @@ void iscsi_server_session_add(struct iscsi_server *srv, struct iscsi_conn *conn)
 void iscsi_server_session_remove(struct iscsi_server *srv,
                                  struct iscsi_conn *conn) ATTR_NONNULL(1, 2);
 
+/* A PREEMPT AND ABORT's wait for the aborted tasks: one reference per
+ * task it waits for, from any thread. */
+void iscsi_server_abort_wait_put(struct iscsi_abort_wait *w) ATTR_NONNULL(1);
+
 /* iscsi-discovery.c */
 /* Whether this connection's initiator may see and use target t (the
  * export's allow and initiators lists). */
@@ -225,6 +232,12 @@ void iscsi_task_tmf(struct iscsi_conn *conn, const uint8_t *bhs)
 void iscsi_task_tmf_check(struct iscsi_conn *conn) ATTR_NONNULL(1);
 /* Drop a reference a queued PDU held. */
 void iscsi_task_put(struct iscsi_task *task) ATTR_NONNULL(1);
+/* PREEMPT AND ABORT: abort conn's tasks on lun as ABORT TASK SET does;
+ * each still in the core holds a reference of w until it leaves.
+ * Returns how many do; *aborted is how many were aborted in all. */
+unsigned iscsi_task_abort_preempted(struct iscsi_conn *conn, uint64_t lun,
+                                    struct iscsi_abort_wait *w,
+                                    unsigned *aborted) ATTR_NONNULL(1, 3, 4);
 /* The connection died: forget tasks not in the backend. */
 void iscsi_task_abort_all(struct iscsi_conn *conn) ATTR_NONNULL(1);
 /* A Logout: end the commands still waiting for Data-Out, unanswered. */

@@ -3,6 +3,14 @@
  * See iscsi-server.h.  Targets are built once at start from the exports
  * whose `protocols` include iscsi; they are read-only afterwards and
  * shared by every I/O thread.
+ *
+ * PREEMPT AND ABORT reaches every session: the SCSI core names the
+ * preempted I_T nexuses (scsi_target.abort_nexuses), a message goes to
+ * each I/O thread, which aborts those sessions' tasks on the LU as ABORT
+ * TASK SET does (iscsi_task_abort_preempted), and a count of what is
+ * still to happen (threads not visited yet, aborted tasks still in the
+ * core) finishes the PREEMPT AND ABORT on its own thread when it reaches
+ * zero, the same wait a TMF makes for its aborted tasks.
  */
 #include <config.h>
 
@@ -11,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "iscsi/iscsi-internal.h"
 #include "iscsi/iscsi-server.h"
@@ -66,10 +75,136 @@ iscsi_server_serves(const struct export *e)
     return e->cfg->protocols & CONFIG_PROTO_ISCSI;
 }
 
+/* --- PREEMPT AND ABORT ---------------------------------------------- */
+
+struct iscsi_abort_wait {
+    atomic_uint pending;       /* threads to visit + tasks in the core */
+    struct scsi_cmd *waiter;   /* the PREEMPT AND ABORT */
+    void (*resume)(struct scsi_cmd *t);
+};
+
+/* To one I/O thread: the nexuses (in the waiter's buffer, valid until it
+ * resumes) whose tasks on lun go. */
+struct iscsi_abort_msg {
+    struct iscsi_server *srv;
+    const struct iscsi_target *target;
+    const struct scsi_lu *lu;
+    uint64_t lun;
+    const struct scsi_nexus *n;
+    size_t count;
+    unsigned id;
+    struct iscsi_abort_wait *w;
+};
+
+static void
+iscsi_server_abort_resume(void *opaque)
+{
+    struct iscsi_abort_wait *w = opaque;
+
+    w->resume(w->waiter);
+    free(w);
+}
+
+void
+iscsi_server_abort_wait_put(struct iscsi_abort_wait *w)
+{
+    if (atomic_fetch_sub(&w->pending, 1) != 1) {
+        return;
+    }
+    /* The last one, on any thread: the waiter resumes on its own. */
+    while (aio_ctx_run(w->waiter->ctx, iscsi_server_abort_resume, w) < 0) {
+        log_error("iscsi: out of memory finishing a PREEMPT AND ABORT; "
+                  "retrying");
+        nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+    }
+}
+
+static void
+iscsi_server_abort_on_thread(void *opaque)
+{
+    struct iscsi_abort_msg *m = opaque;
+
+    for (struct conn *it = conn_first(&m->srv->fe, m->id); it; it = it->next) {
+        struct iscsi_conn *c = (struct iscsi_conn *)it;
+
+        if (c->target != m->target || c->state != ISCSI_STATE_FULL) {
+            continue;
+        }
+        for (size_t i = 0; i < m->count; i++) {
+            if (scsi_pr_nexus_eq(&c->nexus, &m->n[i])) {
+                unsigned aborted;
+                unsigned k = iscsi_task_abort_preempted(c, m->lun, m->w,
+                                                        &aborted);
+
+                atomic_fetch_add(&m->w->pending, k);
+                if (aborted > 0) {
+                    /* SAM-5 5.6 with TAS 0: no status for them, a unit
+                     * attention instead. */
+                    scsi_pr_unit_attention(m->lu->pr, &c->nexus,
+                                           SCSI_ASC_COMMANDS_CLEARED_BY_OTHER);
+                    log_info("iscsi %s: PREEMPT AND ABORT: %u command(s) of "
+                             "%s aborted, %u still in the backend",
+                             c->base.peer, aborted, c->nexus.port, k);
+                }
+                break;
+            }
+        }
+    }
+    iscsi_server_abort_wait_put(m->w); /* this thread's visit */
+    free(m);
+}
+
+static void
+iscsi_server_abort_nexuses(const struct scsi_target *tgt,
+                           const struct scsi_lu *lu,
+                           const struct scsi_nexus *n, size_t count,
+                           struct scsi_cmd *waiter,
+                           void (*resume)(struct scsi_cmd *t))
+{
+    struct iscsi_server *srv = tgt->transport;
+    struct iscsi_abort_wait *w = malloc(sizeof *w);
+
+    if (w == NULL) {
+        /* The preemption stands; only the abort is not done. */
+        log_error("iscsi: out of memory: PREEMPT AND ABORT does not abort");
+        resume(waiter);
+        return;
+    }
+    /* One for each thread and one held while the messages go out. */
+    atomic_init(&w->pending, srv->niothreads + 1);
+    w->waiter = waiter;
+    w->resume = resume;
+    for (unsigned id = 0; id < srv->niothreads; id++) {
+        struct iscsi_abort_msg *m = malloc(sizeof *m);
+
+        if (m != NULL) {
+            m->srv = srv;
+            m->target = (const struct iscsi_target *)tgt; /* scsi first */
+            m->lu = lu;
+            m->lun = lu->lun;
+            m->n = n;
+            m->count = count;
+            m->id = id;
+            m->w = w;
+        }
+        if (m == NULL || iothread_run(srv->fe.iothreads[id],
+                                      iscsi_server_abort_on_thread, m) < 0) {
+            log_error("iscsi: out of memory: PREEMPT AND ABORT skips the "
+                      "sessions of I/O thread %u", id);
+            free(m);
+            iscsi_server_abort_wait_put(w);
+        }
+    }
+    iscsi_server_abort_wait_put(w);
+}
+
+/* --- Targets --------------------------------------------------------- */
+
 /* One target per LUN 0 export; the exports naming the same iqn are its
  * other LUNs (the configuration guarantees LUN 0 and unique numbers). */
 static int
-iscsi_server_build_target(struct iscsi_target *t, struct export *lun0,
+iscsi_server_build_target(struct iscsi_server *srv, struct iscsi_target *t,
+                          struct export *lun0,
                           const struct export_set *exports,
                           const char *pr_dir)
 {
@@ -84,6 +219,8 @@ iscsi_server_build_target(struct iscsi_target *t, struct export *lun0,
     t->cfg = lun0->cfg;
     t->scsi.name = lun0->cfg->iqn;
     t->scsi.tpgt = ISCSI_TPGT;
+    t->scsi.abort_nexuses = iscsi_server_abort_nexuses;
+    t->scsi.transport = srv;
     t->scsi.luns = calloc(n, sizeof *t->scsi.luns);
     t->reset_gen = calloc(n, sizeof *t->reset_gen);
     if (t->scsi.luns == NULL || t->reset_gen == NULL) {
@@ -129,7 +266,8 @@ iscsi_server_build_targets(struct iscsi_server *srv,
         if (!iscsi_server_serves(e) || e->cfg->lun != 0) {
             continue;
         }
-        r = iscsi_server_build_target(&srv->targets[srv->ntargets], e, exports,
+        r = iscsi_server_build_target(srv, &srv->targets[srv->ntargets], e,
+                                      exports,
                                       srv->cfg->iscsi_pr_state_dir);
         srv->ntargets++; /* freed by iscsi_server_free even half built */
         if (r < 0) {

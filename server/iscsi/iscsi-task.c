@@ -137,6 +137,10 @@ iscsi_task_release(struct iscsi_task *task)
     if (task->aborted) {
         task->aborted = false;
     }
+    if (task->abort_wait) {
+        iscsi_server_abort_wait_put(task->abort_wait);
+        task->abort_wait = NULL;
+    }
     iscsi_conn_task_released(conn);
 }
 
@@ -440,6 +444,7 @@ iscsi_task_scsi_cmd(struct iscsi_conn *conn, const uint8_t *bhs,
     task->edtl = edtl;
     task->immediate = bhs[0] & ISCSI_FLAG_IMMEDIATE;
     task->aborted = false;
+    task->abort_wait = NULL;
     task->data_got = 0;
     task->spdtl = task->want = 0;
     task->data_sn = 0;
@@ -685,6 +690,37 @@ iscsi_task_abort_lun(struct iscsi_conn *conn, uint64_t lun, uint32_t except_itt)
         task = next;
     }
     return busy;
+}
+
+unsigned
+iscsi_task_abort_preempted(struct iscsi_conn *conn, uint64_t lun,
+                           struct iscsi_abort_wait *w, unsigned *aborted)
+{
+    unsigned waited = 0;
+    struct iscsi_task *task = conn->active;
+
+    *aborted = 0;
+    while (task) {
+        struct iscsi_task *next = task->next;
+
+        if (task->cmd.lun != lun) {
+            task = next;
+            continue;
+        }
+        /* Answered already, or aborted by a TMF already: not ours to
+         * report, but one still in the backend is waited for. */
+        if (task->state != ISCSI_TASK_SENDING && !task->aborted) {
+            (*aborted)++;
+        }
+        /* One wait per task: a second PREEMPT AND ABORT of the same
+         * task in flight does not wait for it again. */
+        if (iscsi_task_abort(task) && task->abort_wait == NULL) {
+            task->abort_wait = w;
+            waited++;
+        }
+        task = next;
+    }
+    return waited;
 }
 
 void

@@ -10,14 +10,18 @@ server_libpolltgt_a_SOURCES += \
 	server/scsi/scsi-pr.c server/scsi/scsi-pr.h \
 	server/scsi/scsi-range.c \
 	server/scsi/scsi-lbp.c \
+	server/scsi/scsi-sanitize.c \
 	server/scsi/scsi-step.c
 
 check_PROGRAMS += tests/unit/test-scsi-cmd tests/unit/test-scsi-spc \
 	tests/unit/test-scsi-sbc tests/unit/test-scsi-provisioning \
-	tests/unit/test-scsi-pr
+	tests/unit/test-scsi-pr tests/unit/test-scsi-sanitize
 TESTS += tests/unit/test-scsi-cmd tests/unit/test-scsi-spc \
 	tests/unit/test-scsi-sbc tests/unit/test-scsi-provisioning \
-	tests/unit/test-scsi-pr
+	tests/unit/test-scsi-pr tests/unit/test-scsi-sanitize
+tests_unit_test_scsi_sanitize_SOURCES = tests/unit/test-scsi-sanitize.c
+tests_unit_test_scsi_sanitize_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_scsi_sanitize_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
 tests_unit_test_scsi_cmd_SOURCES = tests/unit/test-scsi-cmd.c
 tests_unit_test_scsi_cmd_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_scsi_cmd_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)

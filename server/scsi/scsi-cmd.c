@@ -96,6 +96,8 @@ static const uint8_t u_sync_cache_10[] = { 0x35, 0x06, U_LBA4, 0x1f, 0xff,
                                            0xff, 0 };
 static const uint8_t u_write_same_10[] = { 0x41, 0x08, U_LBA4, 0x1f, 0xff,
                                            0xff, 0 };
+static const uint8_t u_sanitize[] = { 0x48, 0xbf, 0, 0, 0, 0, 0, 0xff, 0xff,
+                                      0 };
 static const uint8_t u_unmap[] = { 0x42, 0, 0, 0, 0, 0, 0x1f, 0xff, 0xff, 0 };
 static const uint8_t u_mode_select_10[] = { 0x55, 0x10, 0, 0, 0, 0, 0, 0xff,
                                             0xff, 0 };
@@ -161,6 +163,13 @@ static const struct scsi_sa sa_prout[] = {
     { SCSI_PROUT_PREEMPT, u_prout, NULL },
     { SCSI_PROUT_PREEMPT_AND_ABORT, u_prout, NULL },
     { SCSI_PROUT_REGISTER_IGNORE, u_prout, NULL },
+};
+
+/* CRYPTOGRAPHIC ERASE is not offered: no encryption key to change. */
+static const struct scsi_sa sa_sanitize[] = {
+    { SCSI_SANITIZE_OVERWRITE, u_sanitize, NULL },
+    { SCSI_SANITIZE_BLOCK_ERASE, u_sanitize, scsi_sanitize_can_erase },
+    { SCSI_SANITIZE_EXIT_FAILURE, u_sanitize, NULL },
 };
 
 static const struct scsi_sa sa_maintenance_in[] = {
@@ -236,6 +245,8 @@ static const struct scsi_op scsi_ops[256] = {
     [SCSI_OP_UNMAP] = OP_AVAIL("UNMAP", scsi_lbp_decode_unmap,
                                scsi_lbp_exec_unmap, scsi_lbp_unmap_avail,
                                u_unmap),
+    [SCSI_OP_SANITIZE] = OP_SA("SANITIZE", scsi_sanitize_decode,
+                               scsi_sanitize_exec, sa_sanitize),
     [SCSI_OP_LOG_SELECT] = OP_REFUSED("LOG SELECT", 0),
     [SCSI_OP_LOG_SENSE] = OP_REFUSED("LOG SENSE", 0),
     [SCSI_OP_MODE_SELECT_10] = OP("MODE SELECT(10)",
@@ -375,15 +386,29 @@ scsi_cmd_invalid_field(struct scsi_cmd *t)
     return scsi_cmd_illegal(t, SCSI_ASC_INVALID_FIELD_IN_CDB);
 }
 
+/* The field pointer (SPC-4 4.5.2.4.2): cd, in the CDB or else in the
+ * parameter list. */
+static bool
+cmd_field_pointer(struct scsi_cmd *t, bool cd, uint16_t byte, uint8_t bit)
+{
+    t->sense[15] = (uint8_t)(SCSI_SENSE_SKSV | (cd ? SCSI_SENSE_SKS_CD : 0)
+                             | SCSI_SENSE_SKS_BPV | (bit & 0x07));
+    scsi_put_be16(&t->sense[16], byte);
+    return false;
+}
+
 bool
 scsi_cmd_invalid_field_at(struct scsi_cmd *t, uint8_t byte, uint8_t bit)
 {
     scsi_cmd_invalid_field(t);
-    t->sense[15] = (uint8_t)(SCSI_SENSE_SKSV | SCSI_SENSE_SKS_CD
-                             | SCSI_SENSE_SKS_BPV | (bit & 0x07));
-    t->sense[16] = 0;
-    t->sense[17] = byte;
-    return false;
+    return cmd_field_pointer(t, true, byte, bit);
+}
+
+bool
+scsi_cmd_invalid_param_at(struct scsi_cmd *t, uint16_t byte, uint8_t bit)
+{
+    scsi_cmd_illegal(t, SCSI_ASC_INVALID_FIELD_IN_PARAMETER);
+    return cmd_field_pointer(t, false, byte, bit);
 }
 
 bool
@@ -490,6 +515,10 @@ scsi_cmd_decode(struct scsi_cmd *t)
     if (t->lu && !scsi_pr_check(t)) {
         return false;
     }
+    /* Then a SANITIZE running or failed, which refuses nearly all. */
+    if (t->lu && !scsi_sanitize_check(t)) {
+        return false;
+    }
 
     ok = op->decode(t);
     if (!ok) {
@@ -589,6 +618,8 @@ scsi_lu_init(struct scsi_lu *lu, struct export *e, uint64_t lun,
     lu->opt_xfer_gran = (uint16_t)(gran ? gran : 1);
     scsi_range_init(&lu->range_state);
     lu->ranges = &lu->range_state;
+    scsi_sanitize_init(&lu->sanitize_state);
+    lu->sanitize = &lu->sanitize_state;
     scsi_pr_init(&lu->pr_state);
     lu->pr = &lu->pr_state;
 

@@ -25,7 +25,9 @@
  * range, VERIFY comparing chunk by chunk, UNMAP with several descriptors);
  * it still completes with exactly one call of t->done, and it uses only
  * t->buf, never memory of its own, so its footprint is the buf_len the
- * transport saw at decode.
+ * transport saw at decode.  SANITIZE is the one exception: with IMMED its
+ * work outlives the command, so it runs as a job with memory of its own
+ * (scsi-sanitize.c).
  *
  * libiscsi owns scsi_task_* (and struct scsi_task), hence scsi_cmd_.
  */
@@ -104,6 +106,20 @@ struct scsi_ranges {
     bool excl_slot[SCSI_RANGE_SLOTS];
 };
 
+/* The sanitize state of an LU (scsi-sanitize.c): with ranges and pr, the
+ * mutable part of a struct scsi_lu. */
+enum scsi_sanitize_state {
+    SCSI_SANITIZE_IDLE,
+    SCSI_SANITIZE_RUNNING,
+    SCSI_SANITIZE_FAILED,   /* until EXIT FAILURE MODE or a good one */
+};
+
+struct scsi_sanitize {
+    atomic_uint state;         /* enum scsi_sanitize_state */
+    atomic_uint progress;      /* of the running one, in 65536ths */
+    atomic_bool ause;          /* the failed one allows EXIT FAILURE MODE */
+};
+
 struct scsi_lu {
     struct export *export;
     uint64_t lun;
@@ -123,7 +139,11 @@ struct scsi_lu {
     struct scsi_ranges range_state;
     struct scsi_pr *pr;        /* reservations: points at pr_state below */
     struct scsi_pr pr_state;
+    struct scsi_sanitize *sanitize; /* points at sanitize_state below */
+    struct scsi_sanitize sanitize_state;
 };
+
+struct scsi_cmd;
 
 /* A target: its name and its logical units, for REPORT LUNS and VPD 83h. */
 struct scsi_target {
@@ -131,9 +151,21 @@ struct scsi_target {
     uint16_t tpgt;             /* target portal group tag */
     struct scsi_lu *luns;
     size_t nluns;
+    /*
+     * The transport's, for PREEMPT AND ABORT (SPC-4 5.14.11.2.5): abort
+     * the tasks that the I_T nexuses n[0..count) have on lu, as ABORT TASK
+     * SET does (no status for them), on whatever session and I/O thread
+     * they are, and once none of them is left in the SCSI core call
+     * resume(waiter) on waiter's I/O thread.  n stays valid until then.
+     * NULL: the transport cannot, and those tasks run to completion.
+     */
+    void (*abort_nexuses)(const struct scsi_target *tgt,
+                          const struct scsi_lu *lu,
+                          const struct scsi_nexus *n, size_t count,
+                          struct scsi_cmd *waiter,
+                          void (*resume)(struct scsi_cmd *t));
+    void *transport;           /* the transport's, for abort_nexuses */
 };
-
-struct scsi_cmd;
 struct scsi_step_ops;
 typedef void scsi_done_fn(struct scsi_cmd *t);
 

@@ -105,6 +105,10 @@ bool scsi_cmd_invalid_field(struct scsi_cmd *t) ATTR_NONNULL(1);
  * bit `bit` (the field's most significant bit). */
 bool scsi_cmd_invalid_field_at(struct scsi_cmd *t, uint8_t byte, uint8_t bit)
     ATTR_NONNULL(1);
+/* ILLEGAL REQUEST / INVALID FIELD IN PARAMETER LIST with the field
+ * pointer at byte `byte`, bit `bit` of the parameter list; false. */
+bool scsi_cmd_invalid_param_at(struct scsi_cmd *t, uint16_t byte, uint8_t bit)
+    ATTR_NONNULL(1);
 /* Byte 1 of a SCSI_OP_SA opcode: reserved bits 7-5 clear and a service
  * action this LU offers, else INVALID FIELD IN CDB pointing at the field
  * (SPC-4 leaves INVALID COMMAND OPERATION CODE as the other choice;
@@ -199,6 +203,22 @@ void scsi_range_init(struct scsi_ranges *r) ATTR_NONNULL(1);
 void scsi_range_lock(struct scsi_cmd *t, uint64_t lba, uint64_t n, bool excl,
                      void (*go)(struct scsi_cmd *t)) ATTR_NONNULL(1, 5);
 void scsi_range_unlock(struct scsi_cmd *t) ATTR_NONNULL(1);
+
+/* scsi-sanitize.c */
+void scsi_sanitize_init(struct scsi_sanitize *s) ATTR_NONNULL(1);
+/* May t run now?  false while a SANITIZE runs (NOT READY, SANITIZE IN
+ * PROGRESS, with its progress) or after one failed (MEDIUM ERROR,
+ * SANITIZE COMMAND FAILED), but for INQUIRY, REPORT LUNS and REQUEST
+ * SENSE (and SANITIZE after a failure). */
+bool scsi_sanitize_check(struct scsi_cmd *t) ATTR_NONNULL(1);
+/* REQUEST SENSE's sense data for lu while a SANITIZE runs or after one
+ * failed: true and SCSI_SENSE_LEN bytes in buf; false otherwise. */
+bool scsi_sanitize_sense(const struct scsi_lu *lu, uint8_t *buf)
+    ATTR_NONNULL(1, 2);
+/* BLOCK ERASE is offered: the LU deallocates, and reads zeros after. */
+bool scsi_sanitize_can_erase(const struct scsi_lu *lu) ATTR_NONNULL(1);
+bool scsi_sanitize_decode(struct scsi_cmd *t) ATTR_NONNULL(1);
+void scsi_sanitize_exec(struct scsi_cmd *t) ATTR_NONNULL(1);
 
 /* scsi-caw.c */
 bool scsi_caw_decode(struct scsi_cmd *t) ATTR_NONNULL(1);

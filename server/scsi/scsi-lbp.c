@@ -28,7 +28,8 @@
  * any other length.
  *
  * UNMAP checks the whole parameter list before unmapping anything, so a
- * bad descriptor leaves the LU untouched, then issues one request per
+ * bad descriptor leaves the LU untouched, then takes the LBA range of its
+ * descriptors (scsi-range.c) like a write and issues one request per
  * non-empty descriptor, in order.  ANCHOR is refused (ANC_SUP 0): we have
  * no anchored state.
  */
@@ -364,9 +365,41 @@ static const struct scsi_step_ops lbp_unmap_ops = {
     .done = lbp_unmap_done,
 };
 
+/* The blocks from the lowest descriptor to the end of the highest, in
+ * *lba and *n; *n 0 when every descriptor is empty. */
+static void
+lbp_unmap_span(const struct scsi_cmd *t, uint64_t *lba, uint64_t *n)
+{
+    uint64_t lo = UINT64_MAX, hi = 0;
+    uint32_t count = lbp_unmap_count(t);
+
+    for (uint32_t i = 0; i < count; i++) {
+        const uint8_t *d = lbp_unmap_desc(t, i);
+        uint64_t start = scsi_get_be64(d);
+        uint32_t len = scsi_get_be32(d + 8);
+
+        if (len > 0) {
+            lo = MIN(lo, start);
+            hi = MAX(hi, start + len);
+        }
+    }
+    *lba = lo;
+    *n = hi > lo ? hi - lo : 0;
+}
+
+static void
+lbp_unmap_go(struct scsi_cmd *t)
+{
+    t->step_pos = 0;
+    t->step_end = lbp_unmap_count(t);
+    scsi_step_start(t, &lbp_unmap_ops);
+}
+
 void
 scsi_lbp_exec_unmap(struct scsi_cmd *t)
 {
+    uint64_t lba, n;
+
     if (t->xfer_len == 0 || !lbp_unmap_check(t)) {
         if (t->status != SCSI_STATUS_CHECK_CONDITION) {
             t->status = SCSI_STATUS_GOOD;
@@ -374,9 +407,20 @@ scsi_lbp_exec_unmap(struct scsi_cmd *t)
         scsi_cmd_finish(t);
         return;
     }
-    t->step_pos = 0;
-    t->step_end = lbp_unmap_count(t);
-    scsi_step_start(t, &lbp_unmap_ops);
+    lbp_unmap_span(t, &lba, &n);
+    if (n == 0) {
+        t->status = SCSI_STATUS_GOOD;
+        scsi_cmd_finish(t);
+        return;
+    }
+    /* Deallocating replaces whole blocks, as a write does: shared, so a
+     * COMPARE AND WRITE or a partial-block read-modify-write on any of
+     * them runs entirely before or after it.  One range over the span of
+     * the descriptors, not one per descriptor: a lock held while the
+     * next is awaited could deadlock against an exclusive claim in
+     * between, and UNMAPs with far-apart descriptors are rare enough
+     * that the coarser range costs nothing. */
+    scsi_range_lock(t, lba, n, false, lbp_unmap_go);
 }
 
 /* --- GET LBA STATUS ------------------------------------------------------ */

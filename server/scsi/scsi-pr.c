@@ -23,11 +23,18 @@
  * HARDWARE ERROR and changes nothing.  Unit attentions and legacy
  * reservations are not persisted (SPC-4: a power loss clears them).
  *
- * PREEMPT AND ABORT preempts like PREEMPT but does not abort the tasks
- * of the preempted nexuses: they live on other I/O threads, in other
- * sessions' task lists, which this core cannot reach.  A task already in
- * the backend then completes; every later command of those nexuses is
- * refused here, since their registrations are gone.
+ * PREEMPT AND ABORT preempts like PREEMPT, then has the transport abort
+ * the tasks of the preempted nexuses on the LU as ABORT TASK SET would
+ * (SPC-4 5.14.11.2.5: no status for them; the transport owns the task
+ * lists, on whatever session and I/O thread they are:
+ * scsi_target.abort_nexuses), and completes once none of them is left in
+ * the core, so a write of a fenced node that was already on its way
+ * cannot land after GOOD.  The preempted nexuses learn of it from the
+ * unit attentions their next commands get: REGISTRATIONS PREEMPTED, then,
+ * where commands were aborted, COMMANDS CLEARED BY ANOTHER INITIATOR (the
+ * transport queues it: TAS is 0, so the aborted commands get no status).  Which nexuses were
+ * preempted is read off the registrations before and after, kept in the
+ * command's scratch room (t->buf past the parameter list).
  *
  * RESERVE and RELEASE conflict with registrations as SPC-3 5.6.3
  * (compatible reservation handling, CRH) says: while any nexus is
@@ -94,10 +101,16 @@ pr_nexus(const struct scsi_cmd *t)
 
 /* iSCSI names compare case-insensitively (RFC 3722), the ISID in hex
  * does too. */
+bool
+scsi_pr_nexus_eq(const struct scsi_nexus *a, const struct scsi_nexus *b)
+{
+    return a->rtpi == b->rtpi && strcasecmp(a->port, b->port) == 0;
+}
+
 static bool
 pr_nexus_eq(const struct scsi_nexus *a, const struct scsi_nexus *b)
 {
-    return a->rtpi == b->rtpi && strcasecmp(a->port, b->port) == 0;
+    return scsi_pr_nexus_eq(a, b);
 }
 
 static bool
@@ -334,6 +347,16 @@ scsi_pr_check(struct scsi_cmd *t)
     return ok || pr_conflict(t);
 }
 
+void
+scsi_pr_unit_attention(struct scsi_pr *pr, const struct scsi_nexus *n,
+                       uint16_t asc)
+{
+    pthread_mutex_lock(&pr->lock);
+    pr_ua_add(pr, n, asc);
+    pr_update_busy(pr);
+    pthread_mutex_unlock(&pr->lock);
+}
+
 /* --- Nexus loss and resets ---------------------------------------------- */
 
 void
@@ -537,7 +560,11 @@ scsi_pr_decode_out(struct scsi_cmd *t)
     if (scsi_get_be32(&t->cdb[5]) != PR_OUT_PARAM_LEN) {
         return scsi_cmd_illegal(t, SCSI_ASC_PARAM_LIST_LENGTH_ERROR);
     }
-    scsi_cmd_data_out(t, PR_OUT_PARAM_LEN, 0);
+    /* PREEMPT AND ABORT: room for the registrations' nexuses. */
+    scsi_cmd_data_out(t, PR_OUT_PARAM_LEN,
+                      sa == SCSI_PROUT_PREEMPT_AND_ABORT
+                          ? SCSI_PR_MAX_REGS * (uint32_t)sizeof(struct scsi_nexus)
+                          : 0);
     return true;
 }
 
@@ -931,16 +958,17 @@ out:
 
 /* Apply t to a copy of the state, persist the copy, and only then make
  * it the state: a PR OUT the file did not take has not happened. */
-static void
+static bool
 pr_out_persistent(struct scsi_pr *pr, struct scsi_cmd *t)
 {
     struct scsi_pr *next = malloc(sizeof *next);
+    bool ok = false;
     int r;
 
     if (next == NULL) {
         scsi_cmd_set_sense(t, SCSI_SENSE_ABORTED_COMMAND,
                            SCSI_ASC_OUT_OF_MEMORY);
-        return;
+        return false;
     }
     pr_copy_state(next, pr);
     next->path = pr->path;
@@ -954,25 +982,59 @@ pr_out_persistent(struct scsi_pr *pr, struct scsi_cmd *t)
         } else {
             pr_copy_state(pr, next);
             t->status = SCSI_STATUS_GOOD;
+            ok = true;
         }
     }
     free(next);
+    return ok;
+}
+
+/* PREEMPT AND ABORT's scratch room: the nexuses registered before. */
+static struct scsi_nexus *
+pr_preempted(struct scsi_cmd *t)
+{
+    return (struct scsi_nexus *)(void *)(t->buf + PR_OUT_PARAM_LEN);
 }
 
 void
 scsi_pr_exec_out(struct scsi_cmd *t)
 {
     struct scsi_pr *pr = t->lu->pr;
+    bool abort = (t->cdb[1] & 0x1f) == SCSI_PROUT_PREEMPT_AND_ABORT;
+    struct scsi_nexus *gone = abort ? pr_preempted(t) : NULL;
+    unsigned nbefore = 0, ngone = 0;
+    bool ok;
 
     pthread_mutex_lock(&pr->lock);
+    if (gone) {
+        nbefore = pr->nregs;
+        for (unsigned i = 0; i < nbefore; i++) {
+            gone[i] = pr->regs[i].nexus;
+        }
+    }
     if (pr->path) {
         /* File I/O under the lock, on the I/O thread: reservations
          * change a few times per failover, never per I/O. */
-        pr_out_persistent(pr, t);
-    } else if (pr_out_apply(pr, t)) {
-        t->status = SCSI_STATUS_GOOD;
+        ok = pr_out_persistent(pr, t);
+    } else {
+        ok = pr_out_apply(pr, t);
+        if (ok) {
+            t->status = SCSI_STATUS_GOOD;
+        }
+    }
+    /* The preempted: registered before, not after. */
+    for (unsigned i = 0; ok && i < nbefore; i++) {
+        if (pr_find(pr, &gone[i]) < 0) {
+            gone[ngone++] = gone[i];
+        }
     }
     pr_update_busy(pr);
     pthread_mutex_unlock(&pr->lock);
+    if (ngone > 0 && t->target && t->target->abort_nexuses) {
+        /* scsi_cmd_finish once their tasks are gone. */
+        t->target->abort_nexuses(t->target, t->lu, gone, ngone, t,
+                                 scsi_cmd_finish);
+        return;
+    }
     scsi_cmd_finish(t);
 }

@@ -79,6 +79,9 @@ struct scsi_pr {
 void scsi_pr_nexus_iscsi(struct scsi_nexus *n, const char *initiator_name,
                          const uint8_t isid[6], uint16_t rtpi);
 
+/* Whether a and b are the same I_T nexus (names compare as iSCSI's do). */
+bool scsi_pr_nexus_eq(const struct scsi_nexus *a, const struct scsi_nexus *b);
+
 void scsi_pr_init(struct scsi_pr *pr);
 void scsi_pr_destroy(struct scsi_pr *pr);
 
@@ -94,6 +97,13 @@ int scsi_pr_set_file(struct scsi_pr *pr, const char *path);
 /* The nexus is gone (logout, connection loss, session reinstatement):
  * a legacy reservation it held is released. */
 void scsi_pr_nexus_lost(struct scsi_pr *pr, const struct scsi_nexus *n);
+
+/* Queue a unit attention (ASC << 8 | ASCQ) for nexus n, reported on its
+ * next command after those already queued: a transport that aborted n's
+ * commands for a PREEMPT AND ABORT of another nexus says COMMANDS CLEARED
+ * BY ANOTHER INITIATOR (SAM-5 5.6, TAS 0). */
+void scsi_pr_unit_attention(struct scsi_pr *pr, const struct scsi_nexus *n,
+                            uint16_t asc);
 
 /* A LUN or target reset: legacy reservations are released; persistent
  * ones survive (SPC-4 5.14.1). */

@@ -57,6 +57,9 @@
 #define SCSI_ASC_RESERVATIONS_RELEASED      0x2a04
 #define SCSI_ASC_REGISTRATIONS_PREEMPTED    0x2a05
 #define SCSI_ASC_INSUFFICIENT_REG_RESOURCES 0x5504
+#define SCSI_ASC_SANITIZE_IN_PROGRESS     0x041b /* LU not ready, sanitize */
+#define SCSI_ASC_SANITIZE_FAILED          0x3103 /* SANITIZE COMMAND FAILED */
+#define SCSI_ASC_COMMANDS_CLEARED_BY_OTHER 0x2f00 /* ... ANOTHER INITIATOR */
 
 /* Fixed-format sense data (SPC-4 4.5.3). */
 #define SCSI_SENSE_RESPONSE_CURRENT 0x70   /* byte 0: current error, fixed */
@@ -92,6 +95,7 @@
 #define SCSI_OP_READ_BUFFER          0x3c
 #define SCSI_OP_WRITE_SAME_10        0x41
 #define SCSI_OP_UNMAP                0x42
+#define SCSI_OP_SANITIZE             0x48
 #define SCSI_OP_LOG_SELECT           0x4c
 #define SCSI_OP_LOG_SENSE            0x4d
 #define SCSI_OP_MODE_SELECT_10       0x55
@@ -142,6 +146,12 @@
 #define SCSI_PROUT_PREEMPT           0x04
 #define SCSI_PROUT_PREEMPT_AND_ABORT 0x05
 #define SCSI_PROUT_REGISTER_IGNORE   0x06 /* REGISTER AND IGNORE EXISTING KEY */
+
+/* SANITIZE service actions (SBC-4 5.30). */
+#define SCSI_SANITIZE_OVERWRITE      0x01
+#define SCSI_SANITIZE_BLOCK_ERASE    0x02
+#define SCSI_SANITIZE_CRYPTO_ERASE   0x03
+#define SCSI_SANITIZE_EXIT_FAILURE   0x1f /* EXIT FAILURE MODE */
 
 /* Persistent reservation types (SPC-4 6.16.3.4). */
 #define SCSI_PR_WRITE_EXCLUSIVE      0x1

@@ -23,11 +23,12 @@
  * exclusive claims run in the order they entered the table (a ticket),
  * so none waits forever on another.
  *
- * UNMAP takes no range (its descriptors run as steps of their own): an
- * UNMAP racing a COMPARE AND WRITE on the same blocks is not ordered
- * with it.  READs take none either: a READ racing a write may see part
- * of it, as SBC allows for anything but WRITE ATOMIC, which is not
- * offered for that reason.
+ * UNMAP and WRITE SAME (with or without UNMAP) deallocate or replace
+ * whole blocks, so they take their range shared like a write (UNMAP the
+ * span of its descriptors), as does a SANITIZE, exclusive over the whole
+ * LU.  READs take none: a READ racing a write may see part of it, as SBC
+ * allows for anything but WRITE ATOMIC, which is not offered for that
+ * reason.
  */
 #include <config.h>
 

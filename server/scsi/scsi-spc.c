@@ -237,6 +237,10 @@ spc_inquiry_vpd(const struct scsi_cmd *t, uint8_t page, uint8_t *b)
         break;
     case SCSI_VPD_BLOCK_CHARACTERISTICS:
         scsi_put_be16(&b[4], 0x0001); /* non-rotating medium */
+        /* WABEREQ 01b: reads after a BLOCK ERASE succeed (zeros). */
+        if (scsi_sanitize_can_erase(lu)) {
+            b[7] = 0x40;
+        }
         n += SPC_VPD_B0_B1_LEN;
         break;
     case SCSI_VPD_LB_PROVISIONING:
@@ -354,6 +358,8 @@ scsi_spc_exec_request_sense(struct scsi_cmd *t)
     if (t->lu == NULL) {
         scsi_sense_build(b, SCSI_SENSE_ILLEGAL_REQUEST,
                          SCSI_ASC_LUN_NOT_SUPPORTED);
+    } else if (scsi_sanitize_sense(t->lu, b)) {
+        /* SBC-4 4.11.1: a running SANITIZE's progress, or its failure. */
     } else {
         scsi_sense_build(b, SCSI_SENSE_NO_SENSE, SCSI_ASC_NONE);
     }

@@ -11,6 +11,12 @@
  *    next command reports REGISTRATIONS PREEMPTED, then A can read but
  *    not write; READ KEYS shows only B's key, READ RESERVATION B's, and
  *    READ FULL STATUS names B's iSCSI initiator port;
+ *  - a node C whose WRITE waits for its data (InitialR2T, no immediate
+ *    data) when B preempts it: after PREEMPT the WRITE, already
+ *    accepted, lands once its data comes; after PREEMPT AND ABORT it is
+ *    aborted, in another session on another I/O thread: no status for
+ *    it, its data is dropped, and C's next commands report REGISTRATIONS
+ *    PREEMPTED, then COMMANDS CLEARED BY ANOTHER INITIATOR;
  *  - CLEAR, then RESERVE(6) from A: B conflicts even on TEST UNIT READY;
  *    A logs out and B can reserve (a legacy reservation ends with its
  *    I_T nexus);
@@ -39,9 +45,12 @@ static const char conf[] =
 
 #define NODE_A ISCSI_TEST_INITIATOR ":node-a"
 #define NODE_B ISCSI_TEST_INITIATOR ":node-b"
+#define NODE_C ISCSI_TEST_INITIATOR ":node-c"
+#define KEY_C UINT64_C(0xcccc000000000003)
 #define KEY_A UINT64_C(0xaaaa000000000001)
 #define KEY_B UINT64_C(0xbbbb000000000002)
 #define ASCQ_REGISTRATIONS_PREEMPTED 0x2a05
+#define ASCQ_COMMANDS_CLEARED_BY_ANOTHER 0x2f00
 #define LBA 100
 
 static unsigned char block[512];
@@ -187,6 +196,147 @@ check_preempt(struct iscsi_context *a, struct iscsi_context *b, int lun,
     CHECK_RW(a, lun, true, SCSI_STATUS_GOOD, "A (no reservation left)");
 }
 
+struct late_write {
+    bool done;
+    int status;
+};
+
+static void
+late_write_cb(struct iscsi_context *ctx, int status, void *command_data,
+              void *private_data)
+{
+    struct late_write *w = private_data;
+
+    (void)ctx;
+    w->done = true;
+    w->status = status;
+    if (command_data) {
+        scsi_free_scsi_task(command_data);
+    }
+}
+
+/* Serve ctx for ms milliseconds (or until *done). */
+static void
+serve(struct iscsi_context *ctx, int ms, const bool *done)
+{
+    int64_t deadline = test_now_ms() + ms;
+
+    while (test_now_ms() < deadline && !(done && *done)) {
+        struct pollfd pfd = { .fd = iscsi_get_fd(ctx),
+                              .events = (short)iscsi_which_events(ctx) };
+        int r = poll(&pfd, 1, 10);
+
+        CHECK(r >= 0 || errno == EINTR, "poll: %s", strerror(errno));
+        CHECK(iscsi_service(ctx, r > 0 ? pfd.revents : 0) == 0,
+              "iscsi_service: %s", iscsi_get_error(ctx));
+    }
+}
+
+/*
+ * C (registered, Write Exclusive - Registrants Only held by B) sends a
+ * WRITE of 'C' to lba and only the command goes out: the target asks for
+ * the data (R2T) and waits.  Then B preempts C's key (abort: PREEMPT AND
+ * ABORT), and C goes on.  Returns whether C's WRITE got a status; *st is
+ * it.
+ */
+static bool
+preempt_late_write(struct iscsi_context *b, struct iscsi_context *c, int lun,
+                   uint32_t lba, bool abort, int *st)
+{
+    static unsigned char data[512];
+    struct late_write w = { 0 };
+    struct scsi_task *task, *wtask;
+    bool answered;
+
+    memset(data, 'C', sizeof data);
+    prout(c, lun, SCSI_PERSISTENT_RESERVE_REGISTER_AND_IGNORE_EXISTING_KEY,
+          0, 0, KEY_C, "C: REGISTER");
+    wtask = iscsi_write10_task(c, lun, lba, data, sizeof data, 512, 0, 0, 0,
+                               0, 0, late_write_cb, &w);
+    CHECK(wtask != NULL, "C: WRITE task");
+    while (iscsi_which_events(c) & POLLOUT) {
+        CHECK(iscsi_service(c, POLLOUT) == 0, "iscsi_service: %s",
+              iscsi_get_error(c));
+    }
+    /* Time for the target to take the command and send its R2T, which C
+     * does not read yet. */
+    usleep(200 * 1000);
+    CHECK(!w.done, "C's WRITE answered before its data was sent");
+    prout(b, lun,
+          abort ? SCSI_PERSISTENT_RESERVE_PREEMPT_AND_ABORT
+                : SCSI_PERSISTENT_RESERVE_PREEMPT,
+          SCSI_PERSISTENT_RESERVE_TYPE_WRITE_EXCLUSIVE_REGISTRANTS_ONLY,
+          KEY_B, KEY_C, abort ? "B: PREEMPT AND ABORT C" : "B: PREEMPT C");
+    /* C reads the R2T and sends the data; then its next command. */
+    serve(c, 300, &w.done);
+    task = iscsi_testunitready_sync(c, lun);
+    CHECK_TASK_SENSE(c, task, SCSI_SENSE_UNIT_ATTENTION,
+                     ASCQ_REGISTRATIONS_PREEMPTED, 0xffff,
+                     "C after being preempted");
+    serve(c, 200, &w.done);
+    *st = w.status;
+    answered = w.done;
+    if (!answered) {
+        /* Never to be answered: libiscsi forgets it (and frees it in the
+         * callback, with SCSI_STATUS_CANCELLED). */
+        iscsi_scsi_cancel_task(c, wtask);
+    }
+    return answered;
+}
+
+static void
+check_preempt_and_abort(struct iscsi_context *b, const struct iscsi_test_target *t)
+{
+    struct iscsi_test_opts oc = {
+        .initiator = NODE_C,
+        .no_immediate_data = true,
+        .initial_r2t = true,
+    };
+    struct iscsi_context *c = test_iscsi_login(t, &oc, "node C");
+    struct scsi_task *task;
+    int st = -1;
+
+    test_iscsi_clear_ua(c, t->lun, "C");
+    /* B holds Write Exclusive - Registrants Only, so that C may write. */
+    prout(b, t->lun, SCSI_PERSISTENT_RESERVE_REGISTER_AND_IGNORE_EXISTING_KEY,
+          0, 0, KEY_B, "B: REGISTER");
+    prout(b, t->lun, SCSI_PERSISTENT_RESERVE_RESERVE,
+          SCSI_PERSISTENT_RESERVE_TYPE_WRITE_EXCLUSIVE_REGISTRANTS_ONLY, KEY_B,
+          0, "B: RESERVE WE-RO");
+
+    /* PREEMPT: the accepted WRITE runs to completion, data and all. */
+    CHECK(preempt_late_write(b, c, t->lun, LBA + 1, false, &st) &&
+          st == SCSI_STATUS_GOOD,
+          "after PREEMPT, C's WRITE that was waiting for data: want GOOD");
+    task = iscsi_read10_sync(b, t->lun, LBA + 1, 512, 512, 0, 0, 0, 0, 0);
+    CHECK_TASK_GOOD(b, task, "B: READ");
+    CHECK(task->datain.data[0] == 'C' && task->datain.data[511] == 'C',
+          "after PREEMPT: C's WRITE did not land");
+    scsi_free_scsi_task(task);
+
+    /* PREEMPT AND ABORT: it is aborted; no status, nothing written. */
+    CHECK(!preempt_late_write(b, c, t->lun, LBA + 2, true, &st),
+          "after PREEMPT AND ABORT, C's aborted WRITE got status 0x%x",
+          (unsigned)st);
+    task = iscsi_read10_sync(b, t->lun, LBA + 2, 512, 512, 0, 0, 0, 0, 0);
+    CHECK_TASK_GOOD(b, task, "B: READ");
+    CHECK(task->datain.data[0] != 'C' && task->datain.data[511] != 'C',
+          "after PREEMPT AND ABORT: C's aborted WRITE landed");
+    scsi_free_scsi_task(task);
+    /* C is told its commands were aborted (SAM-5, TAS 0), and its session
+     * goes on. */
+    task = iscsi_testunitready_sync(c, t->lun);
+    CHECK_TASK_SENSE(c, task, SCSI_SENSE_UNIT_ATTENTION,
+                     ASCQ_COMMANDS_CLEARED_BY_ANOTHER, 0xffff,
+                     "C after its WRITE was aborted");
+    task = iscsi_testunitready_sync(c, t->lun);
+    CHECK_TASK_GOOD(c, task, "C: TEST UNIT READY after the abort");
+    scsi_free_scsi_task(task);
+    test_iscsi_logout(c, "C");
+    /* Nothing registered, as check_legacy expects. */
+    prout(b, t->lun, SCSI_PERSISTENT_RESERVE_CLEAR, 0, KEY_B, 0, "B: CLEAR");
+}
+
 static void
 check_legacy(struct iscsi_context *a, struct iscsi_context *b,
              const struct iscsi_test_target *t)
@@ -296,6 +446,7 @@ main(void)
     test_iscsi_clear_ua(b, t.lun, "B");
     check_exclusive_access(a, b, t.lun);
     check_preempt(a, b, t.lun, !url);
+    check_preempt_and_abort(b, &t);
     check_legacy(a, b, &t);
     test_iscsi_logout(b, "B");
     if (!url) {

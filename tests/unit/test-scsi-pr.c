@@ -431,6 +431,103 @@ START_TEST(test_pr_preempt_and_clear)
 }
 END_TEST
 
+/* A transport's abort_nexuses that records what it was asked and
+ * resumes only when the test says. */
+static struct {
+    int calls;
+    const struct scsi_lu *lu;
+    struct scsi_nexus n[4];
+    size_t count;
+    struct scsi_cmd *waiter;
+    void (*resume)(struct scsi_cmd *t);
+} fake_abort;
+
+static void
+fake_abort_nexuses(const struct scsi_target *tgt, const struct scsi_lu *lu,
+                   const struct scsi_nexus *n, size_t count,
+                   struct scsi_cmd *waiter, void (*resume)(struct scsi_cmd *t))
+{
+    (void)tgt;
+    fake_abort.calls++;
+    fake_abort.lu = lu;
+    ck_assert_uint_le(count, 4);
+    memcpy(fake_abort.n, n, count * sizeof *n);
+    fake_abort.count = count;
+    fake_abort.waiter = waiter;
+    fake_abort.resume = resume;
+}
+
+START_TEST(test_pr_preempt_and_abort_aborts_through_the_transport)
+{
+    static const uint8_t cdb[10] = { SCSI_OP_PERSISTENT_RESERVE_OUT,
+                                     SCSI_PROUT_PREEMPT_AND_ABORT,
+                                     SCSI_PR_EXCLUSIVE_ACCESS, 0, 0, 0, 0,
+                                     0, 24, 0 };
+    struct st_env env;
+    struct st_cmd c;
+    uint8_t p[24] = { 0 };
+
+    st_env_init(&env, MiB, 512, false, 1);
+    env.target.abort_nexuses = fake_abort_nexuses;
+    memset(&fake_abort, 0, sizeof fake_abort);
+    pr_nexuses();
+    /* Nexuses 0 and 2 share key a; 0 holds Write Exclusive. */
+    ck_assert_int_eq(pr_out(&env, 0, SCSI_PROUT_REGISTER, 0, 0, 0xa, 0), GOOD);
+    ck_assert_int_eq(pr_out(&env, 1, SCSI_PROUT_REGISTER, 0, 0, 0xb, 0), GOOD);
+    ck_assert_int_eq(pr_out(&env, 2, SCSI_PROUT_REGISTER, 0, 0, 0xa, 0), GOOD);
+    ck_assert_int_eq(pr_out(&env, 0, SCSI_PROUT_RESERVE,
+                            SCSI_PR_WRITE_EXCLUSIVE, 0xa, 0, 0), GOOD);
+    /* PREEMPT alone aborts nothing; nor does a refused PREEMPT AND ABORT
+     * (wrong reservation key). */
+    ck_assert_int_eq(pr_out(&env, 1, SCSI_PROUT_PREEMPT_AND_ABORT,
+                            SCSI_PR_EXCLUSIVE_ACCESS, 0xbad, 0xa, 0),
+                     CONFLICT);
+    ck_assert_int_eq(fake_abort.calls, 0);
+
+    /* Nexus 1 preempts key a: the transport is asked to abort the tasks
+     * of 0 and 2 (not 1's) on this LU, and the command waits for it. */
+    scsi_put_be64(&p[0], 0xb);
+    scsi_put_be64(&p[8], 0xa);
+    st_cmd_init(&c, &env, &env.lu[0], cdb, sizeof cdb);
+    c.t.nexus = &nx[1];
+    ck_assert(scsi_cmd_decode(&c.t));
+    c.t.buf = bt_xmalloc(c.t.buf_len);
+    memcpy(c.t.buf, p, sizeof p);
+    scsi_cmd_exec(&c.t);
+    for (int i = 0; i < 5; i++) {
+        aio_ctx_poll(env.ctx, false);
+    }
+    ck_assert_int_eq(fake_abort.calls, 1);
+    ck_assert_int_eq(c.ncalls, 0);
+    ck_assert_ptr_eq(fake_abort.lu, &env.lu[0]);
+    ck_assert_ptr_eq(fake_abort.waiter, &c.t);
+    ck_assert_uint_eq(fake_abort.count, 2);
+    ck_assert(scsi_pr_nexus_eq(&fake_abort.n[0], &nx[0]));
+    ck_assert(scsi_pr_nexus_eq(&fake_abort.n[1], &nx[2]));
+    /* The preemption itself is in force already. */
+    ck_assert_int_eq(pr_cmd(&env, 0, SCSI_OP_WRITE_10, NULL),
+                     SCSI_STATUS_CHECK_CONDITION); /* the unit attention */
+    ck_assert_int_eq(pr_cmd(&env, 0, SCSI_OP_READ_10, NULL), CONFLICT);
+    fake_abort.resume(fake_abort.waiter);
+    ck_assert_int_eq(c.ncalls, 1);
+    ck_assert_int_eq(c.t.status, GOOD);
+    st_cmd_free(&c);
+    /* A transport's unit attention comes after those already queued. */
+    scsi_pr_unit_attention(env.lu[0].pr, &nx[2],
+                           SCSI_ASC_COMMANDS_CLEARED_BY_OTHER);
+    ck_assert_uint_eq(pr_ua(&env, 2), SCSI_ASC_REGISTRATIONS_PREEMPTED);
+    ck_assert_uint_eq(pr_ua(&env, 2), SCSI_ASC_COMMANDS_CLEARED_BY_OTHER);
+    ck_assert_uint_eq(pr_ua(&env, 2), 0);
+
+    /* Plain PREEMPT of nexus 1 by 2, re-registered: no abort. */
+    ck_assert_int_eq(pr_out(&env, 2, SCSI_PROUT_REGISTER, 0, 0, 0xc, 0), GOOD);
+    ck_assert_int_eq(pr_out(&env, 2, SCSI_PROUT_PREEMPT,
+                            SCSI_PR_EXCLUSIVE_ACCESS, 0xc, 0xb, 0), GOOD);
+    ck_assert_int_eq(fake_abort.calls, 1);
+    st_env_free(&env);
+}
+END_TEST
+
 START_TEST(test_pr_read_full_status_and_capabilities)
 {
     struct st_env env;
@@ -674,6 +771,7 @@ pr_suite(void)
     tcase_add_test(tc, test_pr_release_rules_and_unit_attentions);
     tcase_add_test(tc, test_pr_all_registrants_outlive_their_first_registrant);
     tcase_add_test(tc, test_pr_preempt_and_clear);
+    tcase_add_test(tc, test_pr_preempt_and_abort_aborts_through_the_transport);
     tcase_add_test(tc, test_pr_read_full_status_and_capabilities);
     tcase_add_test(tc, test_pr_cdb_and_parameter_errors);
     tcase_add_test(tc, test_pr_legacy_reserve_release);

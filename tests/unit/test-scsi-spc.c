@@ -782,9 +782,10 @@ START_TEST(test_spc_rsoc_all_commands)
     b = c.t.buf;
     /* 38 commands without service actions, READ CAPACITY(16), GET LBA
      * STATUS, REPORT SUPPORTED OPERATION CODES and TASK MANAGEMENT
-     * FUNCTIONS, and the 4 + 7 of PERSISTENT RESERVE IN and OUT with. */
+     * FUNCTIONS, the 4 + 7 of PERSISTENT RESERVE IN and OUT, and the 3 of
+     * SANITIZE (OVERWRITE, BLOCK ERASE, EXIT FAILURE MODE) with. */
     all = st_be32(b);
-    ck_assert_uint_eq(all, 54 * 8);
+    ck_assert_uint_eq(all, 57 * 8);
     ck_assert_uint_eq(c.t.data_len, 4 + all);
     d = spc_rsoc_find(b, 8, SCSI_OP_READ_12, 0);
     ck_assert_ptr_nonnull(d);
@@ -812,7 +813,7 @@ START_TEST(test_spc_rsoc_all_commands)
     /* RCTD: 20 bytes each, CTDP, a timeouts descriptor of length 0Ah. */
     ck_assert_int_eq(spc_rsoc(&env, &c, 0x80, 0, 0, 4096), SCSI_STATUS_GOOD);
     b = c.t.buf;
-    ck_assert_uint_eq(st_be32(b), 54 * 20);
+    ck_assert_uint_eq(st_be32(b), 57 * 20);
     for (uint32_t off = 4; off < 4 + st_be32(b); off += 20) {
         ck_assert_uint_eq(b[off + 5] & 0x02, 0x02);
         ck_assert_uint_eq(st_be16(&b[off + 8]), 0x0a);
@@ -822,13 +823,18 @@ START_TEST(test_spc_rsoc_all_commands)
     /* Truncated: the header still tells the whole length. */
     ck_assert_int_eq(spc_rsoc(&env, &c, 0x00, 0, 0, 10), SCSI_STATUS_GOOD);
     ck_assert_uint_eq(c.t.data_len, 10);
-    ck_assert_uint_eq(st_be32(c.t.buf), 54 * 8);
+    ck_assert_uint_eq(st_be32(c.t.buf), 57 * 8);
     st_cmd_free(&c);
 
-    /* Without trim and block status: no UNMAP, no GET LBA STATUS. */
+    /* Without trim and block status: no UNMAP, no GET LBA STATUS, no
+     * SANITIZE BLOCK ERASE. */
     env.e.caps &= ~(unsigned)(BACKEND_CAN_TRIM | BACKEND_CAN_BLOCK_STATUS);
     ck_assert_int_eq(spc_rsoc(&env, &c, 0x00, 0, 0, 4096), SCSI_STATUS_GOOD);
-    ck_assert_uint_eq(st_be32(c.t.buf), 52 * 8);
+    ck_assert_uint_eq(st_be32(c.t.buf), 54 * 8);
+    ck_assert_ptr_null(spc_rsoc_find(c.t.buf, 8, SCSI_OP_SANITIZE,
+                                     SCSI_SANITIZE_BLOCK_ERASE));
+    ck_assert_ptr_nonnull(spc_rsoc_find(c.t.buf, 8, SCSI_OP_SANITIZE,
+                                        SCSI_SANITIZE_OVERWRITE));
     ck_assert_ptr_null(spc_rsoc_find(c.t.buf, 8, SCSI_OP_UNMAP, 0));
     ck_assert_ptr_null(spc_rsoc_find(c.t.buf, 8, SCSI_OP_SERVICE_ACTION_IN_16,
                                      0x12));
