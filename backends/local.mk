@@ -5,6 +5,9 @@ server_libpolltgt_a_SOURCES += \
 	backends/file-io.c backends/file-direct.c backends/file-internal.h \
 	backends/remote.c backends/remote-internal.h backends/nbd.c \
 	backends/iscsi.c
+if HAVE_RBD
+server_libpolltgt_a_SOURCES += backends/rbd.c
+endif
 
 BACKEND_TEST_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(INIH_CFLAGS) $(CHECK_CFLAGS)
 BACKEND_TEST_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
