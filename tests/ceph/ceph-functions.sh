@@ -75,12 +75,9 @@ ceph_stop() {
     ceph_mon_pid=
 }
 
-# ceph_start DIR: a cluster in DIR with a pool "rbd" for images, within
-# about a minute; skips the test with what failed if it cannot start.
-ceph_start() {
+# _ceph_start_once: one attempt; returns 1 with CEPH_WHY set on failure.
+_ceph_start_once() {
     local port fsid uuid
-    CEPH_DIR=$1
-    CEPH_CONF=$CEPH_DIR/ceph.conf
     mkdir -p "$CEPH_DIR/run" "$CEPH_DIR/log" "$CEPH_DIR/mon" "$CEPH_DIR/osd"
     port=$(free_port)
     fsid=$(cat /proc/sys/kernel/random/uuid)
@@ -116,26 +113,44 @@ osd fast shutdown = false
 ; several clients at once (polltgtd, rbd, qemu): none takes the socket
 admin socket =
 CONF
+    CEPH_WHY="ceph-authtool failed"
     ceph-authtool --create-keyring "$CEPH_DIR/keyring" --gen-key -n mon. \
-        --cap mon 'allow *' >"$CEPH_DIR/mkfs.out" 2>&1 ||
-        ceph_skip "ceph-authtool failed"
+        --cap mon 'allow *' >"$CEPH_DIR/mkfs.out" 2>&1 || return 1
+    CEPH_WHY="monmaptool failed"
     monmaptool --create --fsid "$fsid" --addv a "[v1:127.0.0.1:$port]" \
-        "$CEPH_DIR/monmap" >>"$CEPH_DIR/mkfs.out" 2>&1 ||
-        ceph_skip "monmaptool failed"
+        "$CEPH_DIR/monmap" >>"$CEPH_DIR/mkfs.out" 2>&1 || return 1
+    CEPH_WHY="ceph-mon --mkfs failed"
     timeout 30 ceph-mon -c "$CEPH_CONF" --mkfs -i a \
         --monmap "$CEPH_DIR/monmap" --keyring "$CEPH_DIR/keyring" \
-        >>"$CEPH_DIR/mkfs.out" 2>&1 || ceph_skip "ceph-mon --mkfs failed"
+        >>"$CEPH_DIR/mkfs.out" 2>&1 || return 1
     ceph-mon -c "$CEPH_CONF" -i a -f >>"$CEPH_DIR/mon.out" 2>&1 &
     ceph_mon_pid=$!
-    cleanup_fn ceph_stop
-    ceph_cli osd new "$uuid" >>"$CEPH_DIR/mkfs.out" 2>&1 ||
-        ceph_skip "the monitor did not answer on 127.0.0.1:$port"
+    CEPH_WHY="the monitor did not answer on 127.0.0.1:$port"
+    ceph_cli osd new "$uuid" >>"$CEPH_DIR/mkfs.out" 2>&1 || return 1
+    CEPH_WHY="ceph-osd --mkfs failed"
     timeout 30 ceph-osd -c "$CEPH_CONF" -i 0 --mkfs --osd-uuid "$uuid" \
-        >>"$CEPH_DIR/mkfs.out" 2>&1 || ceph_skip "ceph-osd --mkfs failed"
+        >>"$CEPH_DIR/mkfs.out" 2>&1 || return 1
     ceph_osd_start
-    ceph_wait 30 ceph_osd_up || ceph_skip "the OSD did not come up"
-    ceph_cli osd pool create rbd 8 >>"$CEPH_DIR/mkfs.out" 2>&1 ||
-        ceph_skip "cannot create a pool"
-    rbd_cli pool init rbd >>"$CEPH_DIR/mkfs.out" 2>&1 ||
-        ceph_skip "rbd pool init failed"
+    CEPH_WHY="the OSD did not come up"
+    ceph_wait 30 ceph_osd_up || return 1
+    CEPH_WHY="cannot create a pool"
+    ceph_cli osd pool create rbd 8 >>"$CEPH_DIR/mkfs.out" 2>&1 || return 1
+    CEPH_WHY="rbd pool init failed"
+    rbd_cli pool init rbd >>"$CEPH_DIR/mkfs.out" 2>&1 || return 1
+}
+
+# ceph_start DIR: a cluster in DIR with a pool "rbd" for images, within
+# about a minute; skips the test with what failed if it cannot start.
+# A failed start is tried once more in a clean directory, on a new port
+# (once, an OSD was refused by its monitor with "wrong fsid").
+ceph_start() {
+    CEPH_DIR=$1
+    CEPH_CONF=$CEPH_DIR/ceph.conf
+    cleanup_fn ceph_stop
+    _ceph_start_once && return 0
+    echo "$0: the Ceph cluster did not start ($CEPH_WHY); trying again" >&2
+    ceph_stop
+    mv "$CEPH_DIR" "$CEPH_DIR.failed"
+    _ceph_start_once && return 0
+    ceph_skip "$CEPH_WHY"
 }
