@@ -7,9 +7,9 @@
  *
  * Unlike libnbd and libiscsi, librbd has no fd to drive: it runs its own
  * threads and calls a completion callback on one of them.  So each I/O
- * thread has a channel, an eventfd on its loop plus a lock-free stack:
- * the callback only pushes the finished op and writes the eventfd (when
- * the stack was empty), and the loop hands the results to remote.c.
+ * thread has a channel with a queue (rbd-queue.c: a lock-free stack and
+ * an eventfd on its loop): the callback only pushes the finished op, and
+ * the loop hands the results to remote.c.
  *
  * One session (cluster connection, open image) serves every thread of
  * the export, because librbd is thread-safe and because two handles on
@@ -40,13 +40,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <rados/librados.h>
 #include <rbd/librbd.h>
 
 #include "backends/backend.h"
+#include "backends/rbd-internal.h"
 #include "backends/remote-internal.h"
 #include "log.h"
 #include "util/clock.h"
@@ -70,8 +69,7 @@ struct rbdgw_op;
 struct rbdgw_chan {
     struct rbdgw_export *e;
     struct remote_conn *c;
-    int efd;
-    _Atomic(struct rbdgw_op *) done; /* pushed by librbd's threads */
+    struct rbdq done;                /* pushed by librbd's threads */
     _Atomic bool kick;               /* a connect finished, or a reset */
     struct rbdgw_session *sess;      /* attached (changed under e->lock) */
     bool waiting;                    /* for the helper's connect (lock) */
@@ -80,7 +78,7 @@ struct rbdgw_chan {
 };
 
 struct rbdgw_op {
-    struct rbdgw_op *done_next;
+    struct rbdq_node node;           /* first: on ch->done */
     struct rbdgw_op *prev, *next;    /* in ch->ops */
     struct rbdgw_chan *ch;
     struct backend_req *req;         /* NULL: orphaned */
@@ -212,12 +210,8 @@ err:
 static void
 rbdgw_chan_kick(struct rbdgw_chan *ch)
 {
-    uint64_t one = 1;
-
     atomic_store(&ch->kick, true);
-    if (write(ch->efd, &one, sizeof one) < 0) {
-        /* EAGAIN: the counter is full, so the loop will wake anyway. */
-    }
+    rbdq_wake(&ch->done);
 }
 
 /* The helper thread: connects when a channel asks, closes lost sessions. */
@@ -283,20 +277,9 @@ static void
 rbdgw_aio_done(rbd_completion_t comp, void *arg)
 {
     struct rbdgw_op *op = arg;
-    struct rbdgw_chan *ch = op->ch;
-    struct rbdgw_op *head = atomic_load_explicit(&ch->done,
-                                                 memory_order_relaxed);
-    uint64_t one = 1;
 
     op->ret = rbd_aio_get_return_value(comp);
-    do {
-        op->done_next = head;
-    } while (!atomic_compare_exchange_weak_explicit(
-        &ch->done, &head, op, memory_order_release, memory_order_relaxed));
-    /* A non-empty stack has a wakeup on its way already. */
-    if (head == NULL && write(ch->efd, &one, sizeof one) < 0) {
-        /* EAGAIN: the counter is full, so the loop will wake anyway. */
-    }
+    rbdq_push(&op->ch->done, &op->node);
 }
 
 static void
@@ -321,24 +304,6 @@ rbdgw_op_unlink(struct rbdgw_chan *ch, struct rbdgw_op *op)
         op->next->prev = op->prev;
     }
     op->prev = op->next = NULL;
-}
-
-/* The ops librbd finished, oldest first. */
-static struct rbdgw_op *
-rbdgw_take_done(struct rbdgw_chan *ch)
-{
-    struct rbdgw_op *op = atomic_exchange_explicit(&ch->done, NULL,
-                                                   memory_order_acquire);
-    struct rbdgw_op *fifo = NULL;
-
-    while (op) {
-        struct rbdgw_op *next = op->done_next;
-
-        op->done_next = fifo;
-        fifo = op;
-        op = next;
-    }
-    return fifo;
 }
 
 /* librbd's answer for a request: 0 or -errno; *lost if the session is. */
@@ -382,8 +347,7 @@ rbdgw_chan_get(struct rbdgw_export *e, struct remote_conn *c)
     if (ch == NULL) {
         return NULL;
     }
-    ch->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (ch->efd < 0) {
+    if (rbdq_init(&ch->done) < 0) {
         free(ch);
         return NULL;
     }
@@ -416,7 +380,7 @@ rbdgw_connect(struct remote_conn *c)
         pthread_cond_signal(&e->cond);
     }
     pthread_mutex_unlock(&e->lock);
-    remote_conn_watch(c, ch->efd, false);
+    remote_conn_watch(c, ch->done.efd, false);
     if (ch->ready) {
         rbdgw_chan_kick(ch); /* attach from the loop, not from here */
     }
@@ -471,10 +435,11 @@ static const char *
 rbdgw_deliver(struct remote_conn *c, struct rbdgw_chan *ch)
 {
     const char *lost_why = NULL;
-    struct rbdgw_op *op = rbdgw_take_done(ch);
+    struct rbdq_node *n = rbdq_take(&ch->done);
 
-    while (op) {
-        struct rbdgw_op *next = op->done_next;
+    while (n) {
+        struct rbdgw_op *op = (struct rbdgw_op *)n;
+        struct rbdq_node *next = n->next;
         struct backend_req *req = op->req;
 
         if (req) {
@@ -496,7 +461,7 @@ rbdgw_deliver(struct remote_conn *c, struct rbdgw_chan *ch)
             remote_conn_complete(c, req, err);
         }
         rbdgw_op_free(op);
-        op = next;
+        n = next;
     }
     return lost_why;
 }
@@ -507,16 +472,11 @@ rbdgw_service(struct remote_conn *c, bool readable, bool writable)
     struct rbdgw_chan *ch = c->session;
     struct rbdgw_export *e;
     const char *why;
-    uint64_t v;
 
     if (ch == NULL) {
         return;
     }
     e = ch->e;
-    /* Clear the eventfd before taking the stack, so no wakeup is lost. */
-    if (read(ch->efd, &v, sizeof v) < 0) {
-        /* EAGAIN: a tick, or a wakeup already consumed. */
-    }
     why = rbdgw_deliver(c, ch);
     if (why) {
         remote_conn_lost(c, why);
@@ -746,15 +706,15 @@ rbdgw_close(void *handle)
     n = atomic_load(&e->nchans);
     for (unsigned i = 0; i < n; i++) {
         struct rbdgw_chan *ch = atomic_load(&e->chans[i]);
-        struct rbdgw_op *op = rbdgw_take_done(ch);
+        struct rbdq_node *node = rbdq_take(&ch->done);
 
-        while (op) {
-            struct rbdgw_op *next = op->done_next;
+        while (node) {
+            struct rbdq_node *next = node->next;
 
-            rbdgw_op_free(op);
-            op = next;
+            rbdgw_op_free((struct rbdgw_op *)node);
+            node = next;
         }
-        close(ch->efd);
+        rbdq_destroy(&ch->done);
         free(ch);
     }
     remote_fini(&e->remote);
