@@ -44,6 +44,13 @@
 #define BACKEND_FLAGS_ZERO  (BACKEND_FUA | BACKEND_MAY_TRIM | BACKEND_FAST_ZERO)
 #define BACKEND_FLAGS_BLOCK_STATUS BACKEND_REQ_ONE
 
+/* For the unknown-backend message. */
+#ifdef HAVE_RBD
+#define BACKEND_RBD_NOTE ", rbd"
+#else
+#define BACKEND_RBD_NOTE "; rbd is not built in: configure --with-rbd"
+#endif
+
 struct backend {
     uint32_t magic;
     const struct backend_ops *ops;
@@ -64,6 +71,9 @@ const struct backend_ops *const backend_table[] = {
     &backend_null_ops,
     &backend_nbd_ops,
     &backend_iscsi_ops,
+#ifdef HAVE_RBD
+    &backend_rbd_ops,
+#endif
     NULL,
 };
 
@@ -89,8 +99,9 @@ backend_open(const struct config_export *cfg, struct backend **out)
     ops = backend_find(cfg->backend ? cfg->backend : "");
     if (ops == NULL) {
         log_error("export %s: unknown backend \"%s\" (memory, file, null, "
-                  "nbd or iscsi)",
-                  cfg->name, cfg->backend ? cfg->backend : "");
+                  "nbd, iscsi%s)",
+                  cfg->name, cfg->backend ? cfg->backend : "",
+                  BACKEND_RBD_NOTE);
         return -EINVAL;
     }
     b = calloc(1, sizeof *b);

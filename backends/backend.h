@@ -163,6 +163,7 @@ extern const struct backend_ops backend_file_ops;
 extern const struct backend_ops backend_null_ops;
 extern const struct backend_ops backend_nbd_ops;
 extern const struct backend_ops backend_iscsi_ops;
+extern const struct backend_ops backend_rbd_ops; /* if built with librbd */
 extern const struct backend_ops *const backend_table[];
 
 const struct backend_ops *backend_find(const char *name) ATTR_NONNULL(1);

@@ -5,18 +5,23 @@ server_libpolltgt_a_SOURCES += \
 	backends/file-io.c backends/file-direct.c backends/file-internal.h \
 	backends/remote.c backends/remote-internal.h backends/nbd.c \
 	backends/remote-resolve.c \
-	backends/iscsi.c
+	backends/iscsi.c backends/rbd-queue.c backends/rbd-internal.h
+if HAVE_RBD
+server_libpolltgt_a_SOURCES += backends/rbd.c
+endif
 
 BACKEND_TEST_CFLAGS = $(AM_CFLAGS) $(URING_CFLAGS) $(INIH_CFLAGS) $(CHECK_CFLAGS)
 BACKEND_TEST_LDADD = $(POLLTGT_LIBS) $(CHECK_LIBS)
 
 check_PROGRAMS += \
+	tests/unit/test-backend-rbd-queue \
 	tests/unit/test-backend-remote \
 	tests/unit/test-backend-memory \
 	tests/unit/test-backend-null \
 	tests/unit/test-backend-file \
 	tests/unit/test-backend-file-durable
 TESTS += \
+	tests/unit/test-backend-rbd-queue \
 	tests/unit/test-backend-remote \
 	tests/unit/test-backend-memory \
 	tests/unit/test-backend-null \
@@ -48,3 +53,7 @@ tests_unit_test_backend_file_durable_SOURCES = \
 	tests/unit/test-backend-file-durable.c tests/unit/backend-test-helpers.h
 tests_unit_test_backend_file_durable_CFLAGS = $(BACKEND_TEST_CFLAGS)
 tests_unit_test_backend_file_durable_LDADD = $(BACKEND_TEST_LDADD)
+
+tests_unit_test_backend_rbd_queue_SOURCES = tests/unit/test-backend-rbd-queue.c
+tests_unit_test_backend_rbd_queue_CFLAGS = $(BACKEND_TEST_CFLAGS)
+tests_unit_test_backend_rbd_queue_LDADD = $(BACKEND_TEST_LDADD)

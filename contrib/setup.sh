@@ -23,6 +23,9 @@ mode=${1:-build}
 # Everything the build, the tests and the interop peers need, and the
 # benchmarks: python3-matplotlib draws contrib/bench/policy-study.sh's plots;
 # clang and its libFuzzer runtime build the fuzz harnesses (tests/fuzz/).
+# librbd-dev builds backend = rbd; ceph-mon, ceph-osd and ceph-common run
+# the single-node cluster of tests/ceph; qemu-block-extra gives qemu-io and
+# qemu-nbd rbd: (and iscsi:) images.
 packages=(
     build-essential pkg-config autoconf automake libtool
     liburing-dev libev-dev libinih-dev check libnbd-dev libnbd-bin
@@ -30,6 +33,7 @@ packages=(
     libgnutls28-dev gnutls-bin
     groff-base man-db python3 binutils
     python3-matplotlib
+    librbd-dev librados-dev ceph-mon ceph-osd ceph-common qemu-block-extra
     systemd
     clang libclang-rt-14-dev
 )

@@ -6,7 +6,7 @@
  * An export is begun at its header with the defaults of the keys it does
  * not set, then checked once the whole file is read, because what a key
  * needs depends on other keys (backend = file needs path; create needs
- * size; nbd needs uri, iscsi url) and on other sections (iothread against [server] iothreads, LUNs
+ * size; nbd needs uri, iscsi url, rbd pool and image) and on other sections (iothread against [server] iothreads, LUNs
  * against the other exports of the same target).  An export without iqn
  * gets iqn-prefix:NAME, which is known only after [iscsi] has been read,
  * wherever it is in the file.
@@ -87,6 +87,7 @@ config_export_finish_remote(struct config_loader *ld,
 {
     bool nbd = strcmp(e->backend, "nbd") == 0;
     bool iscsi = strcmp(e->backend, "iscsi") == 0;
+    bool rbd = strcmp(e->backend, "rbd") == 0;
 
     if (nbd && e->uri == NULL) {
         config_error(ld, e->line,
@@ -108,9 +109,21 @@ config_export_finish_remote(struct config_loader *ld,
         config_error(ld, e->line, "%s: keys 'url' and 'initiator-name' are "
                      "only for backend = iscsi, not %s", where, e->backend);
     }
-    if (!nbd && !iscsi && e->request_timeout_ns) {
+    if (rbd && (e->rbd_pool == NULL || e->rbd_image == NULL)) {
+        config_error(ld, e->line,
+                     "%s: missing key '%s' (required by backend = rbd), e.g. "
+                     "pool = rbd and image = disk0",
+                     where, e->rbd_pool == NULL ? "pool" : "image");
+    }
+    if (!rbd && (e->rbd_pool || e->rbd_image || e->rbd_conf || e->rbd_id
+                 || e->rbd_keyring)) {
+        config_error(ld, e->line, "%s: keys 'pool', 'image', 'conf', 'id' and "
+                     "'keyring' are only for backend = rbd, not %s", where,
+                     e->backend);
+    }
+    if (!nbd && !iscsi && !rbd && e->request_timeout_ns) {
         config_error(ld, e->line, "%s: key 'request-timeout' is only for "
-                     "backend = nbd or iscsi, not %s", where, e->backend);
+                     "backend = nbd, iscsi or rbd, not %s", where, e->backend);
     }
 }
 
@@ -123,12 +136,13 @@ config_export_finish(struct config_loader *ld, struct config_export *e)
     if (e->backend == NULL) {
         config_error(ld, e->line,
                      "%s: missing key 'backend': expected memory, file, null, "
-                     "nbd or iscsi",
+                     "nbd, iscsi or rbd",
                      where);
         return;
     }
     config_export_finish_remote(ld, e, where);
-    if (strcmp(e->backend, "nbd") == 0 || strcmp(e->backend, "iscsi") == 0) {
+    if (strcmp(e->backend, "nbd") == 0 || strcmp(e->backend, "iscsi") == 0
+        || strcmp(e->backend, "rbd") == 0) {
         /* The size and the rest come from the remote. */
         if (e->size) {
             config_error(ld, e->line,

@@ -123,6 +123,11 @@ static const struct config_key export_keys[] = {
     { "initiator-name", KT_STRING, EXP(initiator_name), 0, 0, NULL },
     { "request-timeout", KT_DURATION, EXP(request_timeout_ns), 100 * NS_PER_MS,
       3600 * NS_PER_SEC, "30s" },
+    { "pool", KT_STRING, EXP(rbd_pool), 0, 0, NULL },
+    { "image", KT_STRING, EXP(rbd_image), 0, 0, NULL },
+    { "conf", KT_PATH, EXP(rbd_conf), 0, 0, NULL },
+    { "id", KT_STRING, EXP(rbd_id), 0, 0, NULL },
+    { "keyring", KT_PATH, EXP(rbd_keyring), 0, 0, NULL },
     { NULL },
 };
 

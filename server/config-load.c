@@ -521,6 +521,11 @@ config_free(struct config *cfg)
         free(e->uri);
         free(e->url);
         free(e->initiator_name);
+        free(e->rbd_pool);
+        free(e->rbd_image);
+        free(e->rbd_conf);
+        free(e->rbd_id);
+        free(e->rbd_keyring);
     }
     free(cfg->exports);
     free(cfg->iothread);

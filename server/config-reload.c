@@ -38,6 +38,10 @@ export_eq(const struct config_export *a, const struct config_export *b)
            str_eq(a->uri, b->uri) && str_eq(a->url, b->url) &&
            str_eq(a->initiator_name, b->initiator_name) &&
            a->request_timeout_ns == b->request_timeout_ns &&
+           str_eq(a->rbd_pool, b->rbd_pool) &&
+           str_eq(a->rbd_image, b->rbd_image) &&
+           str_eq(a->rbd_conf, b->rbd_conf) && str_eq(a->rbd_id, b->rbd_id) &&
+           str_eq(a->rbd_keyring, b->rbd_keyring) &&
            (a->allow.n == 0 ||
             memcmp(a->allow.entries, b->allow.entries,
                    a->allow.n * sizeof *a->allow.entries) == 0);

@@ -30,7 +30,7 @@
 
 /* The backends an export may name; backends/ implements them. */
 static const char *const config_backends[] = { "memory", "file", "null",
-                                               "nbd", "iscsi", NULL };
+                                               "nbd", "iscsi", "rbd", NULL };
 
 static void
 set_string(struct config_loader *ld, char **field, char *value)
@@ -406,7 +406,7 @@ config_value_apply(struct config_loader *ld, const struct config_key *k,
         }
         config_error(ld, line,
                      "[%s] %s: unknown backend '%s': expected memory, file, "
-                     "null, nbd or iscsi",
+                     "null, nbd, iscsi or rbd",
                      ld->section, k->key, value);
         return;
     case KT_INT:

@@ -70,7 +70,7 @@ struct config_iothread {
 struct config_export {
     char *name;
     unsigned line;        /* of its [export NAME] header */
-    char *backend;        /* memory | file | null | nbd | iscsi */
+    char *backend;        /* memory | file | null | nbd | iscsi | rbd */
     uint64_t size;        /* 0 when not given */
     char *path;           /* file backend, absolute */
     bool readonly;
@@ -100,6 +100,12 @@ struct config_export {
     char *url;            /* iscsi: iscsi://[user%password@]host[:port]/iqn/lun */
     char *initiator_name; /* iscsi: our initiator name; NULL: a default */
     int64_t request_timeout_ns; /* 0: the backend's default (30 s) */
+    /* rbd: the Ceph image it re-exports and how to reach the cluster */
+    char *rbd_pool;
+    char *rbd_image;
+    char *rbd_conf;       /* ceph.conf; NULL: librados's search path */
+    char *rbd_id;         /* client name without "client."; NULL: admin */
+    char *rbd_keyring;    /* NULL: what ceph.conf says */
 };
 
 struct config {

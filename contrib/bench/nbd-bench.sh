@@ -32,6 +32,15 @@
 # (the ratio table then compares each polltgt server with the best of all
 # peers, so read TLS against TLS in the main table).
 #
+# Ceph RBD: polltgt-rbd (backend = rbd) and qemu-nbd-rbd (qemu-nbd on an
+# rbd: image) serve the same existing image of a running cluster, named by
+# RBD_CONF (its ceph.conf) and RBD_IMAGE (POOL/IMAGE, at least
+# WORKING_SET).  Not in the default list either: name them with -s, e.g.
+#   RBD_CONF=/etc/ceph/ceph.conf RBD_IMAGE=rbd/bench \
+#   contrib/bench/nbd-bench.sh -s polltgt-rbd,qemu-nbd-rbd -I
+# They measure the cluster as much as the servers: compare them with each
+# other only.
+#
 # Usage: contrib/bench/nbd-bench.sh [-q] [-n REPS] [-t SECONDS] [-o DIR]
 #            [-b POLLTGTD] [-s SERVERS] [-w WORKLOADS] [-S CPU] [-C CPU] [-T] [-I]
 # See contrib/bench/README.md.
@@ -53,7 +62,8 @@ usage: nbd-bench.sh [options]
   -s LIST       servers, comma-separated (default: all but the TLS ones):
                 polltgt-off,polltgt-classic,polltgt-per-handler,
                 polltgt-weighted,polltgt-busy,nbdkit,qemu-nbd,
-                and with TLS required: polltgt-tls,nbdkit-tls
+                and with TLS required: polltgt-tls,nbdkit-tls,
+                and on Ceph (RBD_CONF, RBD_IMAGE): polltgt-rbd,qemu-nbd-rbd
   -w LIST       workloads, comma-separated (default: all):
                 rr4k-qd1,rw4k-qd1,rr4k-qd16,rr4k-4conn,sr128k-qd8,sw128k-qd8
   -S CPU        the server's CPU (default 0)
@@ -62,7 +72,9 @@ usage: nbd-bench.sh [options]
   -I            skip the idle-CPU measurement (about 25 s per server)
 Environment: QEMU_NBD_ARGS (default "--aio=io_uring"), NBDKIT_ARGS
 (default empty), WORKING_SET (default 256M), EXPORT_SIZE (default 1G),
-TLS_POLICY (the poll policy of polltgt-tls*, default weighted).
+TLS_POLICY (the poll policy of polltgt-tls*, default weighted), RBD_CONF,
+RBD_IMAGE (the rbd servers' ceph.conf and POOL/IMAGE; RBD_POLICY, default
+weighted, is polltgt-rbd's poll policy).
 EOF
 }
 
@@ -73,7 +85,8 @@ SERVER_CPU=0 CLIENT_CPU=1 IDLE=1
 ALL_SERVERS=(polltgt-off polltgt-classic polltgt-per-handler polltgt-weighted
     polltgt-busy nbdkit qemu-nbd)
 TLS_SERVERS=(polltgt-tls nbdkit-tls)
-KNOWN_SERVERS=("${ALL_SERVERS[@]}" "${TLS_SERVERS[@]}")
+RBD_SERVERS=(polltgt-rbd qemu-nbd-rbd)
+KNOWN_SERVERS=("${ALL_SERVERS[@]}" "${TLS_SERVERS[@]}" "${RBD_SERVERS[@]}")
 ALL_WORKLOADS=(rr4k-qd1 rw4k-qd1 rr4k-qd16 rr4k-4conn sr128k-qd8 sw128k-qd8)
 SERVERS=("${ALL_SERVERS[@]}")
 WORKLOADS=("${ALL_WORKLOADS[@]}")
@@ -106,6 +119,8 @@ EXPORT_SIZE=${EXPORT_SIZE:-1G}
 QEMU_NBD_ARGS=${QEMU_NBD_ARGS:---aio=io_uring}
 NBDKIT_ARGS=${NBDKIT_ARGS:-}
 TLS_POLICY=${TLS_POLICY:-weighted}
+RBD_CONF=${RBD_CONF:-} RBD_IMAGE=${RBD_IMAGE:-rbd/bench}
+RBD_POLICY=${RBD_POLICY:-weighted}
 check_counts "$REPS" "$RUNTIME"
 check_list server KNOWN_SERVERS "${SERVERS[@]}"
 check_list workload ALL_WORKLOADS "${WORKLOADS[@]}"
@@ -154,6 +169,12 @@ fi
 if wants_server qemu-nbd; then
     need "qemu-nbd (package qemu-utils)" qemu-nbd --version
     need "a writable /dev/shm for qemu-nbd's image" test -w /dev/shm
+fi
+if [[ " ${SERVERS[*]} " == *-rbd* ]]; then
+    need "RBD_CONF, a readable ceph.conf of the cluster of RBD_IMAGE" \
+        test -r "$RBD_CONF"
+    need "the image RBD_IMAGE=$RBD_IMAGE (rbd create --size 1G $RBD_IMAGE)" \
+        rbd -c "$RBD_CONF" info "$RBD_IMAGE"
 fi
 for cpu in "$SERVER_CPU" "$CLIENT_CPU"; do
     need "CPU $cpu online (taskset -c $cpu)" taskset -c "$cpu" true
@@ -244,6 +265,13 @@ server_start() {
         ;;
     esac
     [ "$name" != polltgt-tls ] || policy=$TLS_POLICY
+    [ "$name" != polltgt-rbd ] || policy=$RBD_POLICY
+    local disk="backend = memory
+size = $EXPORT_SIZE"
+    [ "$name" != polltgt-rbd ] || disk="backend = rbd
+pool = ${RBD_IMAGE%%/*}
+image = ${RBD_IMAGE#*/}
+conf = $RBD_CONF"
     SRV_STATUS=
     case $name in
     polltgt-*)
@@ -267,8 +295,7 @@ $tls_keys
 [status]
 socket = $SRV_STATUS
 [export disk0]
-backend = memory
-size = $EXPORT_SIZE
+$disk
 EOF
         taskset -c "$SERVER_CPU" "$POLLTGTD" --foreground --exit-with-parent \
             -c "$dir/polltgt.ini" 2>>"$dir/server.log" &
@@ -282,6 +309,14 @@ EOF
         # shellcheck disable=SC2086
         taskset -c "$SERVER_CPU" nbdkit -f --exit-with-parent "${where[@]}" \
             ${tls[@]+"${tls[@]}"} -e disk0 $NBDKIT_ARGS memory "$EXPORT_SIZE" \
+            2>>"$dir/server.log" &
+        SRV_PID=$!
+        ;;
+    qemu-nbd-rbd)
+        local where=(-k "$SRV_ADDR")
+        [ "$TRANSPORT" = unix ] || where=(-b 127.0.0.1 -p "$SRV_ADDR")
+        taskset -c "$SERVER_CPU" qemu-nbd -f raw -x disk0 -t -e 16 \
+            "${where[@]}" "rbd:$RBD_IMAGE:conf=$RBD_CONF" \
             2>>"$dir/server.log" &
         SRV_PID=$!
         ;;

@@ -26,8 +26,14 @@ START_TEST(test_memory_table_lists_every_backend)
     ck_assert_ptr_eq(backend_find("null"), &backend_null_ops);
     ck_assert_ptr_eq(backend_find("nbd"), &backend_nbd_ops);
     ck_assert_ptr_eq(backend_find("iscsi"), &backend_iscsi_ops);
-    ck_assert_ptr_null(backend_find("nbd-someday"));
+#ifdef HAVE_RBD
+    ck_assert_ptr_eq(backend_find("rbd"), &backend_rbd_ops);
+    ck_assert_ptr_null(backend_table[6]);
+#else
+    ck_assert_ptr_null(backend_find("rbd"));
     ck_assert_ptr_null(backend_table[5]);
+#endif
+    ck_assert_ptr_null(backend_find("nbd-someday"));
 }
 END_TEST
 

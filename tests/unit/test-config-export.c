@@ -205,7 +205,7 @@ END_TEST
 START_TEST(test_export_without_backend_is_rejected)
 {
     expect_error("[server]\n[export d]\nsize = 1G\n", 2, "[export d]",
-                 "missing key 'backend'", "memory, file, null, nbd or iscsi");
+                 "missing key 'backend'", "memory, file, null, nbd, iscsi or rbd");
 }
 END_TEST
 

@@ -268,6 +268,9 @@ static const struct {
     { "export NAME", "lun" },
     { "export NAME", "uri" }, { "export NAME", "url" },
     { "export NAME", "initiator-name" }, { "export NAME", "request-timeout" },
+    { "export NAME", "pool" }, { "export NAME", "image" },
+    { "export NAME", "conf" }, { "export NAME", "id" },
+    { "export NAME", "keyring" },
 };
 
 START_TEST(test_foreach_key_lists_every_key_once_per_section)

@@ -133,6 +133,10 @@ START_TEST(test_gateway_backends_need_their_address)
                  "missing key 'uri'", "backend = nbd");
     expect_error("[export g]\nbackend = iscsi\n", 1, "[export g]",
                  "missing key 'url'", "backend = iscsi");
+    expect_error("[export g]\nbackend = rbd\nimage = d\n", 1, "[export g]",
+                 "missing key 'pool'", "backend = rbd");
+    expect_error("[export g]\nbackend = rbd\npool = rbd\n", 1, "[export g]",
+                 "missing key 'image'", "backend = rbd");
 }
 END_TEST
 
@@ -147,11 +151,16 @@ START_TEST(test_gateway_keys_belong_to_their_backend)
                  1, "'initiator-name' are only for backend = iscsi");
     expect_error("[export m]\nbackend = memory\nsize = 1M\n"
                  "request-timeout = 5s\n",
-                 1, "'request-timeout' is only for backend = nbd or iscsi");
+                 1, "'request-timeout' is only for backend = nbd, iscsi or rbd");
     expect_error("[export g]\nbackend = nbd\nuri = nbd://h/x\nsize = 1M\n",
                  1, "'size' is not for backend = nbd", "the remote's");
     expect_error("[export g]\nbackend = nbd\nuri = nbd://h/x\npath = /x\n",
                  1, "only for backend = file, not nbd");
+    expect_error("[export g]\nbackend = nbd\nuri = nbd://h/x\npool = rbd\n",
+                 1, "'keyring' are only for backend = rbd, not nbd");
+    expect_error("[export g]\nbackend = rbd\npool = p\nimage = i\n"
+                 "size = 1M\n",
+                 1, "'size' is not for backend = rbd");
 }
 END_TEST
 
@@ -160,6 +169,26 @@ START_TEST(test_request_timeout_range_is_checked)
     expect_error("[export g]\nbackend = nbd\nuri = nbd://h/x\n"
                  "request-timeout = 10ms\n",
                  4, "request-timeout: invalid value '10ms'", "from 100ms");
+}
+END_TEST
+
+START_TEST(test_rbd_keys_are_read_back)
+{
+    struct config *cfg = load_ok("[export c]\nbackend = rbd\npool = rbd\n"
+                                 "image = vm2\nconf = /etc/ceph/ceph.conf\n"
+                                 "id = polltgt\n"
+                                 "keyring = /etc/ceph/k.keyring\n"
+                                 "request-timeout = 5s\n");
+    const struct config_export *e = &cfg->exports[0];
+
+    ck_assert_str_eq(e->backend, "rbd");
+    ck_assert_str_eq(e->rbd_pool, "rbd");
+    ck_assert_str_eq(e->rbd_image, "vm2");
+    ck_assert_str_eq(e->rbd_conf, "/etc/ceph/ceph.conf");
+    ck_assert_str_eq(e->rbd_id, "polltgt");
+    ck_assert_str_eq(e->rbd_keyring, "/etc/ceph/k.keyring");
+    ck_assert_int_eq(e->request_timeout_ns, 5 * NS_PER_SEC);
+    config_free(cfg);
 }
 END_TEST
 
@@ -179,6 +208,7 @@ config_remote_suite(void)
     tcase_add_test(tc, test_gateway_backends_need_their_address);
     tcase_add_test(tc, test_gateway_keys_belong_to_their_backend);
     tcase_add_test(tc, test_request_timeout_range_is_checked);
+    tcase_add_test(tc, test_rbd_keys_are_read_back);
     suite_add_tcase(s, tc);
     return s;
 }

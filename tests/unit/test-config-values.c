@@ -574,7 +574,7 @@ static const struct {
       "'iqn.26-11.org.polltgt'", "iqn.YYYY-MM.reversed.domain" },
     /* backend */
     { "[export d]\nbackend = ramdisk\nsize = 1G\n", 2, "[export d] backend",
-      "'ramdisk'", "memory, file, null, nbd or iscsi" },
+      "'ramdisk'", "memory, file, null, nbd, iscsi or rbd" },
 };
 
 START_TEST(test_malformed_value_names_file_line_section_key_value_accepted)
