@@ -69,11 +69,12 @@ grep -q '^polltgt_iothread_poll_max_auto{iothread="1"} 0$' "$TMPDIR_TEST/m1.txt"
 grep -Eq '^polltgt_iothread_wakeup_cost_seconds\{iothread="0"\} [0-9.]+$' \
     "$TMPDIR_TEST/m1.txt" || fail "metrics: no wake-up cost"
 
-# polltgtctl stats: thread 0's window says auto, with the measured cost.
+# polltgtctl stats: thread 0's window says auto, with the measured cost
+# (0 when a loaded host made blocking no dearer than spinning).
 ctl stats >"$TMPDIR_TEST/t1.txt" || fail "polltgtctl stats"
-grep -Eq '^ *0 .* auto +[0-9.]+(ns|µs|us|ms) ' "$TMPDIR_TEST/t1.txt" ||
+grep -Eq '^ *0 .* auto +([0-9.]+(ns|µs|us|ms)|0) ' "$TMPDIR_TEST/t1.txt" ||
     fail "polltgtctl stats does not show thread 0 as auto: $(cat "$TMPDIR_TEST/t1.txt")"
-grep -Eq '^ *1 .* [0-9.]+(µs|us) +[0-9.]+(ns|µs|us|ms) ' "$TMPDIR_TEST/t1.txt" ||
+grep -Eq '^ *1 .* [0-9.]+(µs|us) +([0-9.]+(ns|µs|us|ms)|0) ' "$TMPDIR_TEST/t1.txt" ||
     fail "polltgtctl stats: thread 1: $(cat "$TMPDIR_TEST/t1.txt")"
 ! grep -Eq '^ *1 .* auto ' "$TMPDIR_TEST/t1.txt" || fail "thread 1 shown as auto"
 
