@@ -115,6 +115,22 @@ static const char *iscsigw_session_error(const struct iscsigw_session *s);
 
 /* --- Open: the probe ----------------------------------------------------- */
 
+/* Whether the LUN answers GET LBA STATUS.  SBC-3 has a thin LUN
+ * (LBPME) answer it, but not every target does (older polltgtd on rbd
+ * did not), and block status that fails would fail every client
+ * asking for it (nbdcopy does) instead of reporting data. */
+static bool
+iscsigw_probe_lba_status(struct iscsi_context *iscsi, int lun)
+{
+    struct scsi_task *task = iscsi_get_lba_status_sync(iscsi, lun, 0, 24);
+    bool ok = task && task->status == SCSI_STATUS_GOOD;
+
+    if (task) {
+        scsi_free_scsi_task(task);
+    }
+    return ok;
+}
+
 /* The block limits VPD page: the largest READ/WRITE, UNMAP and WRITE
  * SAME the LUN takes, which become remote.c's step sizes. */
 static void
@@ -258,7 +274,13 @@ iscsigw_probe(struct iscsigw_export *e, const struct config_export *cfg,
     }
     e->lbprz = rc->lbprz != 0;
     if (rc->lbpme) {
-        e->caps |= BACKEND_CAN_BLOCK_STATUS;
+        if (iscsigw_probe_lba_status(iscsi, lun)) {
+            e->caps |= BACKEND_CAN_BLOCK_STATUS;
+        } else {
+            log_info("export %s: %s: thin LUN without GET LBA STATUS: "
+                     "all of it reported as data",
+                     cfg->name, cfg->url);
+        }
         struct scsi_task *vpd = iscsi_inquiry_sync(
             iscsi, lun, 1, SCSI_INQUIRY_PAGECODE_LOGICAL_BLOCK_PROVISIONING,
             255);

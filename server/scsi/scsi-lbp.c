@@ -15,7 +15,8 @@
  *   without hole punching), so with trim alone LBPRZ stays 0.  WRITE
  *   SAME's UNMAP bit (LBPWS, LBPWS10) needs the same promise: SBC-3 lets
  *   it unmap only where reading the blocks back gives the data written.
- * - BACKEND_CAN_BLOCK_STATUS: GET LBA STATUS.
+ * - BACKEND_CAN_BLOCK_STATUS: GET LBA STATUS tells mapped from
+ *   deallocated; a thin LU without it answers GET LBA STATUS all mapped.
  * A read-only LU unmaps nothing: UNMAP and WRITE SAME fail WRITE
  * PROTECTED, and it reports full provisioning.
  *
@@ -65,10 +66,15 @@ scsi_lbp_unmap_zeroes(const struct scsi_lu *lu)
     return scsi_lbp_can_unmap(lu) && (lu->export->caps & BACKEND_CAN_ZERO);
 }
 
+/* SBC-3 has a thin provisioned LU answer GET LBA STATUS, and initiators
+ * (and polltgt's own iscsi backend) ask one that sets LBPME: where the
+ * backend cannot tell allocation, every block is reported mapped, which
+ * is always true of a block that reads back its data. */
 bool
 scsi_lbp_has_lba_status(const struct scsi_lu *lu)
 {
-    return (lu->export->caps & BACKEND_CAN_BLOCK_STATUS) != 0;
+    return (lu->export->caps & BACKEND_CAN_BLOCK_STATUS) != 0
+           || scsi_lbp_can_unmap(lu);
 }
 
 bool
@@ -554,5 +560,12 @@ scsi_lbp_exec_get_lba_status(struct scsi_cmd *t)
     req->max_extents = lbp_gls_ndesc(scsi_get_be32(&t->cdb[10]));
     req->done = lbp_gls_done;
     req->opaque = t->opaque;
+    if (!(lu->export->caps & BACKEND_CAN_BLOCK_STATUS)) {
+        req->extents[0].length = req->count;
+        req->extents[0].type = 0;
+        req->nextents = 1;
+        lbp_gls_done(req, 0);
+        return;
+    }
     backend_block_status(lu->export->backend, req);
 }

@@ -53,9 +53,9 @@ for cap in can_flush can_trim can_zero can_multi_conn; do
 done
 
 # The iSCSI client: a second polltgtd whose backend = iscsi (libiscsi)
-# logs in to the LUN and re-exports it over NBD.  Reads through it skip
-# block status: the LUN is thin (UNMAP) but has no GET LBA STATUS, which
-# the iscsi backend answers as EINVAL.
+# logs in to the LUN and re-exports it over NBD.  The LUN is thin (UNMAP)
+# and librbd tells no allocation, so GET LBA STATUS answers all mapped
+# and nbdcopy's block status through the chain sees one data extent.
 isock="$TMPDIR_TEST/initiator.sock"
 cat >initiator.ini <<INI
 [server]
@@ -78,7 +78,10 @@ head -c 8M /dev/urandom >a.bin
 timeout 30 nbdcopy --flush a.bin "$nbd" || { show_log; fail "NBD write"; }
 rbd_cli export --no-progress rbd/disk a.ceph >/dev/null 2>&1 || fail "rbd export"
 cmp -n 8388608 a.bin a.ceph || fail "data written over NBD differs in Ceph"
-timeout 30 nbdcopy --no-extents "$iscsi" a.iscsi || { show_log; fail "iSCSI read"; }
+timeout 30 nbdcopy "$iscsi" a.iscsi || { show_log; fail "iSCSI read"; }
+nbdinfo --map "$iscsi" >map.txt || { show_log; fail "nbdinfo --map through iSCSI"; }
+[ "$(awk '{print $1, $2, $3}' map.txt)" = "0 33554432 0" ] ||
+    fail "the rbd LUN's map is not all data: $(cat map.txt)"
 cmp -n 8388608 a.bin a.iscsi || fail "data written over NBD differs over iSCSI"
 
 # iSCSI -> NBD, at 8M (qemu-io's pattern writes, through the initiator).

@@ -263,8 +263,16 @@ START_TEST(test_cmd_refused_service_action_is_invalid_field)
     ST_RUN(&env, &c, &env.lu[0], SCSI_OP_MAINTENANCE_IN, 0x0a, 0, 0, 0, 0, 0,
            0, 1, 0, 0, 0);
     st_assert_invalid_field_at(&c.t, 1, 4);
-    /* GET LBA STATUS on a backend without block status. */
+    /* GET LBA STATUS on a backend without block status: still offered
+     * while the LU is thin (it answers all mapped), not once it is not. */
     env.e.caps &= ~(unsigned)BACKEND_CAN_BLOCK_STATUS;
+    ck_assert(scsi_cmd_supported(&env.lu[0], SCSI_OP_SERVICE_ACTION_IN_16,
+                                 SCSI_SAI_GET_LBA_STATUS, NULL));
+    /* UNMAP on a backend that cannot trim: not offered at all, and
+     * neither is GET LBA STATUS on a thick LU that cannot tell. */
+    env.e.caps &= ~(unsigned)BACKEND_CAN_TRIM;
+    ST_RUN(&env, &c, &env.lu[0], SCSI_OP_UNMAP, 0, 0, 0, 0, 0, 0, 0, 24, 0);
+    st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST, SCSI_ASC_INVALID_OPCODE);
     ST_RUN(&env, &c, &env.lu[0], SCSI_OP_SERVICE_ACTION_IN_16, 0x12, 0, 0, 0,
            0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0);
     st_assert_invalid_field_at(&c.t, 1, 4);
@@ -272,10 +280,6 @@ START_TEST(test_cmd_refused_service_action_is_invalid_field)
                                   SCSI_SAI_GET_LBA_STATUS, NULL));
     ck_assert(scsi_cmd_supported(&env.lu[0], SCSI_OP_SERVICE_ACTION_IN_16,
                                  SCSI_SAI_READ_CAPACITY_16, NULL));
-    /* UNMAP on a backend that cannot trim: not offered at all. */
-    env.e.caps &= ~(unsigned)BACKEND_CAN_TRIM;
-    ST_RUN(&env, &c, &env.lu[0], SCSI_OP_UNMAP, 0, 0, 0, 0, 0, 0, 0, 24, 0);
-    st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST, SCSI_ASC_INVALID_OPCODE);
     st_env_free(&env);
 }
 END_TEST

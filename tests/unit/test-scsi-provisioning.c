@@ -530,6 +530,36 @@ START_TEST(test_lbp_get_lba_status_caps_a_descriptor_at_32_bits)
 }
 END_TEST
 
+/* A thin LU whose backend cannot tell allocation (rbd, an nbd remote
+ * without base:allocation) answers every block mapped, even ones it
+ * never wrote, in descriptors of at most 2^32 - 1 blocks. */
+START_TEST(test_lbp_get_lba_status_without_block_status)
+{
+    struct st_env env;
+    struct st_cmd c;
+
+    st_env_init(&env, 4 * MiB, 512, false, 1); /* 8192 blocks */
+    env.e.caps &= ~(unsigned)BACKEND_CAN_BLOCK_STATUS;
+    ck_assert_int_eq(lbp_gls(&env, &c, 7, 1024), SCSI_STATUS_GOOD);
+    ck_assert_uint_eq(st_be32(c.t.buf), 4 + 16);
+    ck_assert_uint_eq(c.t.data_len, 24);
+    lbp_assert_desc(c.t.buf, 0, 7, 8192 - 7, SCSI_LBA_STATUS_MAPPED);
+    st_cmd_free(&c);
+    lbp_gls(&env, &c, 8192, 24);
+    st_assert_sense(&c.t, SCSI_SENSE_ILLEGAL_REQUEST,
+                    SCSI_ASC_LBA_OUT_OF_RANGE);
+    st_env_free(&env);
+
+    st_env_init(&env, 4 * TiB, 512, false, 1);
+    env.e.caps &= ~(unsigned)BACKEND_CAN_BLOCK_STATUS;
+    ck_assert_int_eq(lbp_gls(&env, &c, 0, 1024), SCSI_STATUS_GOOD);
+    ck_assert_uint_eq(st_be32(c.t.buf), 4 + 16);
+    lbp_assert_desc(c.t.buf, 0, 0, UINT32_MAX, SCSI_LBA_STATUS_MAPPED);
+    st_cmd_free(&c);
+    st_env_free(&env);
+}
+END_TEST
+
 static Suite *
 provisioning_suite(void)
 {
@@ -544,6 +574,7 @@ provisioning_suite(void)
     tcase_add_test(tc, test_lbp_unmap_parameter_list_errors);
     tcase_add_loop_test(tc, test_lbp_get_lba_status_descriptors, 0, 2);
     tcase_add_test(tc, test_lbp_get_lba_status_caps_a_descriptor_at_32_bits);
+    tcase_add_test(tc, test_lbp_get_lba_status_without_block_status);
     suite_add_tcase(s, tc);
     return s;
 }
