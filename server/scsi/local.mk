@@ -8,6 +8,10 @@ server_libpolltgt_a_SOURCES += \
 	server/scsi/scsi-sbc.c \
 	server/scsi/scsi-caw.c \
 	server/scsi/scsi-pr.c server/scsi/scsi-pr.h \
+	server/scsi/scsi-pr-internal.h \
+	server/scsi/scsi-pr-check.c server/scsi/scsi-pr-reserve.c \
+	server/scsi/scsi-pr-in.c server/scsi/scsi-pr-out.c \
+	server/scsi/scsi-pr-aptpl.c \
 	server/scsi/scsi-range.c \
 	server/scsi/scsi-lbp.c \
 	server/scsi/scsi-sanitize.c \

@@ -134,15 +134,18 @@ void scsi_spc_exec_mode_sense(struct scsi_cmd *t) ATTR_NONNULL(1);
 bool scsi_spc_decode_mode_select(struct scsi_cmd *t) ATTR_NONNULL(1);
 void scsi_spc_exec_mode_select(struct scsi_cmd *t) ATTR_NONNULL(1);
 
-/* scsi-pr.c */
+/* scsi-pr-check.c */
 /* May t run, given the LU's reservations and pending reservation unit
  * attentions?  false: refused, with RESERVATION CONFLICT or CHECK
  * CONDITION (UNIT ATTENTION) set. */
 bool scsi_pr_check(struct scsi_cmd *t) ATTR_NONNULL(1);
+/* scsi-pr-reserve.c */
 bool scsi_pr_decode_reserve(struct scsi_cmd *t) ATTR_NONNULL(1);
 void scsi_pr_exec_reserve(struct scsi_cmd *t) ATTR_NONNULL(1);
+/* scsi-pr-in.c */
 bool scsi_pr_decode_in(struct scsi_cmd *t) ATTR_NONNULL(1);
 void scsi_pr_exec_in(struct scsi_cmd *t) ATTR_NONNULL(1);
+/* scsi-pr-out.c */
 bool scsi_pr_decode_out(struct scsi_cmd *t) ATTR_NONNULL(1);
 void scsi_pr_exec_out(struct scsi_cmd *t) ATTR_NONNULL(1);
 
