@@ -2,8 +2,10 @@
 /*
  * Private to server/aio/: the layout of struct aio_ctx and struct
  * aio_handler, the fd-monitor ops, and the small interfaces between aio.c
- * (the iteration), fdmon-epoll.c (the blocking wait), uring.c (the ring),
- * notifier.c + msgq.c (cross-thread wake-ups and messages) and timer.c.
+ * (the iteration), handler.c (adding and deleting handlers), ctx.c (the
+ * context's life, parameters and stats snapshot), fdmon-epoll.c (the
+ * blocking wait), uring.c (the ring), notifier.c + msgq.c (cross-thread
+ * wake-ups and messages) and timer.c.
  *
  * Design: everything here is owned by one I/O thread and touched without
  * locks; the only fields other threads touch are atomics (the notifier's
@@ -21,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include <sys/epoll.h>
 
@@ -28,6 +31,7 @@
 
 #include "aio/aio.h"
 #include "policy/policy.h"
+#include "util/clock.h"
 #include "util/compiler.h"
 
 #define AIO_CTX_MAGIC     UINT32_C(0x41494f43) /* "AIOC" */
@@ -266,6 +270,58 @@ struct aio_ctx {
     struct aio_stats stats;
     int64_t next_cpu_sample_ns;
 };
+
+/* The thread CPU time is sampled this often (a clock_gettime each);
+ * aio_ctx_new takes the first sample, aio_ctx_poll the others. */
+#define AIO_CPU_SAMPLE_NS NS_PER_SEC
+
+/*
+ * Statistics helpers, shared by aio.c (every iteration) and ctx.c (when
+ * parameters change); static inline so the iteration has them inlined.
+ */
+/* The owner is the only writer: a relaxed load and store, no locked RMW. */
+static inline void
+aio_stat_add(_Atomic uint64_t *counter, uint64_t v)
+{
+    atomic_store_explicit(counter,
+                          atomic_load_explicit(counter, memory_order_relaxed)
+                              + v,
+                          memory_order_relaxed);
+}
+
+static inline void
+aio_stat_set64(_Atomic uint64_t *counter, uint64_t v)
+{
+    atomic_store_explicit(counter, v, memory_order_relaxed);
+}
+
+static inline void
+aio_stats_policy(struct aio_ctx *ctx)
+{
+    atomic_store_explicit(&ctx->stats.poll_ns, ctx->pstate.ns,
+                          memory_order_relaxed);
+    aio_stat_set64(&ctx->stats.grows, ctx->pstate.grows);
+    aio_stat_set64(&ctx->stats.shrinks, ctx->pstate.shrinks);
+}
+
+/*
+ * The poll set (aio.c).  aio_poll_set_add mutes h's wake-ups if a poll
+ * phase is running; aio_poll_set_remove, with rearm, gives them back (the
+ * handler stays alive), without, leaves them (it is being deleted).
+ */
+void aio_poll_set_add(struct aio_ctx *ctx, struct aio_handler *h)
+    ATTR_NONNULL(1, 2);
+void aio_poll_set_remove(struct aio_ctx *ctx, struct aio_handler *h,
+                         bool rearm) ATTR_NONNULL(1, 2);
+
+/* Free a deleted handler (handler.c deletes, aio.c frees the deferred
+ * ones at the end of an iteration). */
+static inline void
+aio_handler_free(struct aio_handler *h)
+{
+    h->magic = 0;
+    free(h);
+}
 
 /*
  * Record that h is ready (AIO_READY_* bits) in this iteration; called by the

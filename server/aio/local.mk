@@ -1,6 +1,7 @@
 # server/aio: the I/O-thread event loop (see aio.h).
 server_libpolltgt_a_SOURCES += \
 	server/aio/aio.h server/aio/aio-internal.h server/aio/aio.c \
+	server/aio/handler.c server/aio/ctx.c \
 	server/aio/fdmon-epoll.c server/aio/uring.c server/aio/notifier.c \
 	server/aio/msgq.c server/aio/timer.c server/aio/wakecost.c
 
