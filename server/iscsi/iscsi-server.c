@@ -310,10 +310,47 @@ iscsi_server_stop_listening(struct iscsi_server *srv)
     frontend_stop_listening(&srv->fe);
 }
 
+/* After the drain: every LU's background SANITIZE ends at its next step
+ * (scsi_sanitize_stop) on its I/O thread, which is still running; wait
+ * for that, so that no job is left in a loop, on a backend or in memory
+ * that are about to go. */
+static void
+iscsi_server_stop_sanitize(struct iscsi_server *srv, int64_t timeout_ns)
+{
+    int64_t deadline = clock_now_ns() + timeout_ns;
+    bool running;
+
+    for (size_t i = 0; i < srv->ntargets; i++) {
+        for (size_t j = 0; j < srv->targets[i].scsi.nluns; j++) {
+            scsi_sanitize_stop(&srv->targets[i].scsi.luns[j]);
+        }
+    }
+    for (;;) {
+        running = false;
+        for (size_t i = 0; i < srv->ntargets && !running; i++) {
+            for (size_t j = 0; j < srv->targets[i].scsi.nluns; j++) {
+                if (scsi_sanitize_running(&srv->targets[i].scsi.luns[j])) {
+                    running = true;
+                    break;
+                }
+            }
+        }
+        if (!running || clock_now_ns() >= deadline) {
+            break;
+        }
+        nanosleep(&(struct timespec){ .tv_nsec = 5 * NS_PER_MS }, NULL);
+    }
+    if (running) {
+        log_warn("iscsi: a SANITIZE still runs after the drain timeout; "
+                 "stopping anyway");
+    }
+}
+
 void
 iscsi_server_drain(struct iscsi_server *srv, int64_t timeout_ns)
 {
     frontend_drain(&srv->fe, timeout_ns);
+    iscsi_server_stop_sanitize(srv, timeout_ns);
 }
 
 void

@@ -665,7 +665,9 @@ iscsi_task_abort(struct iscsi_task *task)
         return false;
     case ISCSI_TASK_EXEC:
         task->aborted = true;
-        return true;
+        /* A SANITIZE waiting for its job is let go at once (the job goes
+         * on): its done, unanswered, has released the task. */
+        return !scsi_cmd_abort(&task->cmd);
     default:
         return false; /* answered already */
     }

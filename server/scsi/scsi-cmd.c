@@ -488,6 +488,7 @@ scsi_cmd_decode(struct scsi_cmd *t)
     t->step_state = 0;
     t->range_slot = 0;
     t->range_held = false;
+    t->sanitize_job = NULL;
 
     if (t->cdb_len == 0) {
         scsi_cmd_set_sense(t, SCSI_SENSE_ILLEGAL_REQUEST,
@@ -553,6 +554,18 @@ scsi_cmd_exec(struct scsi_cmd *t)
     assert(t->buf_len == 0 || t->buf != NULL);
     t->stage = 0;
     scsi_ops[t->cdb[0]].exec(t);
+}
+
+bool
+scsi_cmd_abort(struct scsi_cmd *t)
+{
+    /* Only a command that waits for work of its own, not for a backend
+     * request of its own, can be let go early. */
+    if (t->sanitize_job == NULL) {
+        return false;
+    }
+    scsi_sanitize_abort(t);
+    return true;
 }
 
 /* --- Logical units ------------------------------------------------------ */

@@ -25,9 +25,9 @@
  * range, VERIFY comparing chunk by chunk, UNMAP with several descriptors);
  * it still completes with exactly one call of t->done, and it uses only
  * t->buf, never memory of its own, so its footprint is the buf_len the
- * transport saw at decode.  SANITIZE is the one exception: with IMMED its
- * work outlives the command, so it runs as a job with memory of its own
- * (scsi-sanitize.c).
+ * transport saw at decode.  SANITIZE is the one exception: with IMMED, or
+ * once the command is aborted, its work outlives the command, so it runs
+ * as a job with memory of its own (scsi-sanitize.c).
  *
  * libiscsi owns scsi_task_* (and struct scsi_task), hence scsi_cmd_.
  */
@@ -118,6 +118,7 @@ struct scsi_sanitize {
     atomic_uint state;         /* enum scsi_sanitize_state */
     atomic_uint progress;      /* of the running one, in 65536ths */
     atomic_bool ause;          /* the failed one allows EXIT FAILURE MODE */
+    atomic_bool stop;          /* shutdown: jobs end at their next step */
 };
 
 struct scsi_lu {
@@ -167,6 +168,7 @@ struct scsi_target {
     void *transport;           /* the transport's, for abort_nexuses */
 };
 struct scsi_step_ops;
+struct sanitize_job;
 typedef void scsi_done_fn(struct scsi_cmd *t);
 
 struct scsi_cmd {
@@ -233,6 +235,8 @@ struct scsi_cmd {
     uint64_t range_lba, range_n;
     void (*range_go)(struct scsi_cmd *t);
     struct aio_timer range_timer;
+    /* a SANITIZE without IMMED: the job it waits for (scsi-sanitize.c) */
+    struct sanitize_job *sanitize_job;
 };
 
 /*
@@ -275,6 +279,29 @@ bool scsi_cmd_data_overflow(struct scsi_cmd *t, uint32_t len) ATTR_NONNULL(1);
 
 /* Step 3: run the command; t->done is called exactly once. */
 void scsi_cmd_exec(struct scsi_cmd *t) ATTR_NONNULL(1);
+
+/*
+ * The transport aborts t, which is in the core (exec ran, done has not):
+ * a task management function, a PREEMPT AND ABORT, the end of the
+ * session.  Most commands cannot be cut short and call t->done when their
+ * backend request comes back, as usual: returns false.  A SANITIZE
+ * waiting for its job is let go instead: the job goes on (SBC-4 4.11.1:
+ * task management and resets do not stop a sanitize, and every command
+ * still sees it in progress), will never touch t again, and t->done is
+ * called before this returns true, so the transport may reuse t at once.
+ * Either way the transport sends no status for t.  On t's I/O thread.
+ */
+bool scsi_cmd_abort(struct scsi_cmd *t) ATTR_NONNULL(1);
+
+/*
+ * Shutdown (any thread): a SANITIZE running on lu ends at its next step
+ * boundary, which leaves the LU partly overwritten (it logs so), and one
+ * that starts later ends at its first.  The job ends on its own I/O
+ * thread, which must keep running until scsi_sanitize_running(lu) is
+ * false; after that nothing of the job is left.
+ */
+void scsi_sanitize_stop(struct scsi_lu *lu) ATTR_NONNULL(1);
+bool scsi_sanitize_running(const struct scsi_lu *lu) ATTR_NONNULL(1);
 
 /* Set CHECK CONDITION with fixed-format sense (key, ASC << 8 | ASCQ). */
 void scsi_cmd_set_sense(struct scsi_cmd *t, uint8_t key, uint16_t asc)

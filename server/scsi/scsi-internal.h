@@ -222,6 +222,9 @@ bool scsi_sanitize_sense(const struct scsi_lu *lu, uint8_t *buf)
 bool scsi_sanitize_can_erase(const struct scsi_lu *lu) ATTR_NONNULL(1);
 bool scsi_sanitize_decode(struct scsi_cmd *t) ATTR_NONNULL(1);
 void scsi_sanitize_exec(struct scsi_cmd *t) ATTR_NONNULL(1);
+/* scsi_cmd_abort of t, a SANITIZE waiting for its job (t->sanitize_job):
+ * the job goes on without it; t->done is called. */
+void scsi_sanitize_abort(struct scsi_cmd *t) ATTR_NONNULL(1);
 
 /* scsi-caw.c */
 bool scsi_caw_decode(struct scsi_cmd *t) ATTR_NONNULL(1);

@@ -79,6 +79,19 @@ scsi_sanitize_init(struct scsi_sanitize *s)
     atomic_init(&s->state, SCSI_SANITIZE_IDLE);
     atomic_init(&s->progress, 0);
     atomic_init(&s->ause, false);
+    atomic_init(&s->stop, false);
+}
+
+void
+scsi_sanitize_stop(struct scsi_lu *lu)
+{
+    atomic_store(&lu->sanitize->stop, true);
+}
+
+bool
+scsi_sanitize_running(const struct scsi_lu *lu)
+{
+    return atomic_load(&lu->sanitize->state) == SCSI_SANITIZE_RUNNING;
 }
 
 bool
@@ -254,6 +267,13 @@ sanitize_next(struct scsi_cmd *in)
     uint64_t off;
     unsigned pass;
 
+    if (left > 0 && atomic_load(&j->s->stop)) {
+        /* Shutdown: the I/O thread and the backend are going away, and
+         * nothing survives to resume a job of gigabytes later. */
+        in->err = -ECANCELED;
+        in->status = SCSI_STATUS_CHECK_CONDITION;
+        return false;
+    }
     if (left == 0) {
         if (j->flushed || !(lu->export->caps & BACKEND_CAN_FLUSH)) {
             in->status = SCSI_STATUS_GOOD;
@@ -317,23 +337,33 @@ static void
 sanitize_job_done(struct scsi_cmd *in)
 {
     struct sanitize_job *j = (struct sanitize_job *)in;
+    struct scsi_sanitize *s = j->s;
     bool ok = in->status == SCSI_STATUS_GOOD;
     struct scsi_cmd *t = j->cmd;
+    const char *what = j->sa == SCSI_SANITIZE_OVERWRITE ? "OVERWRITE"
+                                                        : "BLOCK ERASE";
 
     if (ok) {
-        log_info("scsi: export %s: SANITIZE %s done",
-                 in->lu->export->name,
-                 j->sa == SCSI_SANITIZE_OVERWRITE ? "OVERWRITE" : "BLOCK ERASE");
+        log_info("scsi: export %s: SANITIZE %s done", in->lu->export->name,
+                 what);
+    } else if (in->err == -ECANCELED) {
+        log_warn("scsi: export %s: SANITIZE %s interrupted by shutdown at "
+                 "%u%%: the LU is partly %s", in->lu->export->name, what,
+                 (unsigned)(in->step_pos * 100 / in->step_end),
+                 j->sa == SCSI_SANITIZE_OVERWRITE ? "overwritten" : "erased");
     } else {
         log_error("scsi: export %s: SANITIZE failed: %s; the LU is in "
                   "sanitize failure mode", in->lu->export->name,
                   strerror(in->err < 0 ? -in->err : EIO));
     }
-    atomic_store(&j->s->progress, 0);
-    atomic_store(&j->s->state, ok ? SCSI_SANITIZE_IDLE : SCSI_SANITIZE_FAILED);
     free(in->buf);
     free(j);
+    /* Last: once not running, a shutdown waiting in scsi_sanitize_running
+     * goes on to stop this thread (which first returns from here). */
+    atomic_store(&s->progress, 0);
+    atomic_store(&s->state, ok ? SCSI_SANITIZE_IDLE : SCSI_SANITIZE_FAILED);
     if (t) {
+        t->sanitize_job = NULL;
         if (ok) {
             t->status = SCSI_STATUS_GOOD;
         } else {
@@ -342,6 +372,22 @@ sanitize_job_done(struct scsi_cmd *in)
         }
         scsi_cmd_finish(t);
     }
+}
+
+void
+scsi_sanitize_abort(struct scsi_cmd *t)
+{
+    struct sanitize_job *j = t->sanitize_job;
+
+    assert(j != NULL && j->cmd == t);
+    log_info("scsi: export %s: SANITIZE command aborted; the sanitize goes "
+             "on", t->lu->export->name);
+    j->cmd = NULL;
+    t->sanitize_job = NULL;
+    /* No status goes out for an aborted command; this one is for the
+     * transport's bookkeeping only. */
+    scsi_cmd_set_sense(t, SCSI_SENSE_ABORTED_COMMAND, SCSI_ASC_NONE);
+    scsi_cmd_finish(t);
 }
 
 /* EXIT FAILURE MODE: out of failure mode if the failed sanitize allowed
@@ -459,7 +505,9 @@ scsi_sanitize_exec(struct scsi_cmd *t)
         t->status = SCSI_STATUS_GOOD;
         scsi_cmd_finish(t);
     } else {
+        /* Waits for the job, unless aborted (scsi_sanitize_abort). */
         j->cmd = t;
+        t->sanitize_job = j;
     }
     scsi_range_lock(&j->inner, 0, lu->nblocks, true, sanitize_go);
 }

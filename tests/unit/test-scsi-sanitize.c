@@ -90,6 +90,38 @@ sz_wait_idle(struct st_env *env)
     }
 }
 
+/* Decode and exec a SANITIZE the way st_run does, but return without
+ * waiting for done: the command is on the heap, so that the sanitizer
+ * build catches a job that touches it after it was given back. */
+static struct st_cmd *
+sz_start(struct st_env *env, uint8_t byte1, const uint8_t *param,
+         uint16_t len)
+{
+    const uint8_t cdb[10] = { SCSI_OP_SANITIZE, byte1, 0, 0, 0, 0, 0,
+                              (uint8_t)(len >> 8), (uint8_t)len, 0 };
+    struct st_cmd *c = bt_xmalloc(sizeof *c);
+
+    st_cmd_init(c, env, &env->lu[0], cdb, sizeof cdb);
+    ck_assert(scsi_cmd_decode(&c->t));
+    ck_assert_uint_eq(c->t.xfer_len, len);
+    c->t.buf = c->t.buf_len ? bt_xmalloc(c->t.buf_len) : NULL;
+    if (len > 0) {
+        memcpy(c->t.buf, param, len);
+    }
+    scsi_cmd_exec(&c->t);
+    for (int i = 0; i < 2; i++) {
+        aio_ctx_poll(env->ctx, false);
+    }
+    return c;
+}
+
+static void
+sz_free(struct st_cmd *c)
+{
+    st_cmd_free(c);
+    free(c);
+}
+
 /* Every block of [lba, lba + n) holds the pattern from its start. */
 static void
 sz_assert_pattern(struct st_env *env, uint32_t lba, uint32_t n,
@@ -314,6 +346,110 @@ START_TEST(test_sanitize_refuses_bad_cdbs_and_parameters)
 }
 END_TEST
 
+/* An aborted SANITIZE (ABORT TASK, LUN RESET, ...: scsi_cmd_abort) is
+ * given back at once, but the sanitize itself goes on to the end (SBC-4
+ * 4.11.1), reported in progress meanwhile, and never touches the command
+ * again. */
+START_TEST(test_sanitize_abort_lets_the_job_go_on)
+{
+    static const uint8_t pat[2] = { 0x5a, 0xc3 };
+    struct st_env env;
+    struct st_cmd *c, done;
+    uint8_t p[8];
+    uint16_t len, first, later;
+
+    st_env_init(&env, SZ, BS, false, 1);
+    len = sz_param(p, 1, pat, sizeof pat);
+    c = sz_start(&env, SCSI_SANITIZE_OVERWRITE, p, len);
+    /* Without IMMED it waits for the job. */
+    ck_assert_int_eq(c->ncalls, 0);
+    ck_assert(scsi_sanitize_running(&env.lu[0]));
+    ck_assert(scsi_cmd_abort(&c->t));
+    ck_assert_int_eq(c->ncalls, 1);
+    ck_assert_uint_eq(c->t.sense[2], SCSI_SENSE_ABORTED_COMMAND);
+    sz_free(c);
+    /* The job goes on, and says so to every other command. */
+    ck_assert(scsi_sanitize_running(&env.lu[0]));
+    first = sz_tur_in_progress(&env);
+    ck_assert_int_eq(ST_RUN(&env, &done, &env.lu[0], SCSI_OP_REQUEST_SENSE, 0,
+                            0, 0, SCSI_SENSE_LEN, 0), SCSI_STATUS_GOOD);
+    ck_assert_uint_eq(done.t.buf[2], SCSI_SENSE_NOT_READY);
+    ck_assert_uint_eq(done.t.buf[12], 0x04);
+    ck_assert_uint_eq(done.t.buf[13], 0x1b);
+    ck_assert_uint_eq(done.t.buf[15], 0x80);
+    st_cmd_free(&done);
+    later = sz_tur_in_progress(&env);
+    ck_assert_uint_gt(later, first);
+    sz_wait_idle(&env);
+    /* It ended well, over the whole LU. */
+    ck_assert_uint_eq(atomic_load(&env.lu[0].sanitize->state),
+                      SCSI_SANITIZE_IDLE);
+    sz_assert_pattern(&env, 0, 4, pat, sizeof pat);
+    sz_assert_pattern(&env, SZ / BS - 4, 4, pat, sizeof pat);
+    /* Another command is not let go: it answers when its request
+     * comes back, as ever (and has nothing to be let go from here). */
+    ck_assert_int_eq(ST_RUN(&env, &done, &env.lu[0], SCSI_OP_TEST_UNIT_READY,
+                            0, 0, 0, 0, 0), SCSI_STATUS_GOOD);
+    ck_assert(!scsi_cmd_abort(&done.t));
+    st_env_free(&env);
+}
+END_TEST
+
+/* Shutdown (scsi_sanitize_stop): the job ends at its next step, leaves
+ * the LU partly overwritten and in failure mode, frees all it had (the
+ * sanitizer build's leak check), and answers a command still waiting. */
+START_TEST(test_sanitize_stop_ends_the_job_at_its_next_step)
+{
+    static const uint8_t pat[1] = { 0xee };
+    int64_t deadline = clock_now_ns() + BT_DEADLINE_NS;
+    struct st_env env;
+    struct st_cmd *c, r;
+    uint8_t p[8], b[BS];
+    uint16_t len;
+
+    st_env_init(&env, SZ, BS, false, 1);
+    len = sz_param(p, 1, pat, sizeof pat);
+    c = sz_start(&env, 0x80 | SCSI_SANITIZE_OVERWRITE, p, len);
+    ck_assert_int_eq(c->ncalls, 1); /* IMMED: answered */
+    ck_assert_int_eq(c->t.status, SCSI_STATUS_GOOD);
+    sz_free(c);
+    ck_assert(scsi_sanitize_running(&env.lu[0]));
+    scsi_sanitize_stop(&env.lu[0]);
+    while (scsi_sanitize_running(&env.lu[0])) {
+        aio_ctx_poll(env.ctx, false);
+        ck_assert_msg(clock_now_ns() < deadline, "sanitize did not stop");
+    }
+    ck_assert_int_eq(aio_ctx_sqe_inflight(env.ctx), 0);
+    /* Failure mode, and not one to leave without AUSE. */
+    ck_assert_uint_eq(atomic_load(&env.lu[0].sanitize->state),
+                      SCSI_SANITIZE_FAILED);
+    ST_RUN(&env, &r, &env.lu[0], SCSI_OP_TEST_UNIT_READY, 0, 0, 0, 0, 0);
+    st_assert_sense(&r.t, SCSI_SENSE_MEDIUM_ERROR, SCSI_ASC_SANITIZE_FAILED);
+    sz_run(&env, &r, SCSI_SANITIZE_EXIT_FAILURE, NULL, 0);
+    st_assert_invalid_field_at(&r.t, 1, 4);
+    /* Partly overwritten: the first block is, the last is not. */
+    ck_assert_int_eq(bt_read(env.ctx, env.b, 0, b, BS), 0);
+    ck_assert_uint_eq(b[0], pat[0]);
+    ck_assert_uint_eq(b[BS - 1], pat[0]);
+    ck_assert_int_eq(bt_read(env.ctx, env.b, SZ - BS, b, BS), 0);
+    ck_assert_uint_eq(b[0], 0);
+    ck_assert_uint_eq(b[BS - 1], 0);
+    /* One started while stopping (a command the drain let through) ends
+     * at its first step, and the command waiting for it is answered. */
+    c = sz_start(&env, SCSI_SANITIZE_OVERWRITE, p, len);
+    while (c->ncalls == 0) {
+        aio_ctx_poll(env.ctx, false);
+        ck_assert_msg(clock_now_ns() < deadline, "sanitize did not stop");
+    }
+    st_assert_sense(&c->t, SCSI_SENSE_MEDIUM_ERROR, SCSI_ASC_SANITIZE_FAILED);
+    sz_free(c);
+    ck_assert(!scsi_sanitize_running(&env.lu[0]));
+    ck_assert_int_eq(bt_read(env.ctx, env.b, SZ - BS, b, BS), 0);
+    ck_assert_uint_eq(b[0], 0);
+    st_env_free(&env);
+}
+END_TEST
+
 static Suite *
 sanitize_suite(void)
 {
@@ -325,6 +461,8 @@ sanitize_suite(void)
     tcase_add_test(tc, test_sanitize_overwrite_waits_without_immed);
     tcase_add_test(tc, test_sanitize_block_erase_leaves_zeros);
     tcase_add_test(tc, test_sanitize_refuses_bad_cdbs_and_parameters);
+    tcase_add_test(tc, test_sanitize_abort_lets_the_job_go_on);
+    tcase_add_test(tc, test_sanitize_stop_ends_the_job_at_its_next_step);
     suite_add_tcase(s, tc);
     return s;
 }
