@@ -348,8 +348,8 @@ sanitize_job_done(struct scsi_cmd *in)
                  what);
     } else if (in->err == -ECANCELED) {
         log_warn("scsi: export %s: SANITIZE %s interrupted by shutdown at "
-                 "%u%%: the LU is partly %s", in->lu->export->name, what,
-                 (unsigned)(in->step_pos * 100 / in->step_end),
+                 "%.1f%%: the LU is partly %s", in->lu->export->name, what,
+                 (double)in->step_pos * 100.0 / (double)in->step_end,
                  j->sa == SCSI_SANITIZE_OVERWRITE ? "overwritten" : "erased");
     } else {
         log_error("scsi: export %s: SANITIZE failed: %s; the LU is in "
