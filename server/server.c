@@ -285,7 +285,9 @@ server_stop(struct server *srv)
     control_stop(srv->control);
     srv->control = NULL;
     /* Graceful order: stop accepting, let clients' requests finish and
-     * flush, then stop the threads, then close the backends. */
+     * flush (and the iSCSI drain end background SANITIZE jobs, which run
+     * on the threads and backends), then stop the threads, then close the
+     * backends. */
     if (srv->nbd_started) {
         nbd_server_stop_listening(&srv->nbd);
     }

@@ -28,8 +28,18 @@
  * leaves the LU in failure mode: MEDIUM ERROR, SANITIZE COMMAND FAILED to
  * all but those and SANITIZE, until a later sanitize succeeds or, when
  * the failed one had AUSE set, EXIT FAILURE MODE.  A LUN or target reset
- * does not stop a job (SBC-4: a sanitize survives them), and neither does
- * the end of the session that asked for it.
+ * does not stop a job (SBC-4 4.11.1: a sanitize survives task management
+ * and resets), and neither does the end of the session that asked for it.
+ * What those abort is the command waiting without IMMED: scsi_cmd_abort
+ * lets it go at once (no status goes out for it; the job forgets it), so
+ * the TMF's answer does not wait for the sanitize.
+ *
+ * Shutdown is the one thing that stops a job: scsi_sanitize_stop sets a
+ * flag that the job reads at its next step boundary, on its own thread,
+ * and ends there, freeing what it has, leaving the LU partly overwritten
+ * (logged) and in failure mode; the transport waits for that before the
+ * I/O threads and backends go.  Nothing is kept to resume it from after
+ * a restart.
  *
  * BLOCK ERASE is a write-zeroes that may deallocate (BACKEND_MAY_TRIM), so
  * it is offered only where UNMAP reads back zeros (scsi_lbp_unmap_zeroes:
