@@ -5,11 +5,12 @@
  *
  *  - ABORT TASK, ABORT TASK SET, CLEAR TASK SET and LUN RESET of a
  *    SANITIZE OVERWRITE without IMMED still waiting for its job are
- *    answered "function complete" within 2 s (not when the sanitize ends:
+ *    answered "function complete" within 5 s (not when the sanitize ends:
  *    these LUs are a petabyte of null backend), the SANITIZE itself never
  *    gets a SCSI Response, and the sanitize goes on (SBC-4 4.11.1): TEST
  *    UNIT READY answers NOT READY, SANITIZE IN PROGRESS and REQUEST SENSE
  *    returns the same with the progress indication (SKSV);
+ *  - the end of the session of such a SANITIZE does not stop it either;
  *  - SIGTERM while those run, one more SANITIZE is still waiting for its
  *    job, and a SANITIZE OVERWRITE with IMMED of an 8 GiB memory export
  *    has begun: polltgtd exits 0 within 5 s (not after the drain timeout
@@ -35,6 +36,7 @@ static const char conf[] =
     "[export t2]\nbackend = null\nsize = 1P\n"
     "[export t4]\nbackend = null\nsize = 1P\n"
     "[export t5]\nbackend = null\nsize = 1P\n"
+    "[export gone]\nbackend = null\nsize = 1P\n"
     "[export wait]\nbackend = null\nsize = 1P\n"
     "[export big]\nbackend = memory\nsize = 8G\n";
 
@@ -53,7 +55,7 @@ static const struct {
 static struct test_server srv;
 
 static void
-connect_to(struct raw_iscsi *c, const char *export)
+connect_raw(struct raw_iscsi *c, const char *export, bool clear_ua)
 {
     static const char *const keys[] = { "ImmediateData=Yes", NULL };
     char iqn[300];
@@ -64,7 +66,15 @@ connect_to(struct raw_iscsi *c, const char *export)
     status = raw_iscsi_login(c, ISCSI_TEST_INITIATOR, iqn, keys);
     CHECK(status == 0, "login to %s: status 0x%04x", iqn, (unsigned)status);
     CHECK(c->immediate_data, "ImmediateData=Yes was not agreed");
-    raw_iscsi_clear_ua(c, 0);
+    if (clear_ua) {
+        raw_iscsi_clear_ua(c, 0);
+    }
+}
+
+static void
+connect_to(struct raw_iscsi *c, const char *export)
+{
+    connect_raw(c, export, true);
 }
 
 /* The next PDU that is not a NOP-In, within timeout_ms: 0, or -1 on
@@ -215,8 +225,8 @@ check_tmf(struct raw_iscsi *c, int k)
     raw_put32(bhs + 32, cmdsn);
     t0 = test_now_ms();
     CHECK(raw_iscsi_send(c, bhs, NULL, 0), "%s: closed", what);
-    CHECK(next_pdu(c, &p, 2000, itt, what) == 0,
-          "%s: no TMF response within 2 s", what);
+    CHECK(next_pdu(c, &p, 5000, itt, what) == 0,
+          "%s: no TMF response within 5 s", what);
     ms = test_now_ms() - t0;
     CHECK(raw_opcode(&p) == RAW_ISCSI_OP_TMF_RSP,
           "%s: answered by opcode 0x%02x", what, raw_opcode(&p));
@@ -236,13 +246,13 @@ check_tmf(struct raw_iscsi *c, int k)
 int
 main(void)
 {
-    struct raw_iscsi c[NTMF], w, big;
+    struct raw_iscsi c[NTMF], w, big, g;
     uint32_t cmdsn, itt;
     unsigned progress = 0;
     int64_t deadline, t0, elapsed;
     int status;
     struct raw_pdu p;
-    const char *names[] = { "t1", "t2", "t4", "t5", "wait", "big" };
+    const char *names[] = { "t1", "t2", "t4", "t5", "gone", "wait", "big" };
 
     test_init("test-iscsi-sanitize", 120);
     test_iscsi_server_start(&srv, conf);
@@ -251,6 +261,18 @@ main(void)
         connect_to(&c[k], tmfs[k].export);
         check_tmf(&c[k], k);
     }
+
+    /* The session of one waiting ends: the sanitize goes on. */
+    connect_to(&g, "gone");
+    itt = send_sanitize(&g, false, &cmdsn);
+    CHECK(next_pdu(&g, &p, 300, itt, "SANITIZE") == -1,
+          "SANITIZE: an unexpected PDU 0x%02x", raw_opcode(&p));
+    close(g.fd);
+    test_sleep_ms(100);
+    connect_raw(&g, "gone", false); /* TEST UNIT READY is NOT READY */
+    check_in_progress(&g, 0xffffffffu, "after the end of the session");
+    printf("ok: the session of a waiting SANITIZE ended, the sanitize "
+           "goes on\n");
 
     /* One left waiting for its job. */
     connect_to(&w, "wait");
@@ -305,6 +327,7 @@ main(void)
     for (int k = 0; k < NTMF; k++) {
         close(c[k].fd);
     }
+    close(g.fd);
     close(w.fd);
     close(big.fd);
     if (test_soft_failures) {
