@@ -365,8 +365,10 @@ iscsi_conn_drain(struct iscsi_conn *conn)
         return;
     }
     /* Stop reading: commands waiting for write data will not get it (they
-     * were never acknowledged), those in the backend finish and are
-     * answered, then the export is flushed and the connection closed. */
+     * were never acknowledged); those in the backend are aborted, so they
+     * finish unanswered (a SANITIZE waiting for its job at once, the job
+     * left to iscsi_server_drain); then the export is flushed and the
+     * connection closed. */
     conn_pause_rx(&conn->base);
     iscsi_task_abort_all(conn);
     iscsi_conn_drain_check(conn);

@@ -368,8 +368,9 @@ sanitize_job_done(struct scsi_cmd *in)
     }
     free(in->buf);
     free(j);
-    /* Last: once not running, a shutdown waiting in scsi_sanitize_running
-     * goes on to stop this thread (which first returns from here). */
+    /* Once not running, a shutdown waiting in scsi_sanitize_running goes
+     * on to stop this thread: that is a message, run after this callback,
+     * so answering t below still happens first. */
     atomic_store(&s->progress, 0);
     atomic_store(&s->state, ok ? SCSI_SANITIZE_IDLE : SCSI_SANITIZE_FAILED);
     if (t) {
