@@ -138,6 +138,10 @@ rbdgw_conf_set(struct rbdgw_session *s, const char *key, const char *value,
     return r;
 }
 
+/* The step of rbdgw_session_open that authenticates: a failure there is
+ * most often the client's name or key, which the log line then names. */
+static const char rbdgw_connect_step[] = "connecting to the cluster";
+
 /* Connect and open the image; *why names the step that failed. */
 static int
 rbdgw_session_open(struct rbdgw_export *e, struct rbdgw_session **out,
@@ -174,7 +178,7 @@ rbdgw_session_open(struct rbdgw_export *e, struct rbdgw_session **out,
                                why)) < 0) {
         goto err;
     }
-    *why = "connecting to the cluster";
+    *why = rbdgw_connect_step;
     r = rados_connect(s->cluster);
     if (r < 0) {
         goto err;
@@ -646,8 +650,18 @@ rbdgw_open(const struct config_export *cfg, void **handle)
                                             : REMOTE_DEFAULT_TIMEOUT_NS;
     r = rbdgw_session_open(e, &e->cur, &e->size, &why);
     if (r < 0) {
-        log_error("export %s: rbd %s/%s: %s: %s", cfg->name, e->pool, e->image,
-                  why, strerror(-r));
+        if (why == rbdgw_connect_step) {
+            /* librados's account of it goes to its own log, if anywhere:
+             * name who we tried to be, the usual cause. */
+            log_error("export %s: rbd %s/%s: %s as client.%s (keyring %s): %s",
+                      cfg->name, e->pool, e->image, why,
+                      e->id ? e->id : "admin",
+                      e->keyring ? e->keyring : "as ceph.conf says",
+                      strerror(-r));
+        } else {
+            log_error("export %s: rbd %s/%s: %s: %s", cfg->name, e->pool,
+                      e->image, why, strerror(-r));
+        }
         rbdgw_free(e);
         return r;
     }

@@ -3,8 +3,9 @@
 # tests and benchmark: one ceph-mon with a fresh monmap, one ceph-osd on
 # memstore (RAM, saved to its directory on a clean stop, so an OSD
 # restart keeps the data), no ceph-mgr (I/O does not need one), auth
-# none, pools of size 1, everything under one directory and every daemon
-# in the foreground of this shell, stopped by its PID.
+# none (or cephx: ceph_start DIR cephx), pools of size 1, everything
+# under one directory and every daemon in the foreground of this shell,
+# stopped by its PID.
 #
 # Source after tests/functions.sh (for free_port, wait_for and
 # cleanup_fn).  ceph_start sets CEPH_CONF and the daemons' PIDs, and
@@ -88,9 +89,9 @@ fsid = $fsid
 mon host = v1:127.0.0.1:$port
 ms bind msgr2 = false
 public addr = 127.0.0.1
-auth cluster required = none
-auth service required = none
-auth client required = none
+auth cluster required = $CEPH_AUTH
+auth service required = $CEPH_AUTH
+auth client required = $CEPH_AUTH
 run dir = $CEPH_DIR/run
 admin socket = $CEPH_DIR/run/\$name.asok
 log file = $CEPH_DIR/log/\$name.log
@@ -113,9 +114,20 @@ osd fast shutdown = false
 ; several clients at once (polltgtd, rbd, qemu): none takes the socket
 admin socket =
 CONF
+    if [ "$CEPH_AUTH" = cephx ]; then
+        # The OSD's own key, in its data directory (made by its --mkfs).
+        printf '[osd]\nkeyring = %s\n' "$CEPH_DIR/osd/keyring" >>"$CEPH_CONF"
+    fi
     CEPH_WHY="ceph-authtool failed"
     ceph-authtool --create-keyring "$CEPH_DIR/keyring" --gen-key -n mon. \
         --cap mon 'allow *' >"$CEPH_DIR/mkfs.out" 2>&1 || return 1
+    if [ "$CEPH_AUTH" = cephx ]; then
+        # The CLIs' key, in the monitor's auth database from its mkfs.
+        CEPH_WHY="ceph-authtool failed for client.admin"
+        ceph-authtool "$CEPH_DIR/keyring" --gen-key -n client.admin \
+            --cap mon 'allow *' --cap osd 'allow *' \
+            >>"$CEPH_DIR/mkfs.out" 2>&1 || return 1
+    fi
     CEPH_WHY="monmaptool failed"
     monmaptool --create --fsid "$fsid" --addv a "[v1:127.0.0.1:$port]" \
         "$CEPH_DIR/monmap" >>"$CEPH_DIR/mkfs.out" 2>&1 || return 1
@@ -128,8 +140,18 @@ CONF
     CEPH_WHY="the monitor did not answer on 127.0.0.1:$port"
     ceph_cli osd new "$uuid" >>"$CEPH_DIR/mkfs.out" 2>&1 || return 1
     CEPH_WHY="ceph-osd --mkfs failed"
-    timeout 30 ceph-osd -c "$CEPH_CONF" -i 0 --mkfs --osd-uuid "$uuid" \
-        >>"$CEPH_DIR/mkfs.out" 2>&1 || return 1
+    if [ "$CEPH_AUTH" = cephx ]; then
+        # No key to fetch the monitors' config with yet: skip that.
+        timeout 30 ceph-osd -c "$CEPH_CONF" -i 0 --mkfs --mkkey \
+            --no-mon-config --osd-uuid "$uuid" \
+            >>"$CEPH_DIR/mkfs.out" 2>&1 || return 1
+        CEPH_WHY="ceph auth add osd.0 failed"
+        ceph_cli auth add osd.0 mon 'allow profile osd' osd 'allow *' \
+            -i "$CEPH_DIR/osd/keyring" >>"$CEPH_DIR/mkfs.out" 2>&1 || return 1
+    else
+        timeout 30 ceph-osd -c "$CEPH_CONF" -i 0 --mkfs --osd-uuid "$uuid" \
+            >>"$CEPH_DIR/mkfs.out" 2>&1 || return 1
+    fi
     ceph_osd_start
     CEPH_WHY="the OSD did not come up"
     ceph_wait 30 ceph_osd_up || return 1
@@ -137,15 +159,31 @@ CONF
     ceph_cli osd pool create rbd 8 >>"$CEPH_DIR/mkfs.out" 2>&1 || return 1
     CEPH_WHY="rbd pool init failed"
     rbd_cli pool init rbd >>"$CEPH_DIR/mkfs.out" 2>&1 || return 1
+    if [ "$CEPH_AUTH" = cephx ]; then
+        CEPH_WHY="cannot create client.polltgt"
+        ceph_cli auth get-or-create client.polltgt mon 'profile rbd' \
+            osd 'profile rbd pool=rbd' -o "$CEPH_CLIENT_KEYRING" \
+            >>"$CEPH_DIR/mkfs.out" 2>&1 || return 1
+    fi
 }
 
-# ceph_start DIR: a cluster in DIR with a pool "rbd" for images, within
-# about a minute; skips the test with what failed if it cannot start.
-# A failed start is tried once more in a clean directory, on a new port
-# (once, an OSD was refused by its monitor with "wrong fsid").
+# ceph_start DIR [cephx]: a cluster in DIR with a pool "rbd" for images,
+# within about a minute; skips the test with what failed if it cannot
+# start.  A failed start is tried once more in a clean directory, on a
+# new port (once, an OSD was refused by its monitor with "wrong fsid").
+# With cephx, every daemon and client must authenticate: the CLIs above
+# are client.admin (its key in DIR/keyring, which ceph.conf names), and
+# client.polltgt, allowed only RBD on pool rbd, has its key in
+# CEPH_CLIENT_KEYRING (DIR/polltgt.keyring) for polltgtd's id and keyring.
 ceph_start() {
     CEPH_DIR=$1
+    CEPH_AUTH=${2:-none}
     CEPH_CONF=$CEPH_DIR/ceph.conf
+    CEPH_CLIENT_KEYRING=$CEPH_DIR/polltgt.keyring
+    case $CEPH_AUTH in
+    none | cephx) ;;
+    *) fail "ceph_start: auth '$CEPH_AUTH' is neither none nor cephx" ;;
+    esac
     cleanup_fn ceph_stop
     _ceph_start_once && return 0
     echo "$0: the Ceph cluster did not start ($CEPH_WHY); trying again" >&2
