@@ -56,7 +56,7 @@ void iscsi_server_stop_listening(struct iscsi_server *srv) ATTR_NONNULL(1);
  * unanswered), flush, close every session once what is queued is sent,
  * then end the background SANITIZE jobs at their next step (main thread,
  * before the I/O threads stop).  Sessions still busy at timeout_ns are
- * logged and left to the exit. */
+ * logged and closed (frontend_drain). */
 void iscsi_server_drain(struct iscsi_server *srv, int64_t timeout_ns)
     ATTR_NONNULL(1);
 /* After the I/O threads stopped. */

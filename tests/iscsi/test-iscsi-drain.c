@@ -20,6 +20,11 @@
  * the connection closes, polltgtd exits 0 within 10 s (not after the
  * 30 s drain timeout), and the written data is in nbdkit's file.
  *
+ * Then a session that stopped reading, with 64 MiB of Data-In queued
+ * (more than the sockets hold): the drain cannot end it, so polltgtd
+ * closes it at the drain timeout and still exits 0 (its loop used to
+ * assert on the socket left behind), within 45 s.
+ *
  * Skips (77) without nbdkit or its delay filter.
  */
 #include <config.h>
@@ -48,6 +53,15 @@ static const char conf[] =
     "uri = nbd+unix:///?socket=@DIR@/kit.sock\n"
     "request-timeout = 30s\n"
     "block-size = 512\n";
+
+static const char conf_stall[] =
+    "[iscsi]\n"
+    "listen = 127.0.0.1:@PORT@\n"
+    "[status]\n"
+    "socket = none\n"
+    "[export mem]\n"
+    "backend = memory\n"
+    "size = 8M\n";
 
 static struct test_server srv;
 
@@ -155,6 +169,58 @@ wait_exit(pid_t pid, int timeout_ms, int *status)
         }
         test_sleep_ms(10);
     }
+}
+
+/* A session that reads nothing of 16 READs of 4 MiB (the largest
+ * transfer VPD B0h allows). */
+static void
+check_stalled_reader(void)
+{
+    struct test_server s2 = { 0 };
+    struct raw_iscsi c;
+    char iqn[300];
+    int status;
+    int64_t ms;
+
+    test_iscsi_server_start(&s2, conf_stall);
+    CHECK(raw_iscsi_connect(&c, s2.port) >= 0, "connect: %s",
+          strerror(errno));
+    snprintf(iqn, sizeof iqn, "%s:mem", ISCSI_TEST_IQN_PREFIX);
+    status = raw_iscsi_login(&c, ISCSI_TEST_INITIATOR, iqn, NULL);
+    CHECK(status == 0, "login to %s: status 0x%04x", iqn, (unsigned)status);
+    raw_iscsi_clear_ua(&c, 0);
+    for (int i = 0; i < 16; i++) {
+        uint8_t bhs[48], cdb[16];
+
+        raw_cdb16(cdb, 0x88, 0, 4 * MIB / BS);
+        raw_scsi_bhs(&c, bhs, 0, cdb, 16, true, false, 4 * MIB);
+        c.itt++;
+        CHECK(raw_iscsi_send(&c, bhs, NULL, 0), "READ(16) %d: the target "
+              "closed the connection", i);
+        c.cmdsn++;
+    }
+    test_sleep_ms(300);
+    CHECK(kill(s2.pid, SIGTERM) == 0, "kill: %s", strerror(errno));
+    ms = wait_exit(s2.pid, 45000, &status);
+    if (ms < 0) {
+        test_server_kill(&s2);
+    } else {
+        s2.pid = 0;
+    }
+    SOFT_CHECK(ms >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+               "a session that stopped reading: polltgtd did not exit 0 "
+               "within 45 s of SIGTERM (wait status 0x%x)",
+               ms >= 0 ? (unsigned)status : 0u);
+    SOFT_CHECK(test_server_log_has(&s2, "still busy after the drain "
+                                        "timeout; closing them"),
+               "no log line for the session the drain could not end");
+    printf("ok: a session that stopped reading: exit 0x%x in %" PRId64
+           " ms\n", (unsigned)status, ms);
+    close(c.fd);
+    if (test_soft_failures) {
+        test_server_dump_log(&s2);
+    }
+    test_rmdir(s2.dir);
 }
 
 int
@@ -337,7 +403,9 @@ main(void)
     if (test_soft_failures) {
         test_server_dump_log(&srv);
     }
-    test_current_server = NULL;
     test_rmdir(srv.dir);
+
+    check_stalled_reader();
+    test_current_server = NULL;
     return test_finish();
 }
