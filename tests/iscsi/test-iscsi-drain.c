@@ -89,7 +89,7 @@ fill(uint8_t *buf, size_t len, uint8_t seed)
 static pid_t
 start_nbdkit(const char *path)
 {
-    char sock[300], file[300], log[300], rd[32], wr[32];
+    char sock[300], file[320], log[300], rd[32], wr[32];
     int64_t deadline;
     pid_t pid;
 
