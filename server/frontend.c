@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conn.h"
 #include "frontend.h"
 #include "listen.h"
 #include "log.h"
@@ -23,6 +24,9 @@
 
 /* How often a refused connection may be logged. */
 #define FRONTEND_REFUSED_LOG_NS NS_PER_SEC
+/* After the drain timeout, how long the killed connections' frees may
+ * take. */
+#define FRONTEND_KILL_WAIT_NS NS_PER_SEC
 
 struct frontend_client {
     uint8_t addr[16];
@@ -312,6 +316,28 @@ frontend_drain_on_thread(void *opaque)
     free(m);
 }
 
+/* Past the drain timeout, on thread id: close what is left. */
+static void
+frontend_kill_on_thread(void *opaque)
+{
+    struct frontend_drain_msg *m = opaque;
+
+    for (struct conn *c = conn_first(m->fe, m->id); c; c = c->next) {
+        conn_kill(c); /* the free is deferred: c->next stays valid */
+    }
+    free(m);
+}
+
+static void
+frontend_wait_conns(struct frontend *fe, int64_t deadline)
+{
+    while (atomic_load(&fe->nconns) > 0 && clock_now_ns() < deadline) {
+        struct timespec ts = { 0, 5 * NS_PER_MS };
+
+        nanosleep(&ts, NULL);
+    }
+}
+
 void
 frontend_drain(struct frontend *fe, int64_t timeout_ns)
 {
@@ -330,14 +356,28 @@ frontend_drain(struct frontend *fe, int64_t timeout_ns)
             free(m);
         }
     }
-    while (atomic_load(&fe->nconns) > 0 && clock_now_ns() < deadline) {
-        struct timespec ts = { 0, 5 * NS_PER_MS };
-
-        nanosleep(&ts, NULL);
-    }
+    frontend_wait_conns(fe, deadline);
     if (atomic_load(&fe->nconns) > 0) {
-        log_warn("%s: %u connection(s) still busy after the drain timeout",
+        log_warn("%s: %u connection(s) still busy after the drain timeout; "
+                 "closing them",
                  fe->ops->name, atomic_load(&fe->nconns));
+        /* A client that stopped reading, a backend that does not answer:
+         * their sockets must not outlive the threads' loops.  Ahead of
+         * the threads' stop messages, so before the loops go. */
+        for (unsigned i = 0; i < fe->niothreads; i++) {
+            struct frontend_drain_msg *m = malloc(sizeof *m);
+
+            if (m == NULL) {
+                continue;
+            }
+            m->fe = fe;
+            m->id = i;
+            if (iothread_run(fe->iothreads[i], frontend_kill_on_thread, m) < 0) {
+                free(m);
+            }
+        }
+        /* Their frees wait only for the backend to hand back requests. */
+        frontend_wait_conns(fe, clock_now_ns() + FRONTEND_KILL_WAIT_NS);
     }
     free(fe->listeners);
     fe->listeners = NULL;

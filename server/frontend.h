@@ -77,7 +77,9 @@ int frontend_start(struct frontend *fe, const struct frontend_ops *ops,
 void frontend_stop_listening(struct frontend *fe) ATTR_NONNULL(1);
 
 /* Ask every I/O thread to drain its connections and wait (bounded by
- * timeout_ns) until all are gone.  Main thread. */
+ * timeout_ns) until all are gone; those left then (a client that stopped
+ * reading, a backend that does not answer) are killed on their threads,
+ * so no socket outlives its loop.  Main thread. */
 void frontend_drain(struct frontend *fe, int64_t timeout_ns) ATTR_NONNULL(1);
 
 /* Free what frontend_start allocated, after the I/O threads stopped. */

@@ -279,13 +279,14 @@ iscsi_conn_task_released(struct iscsi_conn *conn)
     }
     if (conn->draining) {
         iscsi_conn_drain_check(conn);
-        return;
     }
     if (conn->base.life == CONN_CLOSING) {
+        /* Also a draining one closed by something else (a Logout, an
+         * error): nobody else sends what is left and closes it. */
         conn_flush(&conn->base);
         return;
     }
-    if (conn->free_tasks) {
+    if (conn->free_tasks && !conn->draining) {
         conn_resume_rx(&conn->base);
     }
 }
@@ -364,12 +365,19 @@ iscsi_conn_drain(struct iscsi_conn *conn)
         conn_kill(&conn->base); /* still logging in: nothing to finish */
         return;
     }
-    /* Stop reading: commands waiting for write data will not get it (they
-     * were never acknowledged); those in the backend are aborted, so they
-     * finish unanswered (a SANITIZE waiting for its job at once, the job
-     * left to iscsi_server_drain); then the export is flushed and the
-     * connection closed. */
+    /* Stop reading.  Commands waiting for write data will not get it
+     * (they were never acknowledged): dropped.  Those in the backend
+     * finish and are answered, so the initiator knows its writes and
+     * flushes completed; only a SANITIZE waiting for its job is let go
+     * unanswered at once (the job, which may run for hours, is ended by
+     * iscsi_server_drain).  Then the exports are flushed, everything
+     * queued is sent and the connection closed.  No NOP-In ping: its
+     * answer could not be read. */
     conn_pause_rx(&conn->base);
-    iscsi_task_abort_all(conn);
+    aio_timer_del(conn->base.ctx, &conn->nop_timer);
+    iscsi_task_drain(conn);
     iscsi_conn_drain_check(conn);
+    if (conn->base.life == CONN_CLOSING) {
+        conn_flush(&conn->base); /* closed for another reason meanwhile */
+    }
 }

@@ -242,6 +242,11 @@ unsigned iscsi_task_abort_preempted(struct iscsi_conn *conn, uint64_t lun,
 void iscsi_task_abort_all(struct iscsi_conn *conn) ATTR_NONNULL(1);
 /* A Logout: end the commands still waiting for Data-Out, unanswered. */
 void iscsi_task_drop_data_out(struct iscsi_conn *conn) ATTR_NONNULL(1);
+/* A graceful stop, reception paused: end unanswered the commands whose
+ * Data-Out will not come now and a SANITIZE waiting for its job (which
+ * may run for hours and is ended by iscsi_server_drain); the others in
+ * the backend finish and are answered. */
+void iscsi_task_drain(struct iscsi_conn *conn) ATTR_NONNULL(1);
 /* Whether a CmdSN may be accepted now (and advance ExpCmdSN). */
 bool iscsi_task_check_cmdsn(struct iscsi_conn *conn, const uint8_t *bhs)
     ATTR_NONNULL(1, 2);

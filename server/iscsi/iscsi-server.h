@@ -51,9 +51,12 @@ int iscsi_server_start(struct iscsi_server *srv, struct ev_loop *loop,
                        struct iothread **iothreads, unsigned niothreads)
     ATTR_NONNULL(1, 2, 3, 4, 5);
 void iscsi_server_stop_listening(struct iscsi_server *srv) ATTR_NONNULL(1);
-/* Finish in-flight commands, flush, close every session, then end the
- * background SANITIZE jobs at their next step (main thread, before the
- * I/O threads stop). */
+/* Let the commands in the backend finish and answer them (a command
+ * waiting for Data-Out and a SANITIZE waiting for its job end
+ * unanswered), flush, close every session once what is queued is sent,
+ * then end the background SANITIZE jobs at their next step (main thread,
+ * before the I/O threads stop).  Sessions still busy at timeout_ns are
+ * logged and closed (frontend_drain). */
 void iscsi_server_drain(struct iscsi_server *srv, int64_t timeout_ns)
     ATTR_NONNULL(1);
 /* After the I/O threads stopped. */

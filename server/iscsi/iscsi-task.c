@@ -746,6 +746,26 @@ iscsi_task_drop_data_out(struct iscsi_conn *conn)
     }
 }
 
+void
+iscsi_task_drain(struct iscsi_conn *conn)
+{
+    struct iscsi_task *task = conn->active;
+
+    /* Held so that no release below lets the drain close the connection
+     * (and its kill walk this list) under the walk. */
+    conn->in_core++;
+    while (task) {
+        struct iscsi_task *next = task->next;
+
+        if (task->state == ISCSI_TASK_DATA_OUT ||
+            (task->state == ISCSI_TASK_EXEC && task->cmd.sanitize_job)) {
+            iscsi_task_abort(task);
+        }
+        task = next;
+    }
+    conn->in_core--;
+}
+
 static bool
 iscsi_task_any_aborted(const struct iscsi_conn *conn)
 {

@@ -11,7 +11,8 @@ ISCSI_TESTS = \
 	tests/iscsi/test-iscsi-malformed \
 	tests/iscsi/test-iscsi-pr \
 	tests/iscsi/test-iscsi-race \
-	tests/iscsi/test-iscsi-sanitize
+	tests/iscsi/test-iscsi-sanitize \
+	tests/iscsi/test-iscsi-drain
 
 check_PROGRAMS += $(ISCSI_TESTS) tests/iscsi/test-iscsi-copy
 TESTS += $(ISCSI_TESTS)
@@ -40,6 +41,10 @@ tests_iscsi_test_iscsi_race_LDADD = $(LIBISCSI_LIBS)
 tests_iscsi_test_iscsi_sanitize_SOURCES = tests/iscsi/test-iscsi-sanitize.c
 tests_iscsi_test_iscsi_sanitize_CFLAGS = $(AM_CFLAGS) $(LIBISCSI_CFLAGS)
 tests_iscsi_test_iscsi_sanitize_LDADD = $(LIBISCSI_LIBS)
+
+tests_iscsi_test_iscsi_drain_SOURCES = tests/iscsi/test-iscsi-drain.c
+tests_iscsi_test_iscsi_drain_CFLAGS = $(AM_CFLAGS) $(LIBISCSI_CFLAGS)
+tests_iscsi_test_iscsi_drain_LDADD = $(LIBISCSI_LIBS)
 
 # Raw sockets for the malformed input; libiscsi for the checks after it.
 tests_iscsi_test_iscsi_malformed_SOURCES = tests/iscsi/test-iscsi-malformed.c
