@@ -30,6 +30,8 @@ static const struct config_key server_keys[] = {
     { "pidfile", KT_PATH, CFG(pidfile), 0, 0, NULL },
     { "user", KT_USER, CFG(run_uid), 0, 0, NULL },
     { "group", KT_GROUP, CFG(run_gid), 0, 0, NULL },
+    { "drain-timeout", KT_DURATION, CFG(drain_timeout_ns), 0,
+      3600 * NS_PER_SEC, "30s" },
     { NULL },
 };
 
@@ -162,6 +164,7 @@ config_keys_defaults(struct config *cfg)
     cfg->status_gid = -1;
     cfg->run_uid = -1;
     cfg->run_gid = -1;
+    cfg->drain_timeout_ns = 30 * NS_PER_SEC;
     cfg->nbd_max_connections = 1024;
     cfg->nbd_max_payload = 64 << 20;
     cfg->nbd_max_inflight = 64;

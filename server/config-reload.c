@@ -7,11 +7,13 @@
 #include <config.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "config-reload.h"
 #include "log.h"
+#include "util/clock.h"
 
 static bool
 str_eq(const char *a, const char *b)
@@ -148,6 +150,14 @@ config_reload_apply(struct config *running, const struct config *next,
                  log_level_name(next->log_level));
         running->log_level = next->log_level;
         log_set_level(next->log_level);
+        changes++;
+    }
+    if (running->drain_timeout_ns != next->drain_timeout_ns) {
+        /* Read when the server stops: nothing else to change now. */
+        log_info("reload: [server] drain-timeout: %" PRId64 " ms -> %" PRId64
+                 " ms", running->drain_timeout_ns / NS_PER_MS,
+                 next->drain_timeout_ns / NS_PER_MS);
+        running->drain_timeout_ns = next->drain_timeout_ns;
         changes++;
     }
     if (running->iothreads != next->iothreads) {

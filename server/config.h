@@ -118,6 +118,7 @@ struct config {
     char *pidfile;            /* absolute, or NULL */
     long run_uid;             /* user = : -1 keeps the starting user */
     long run_gid;             /* group = : -1 is the user's primary group */
+    int64_t drain_timeout_ns; /* a graceful stop waits this long for clients */
 
     /* [poll] and [iothread N]: one entry per I/O thread */
     struct poll_params poll;

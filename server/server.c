@@ -24,9 +24,6 @@
 #include "systemd.h"
 #include "util/clock.h"
 
-/* How long a graceful stop waits for clients to finish their requests. */
-#define SERVER_DRAIN_TIMEOUT_NS (30 * NS_PER_SEC)
-
 struct server {
     struct mainloop *ml;
     struct iothread **iothreads;
@@ -278,9 +275,13 @@ server_start(struct server **out, struct mainloop *ml)
 void
 server_stop(struct server *srv)
 {
+    int64_t drain_ns;
+
     if (srv == NULL) {
         return;
     }
+    /* [server] drain-timeout as last reloaded. */
+    drain_ns = mainloop_config(srv->ml)->drain_timeout_ns;
     mainloop_set_reload_hooks(srv->ml, &(struct config_reload_hooks){ 0 });
     control_stop(srv->control);
     srv->control = NULL;
@@ -295,10 +296,10 @@ server_stop(struct server *srv)
         iscsi_server_stop_listening(&srv->iscsi);
     }
     if (srv->nbd_started) {
-        nbd_server_drain(&srv->nbd, SERVER_DRAIN_TIMEOUT_NS);
+        nbd_server_drain(&srv->nbd, drain_ns);
     }
     if (srv->iscsi_started) {
-        iscsi_server_drain(&srv->iscsi, SERVER_DRAIN_TIMEOUT_NS);
+        iscsi_server_drain(&srv->iscsi, drain_ns);
     }
     for (unsigned id = 0; id < srv->niothreads; id++) {
         iothread_stop(srv->iothreads[id]);

@@ -34,6 +34,13 @@ kill -HUP "$POLLTGTD_PID"
 wait_for 10 log_has 'iothreads changed: takes effect on restart' ||
     { cat "$POLLTGTD_LOG"; fail "restart-only change not reported"; }
 
+# The drain timeout is live: read when the server stops.
+sed -i 's/^; drain-timeout = 30s/drain-timeout = 2s/' "$conf"
+grep -q '^drain-timeout = 2s' "$conf" || fail "the shipped config has no drain-timeout line"
+kill -HUP "$POLLTGTD_PID"
+wait_for 10 log_has 'reload: \[server\] drain-timeout: 30000 ms -> 2000 ms' ||
+    { cat "$POLLTGTD_LOG"; fail "drain-timeout change not applied"; }
+
 stop_polltgtd
 [ "$POLLTGTD_STATUS" -eq 0 ] || fail "SIGTERM: exit status $POLLTGTD_STATUS"
 log_has 'stopped' || fail "no stop line"

@@ -229,7 +229,7 @@ static const struct {
     const char *section, *key;
 } all_keys[] = {
     { "server", "iothreads" }, { "server", "log-level" }, { "server", "pidfile" },
-    { "server", "user" }, { "server", "group" },
+    { "server", "user" }, { "server", "group" }, { "server", "drain-timeout" },
     { "poll", "policy" }, { "poll", "max-ns" }, { "poll", "grow" },
     { "poll", "shrink" }, { "poll", "weight" }, { "poll", "idle-timeout-ms" },
     { "iothread N", "policy" }, { "iothread N", "max-ns" },

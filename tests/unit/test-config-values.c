@@ -474,6 +474,27 @@ START_TEST(test_nbd_tuning_keys_are_read_back)
 }
 END_TEST
 
+/* How long a graceful stop waits: 30 s unless set, 0 allowed (close at
+ * once), at most an hour, as a duration. */
+START_TEST(test_server_drain_timeout)
+{
+    struct config *cfg = load_ok("");
+
+    ck_assert_int_eq(cfg->drain_timeout_ns, INT64_C(30) * 1000000000);
+    config_free(cfg);
+    cfg = load_ok("[server]\ndrain-timeout = 0\n");
+    ck_assert_int_eq(cfg->drain_timeout_ns, 0);
+    config_free(cfg);
+    cfg = load_ok("[server]\ndrain-timeout = 2500ms\n");
+    ck_assert_int_eq(cfg->drain_timeout_ns, INT64_C(2500) * 1000000);
+    config_free(cfg);
+    expect_error("[server]\ndrain-timeout = 2h\n", 2,
+                 "[server] drain-timeout", "2h", "to 3600s");
+    expect_error("[server]\ndrain-timeout = soon\n", 2,
+                 "[server] drain-timeout", "soon", "a bare number is in seconds");
+}
+END_TEST
+
 START_TEST(test_nbd_unix_listen_relative_is_made_absolute)
 {
     struct config *cfg = load_ok("[nbd]\nlisten = unix:run/nbd.sock\n");
@@ -730,6 +751,7 @@ config_values_suite(void)
     tcase_add_test(tc, test_status_socket_mode_is_octal);
     tcase_add_test(tc, test_status_socket_owner_and_group_resolve_names);
     tcase_add_test(tc, test_nbd_tuning_keys_are_read_back);
+    tcase_add_test(tc, test_server_drain_timeout);
     tcase_add_test(tc, test_nbd_unix_listen_relative_is_made_absolute);
     tcase_add_test(tc, test_base_dir_anchors_relative_paths);
     suite_add_tcase(s, tc);
