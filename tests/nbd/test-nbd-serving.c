@@ -6,7 +6,9 @@
  * refuse exports by network (TCP on loopback) and by transport (unix); an
  * export pinned to I/O thread 1 serves correctly; clients that die with
  * requests in flight disturb nobody; SIGTERM with writes in flight answers
- * or cleanly closes, makes the answered writes durable, and exits 0.
+ * or cleanly closes, makes the answered writes durable, and exits 0; a
+ * client that stopped reading replies holds the drain only until
+ * [server] drain-timeout, then is closed, and the server still exits 0.
  */
 #include <config.h>
 
@@ -597,6 +599,80 @@ test_graceful_shutdown(struct test_server *s, int filefd)
            ok, failed, test_now_ms() - t_term);
 }
 
+/* --- A client that stops reading, at SIGTERM ---------------------- */
+
+static const char conf_stall[] =
+    "[server]\n"
+    "drain-timeout = 2s\n"
+    "[nbd]\n"
+    "listen = unix:@DIR@/nbd.sock\n"
+    "[status]\n"
+    "socket = none\n"
+    "[export mem]\n"
+    "backend = memory\n"
+    "size = 64M\n";
+
+/* Reads of 4 MiB of data that libnbd sends but, never polled, does not
+ * take the replies of: far more than the socket holds stays queued in the server,
+ * so its drain cannot finish.  It must give up at the 2 s drain timeout
+ * (not hang, and not abort on the socket left in its loop, as it once
+ * did), close the connection and exit 0. */
+static void
+test_stalled_reader_shutdown(void)
+{
+    struct test_server s;
+    struct nbd_handle *nbd;
+    static uint8_t buf[16][4 * MIB];
+    int status = -1;
+    int64_t t_term, ms = -1;
+
+    test_server_prepare(&s);
+    test_server_start(&s, conf_stall);
+    nbd = test_nbd_open(&s, "mem");
+    /* Data, not holes: a hole's reply is a few bytes, whatever its size. */
+    for (int i = 0; i < 16; i++) {
+        memset(buf[i], 0x5a + i, sizeof buf[i]);
+        CHECK_NBD(nbd_pwrite(nbd, buf[i], sizeof buf[i],
+                             (uint64_t)i * sizeof buf[i], 0) == 0,
+                  "write %d", i);
+    }
+    for (int i = 0; i < 16; i++) {
+        CHECK_NBD(nbd_aio_pread(nbd, buf[i], sizeof buf[i],
+                                (uint64_t)i * sizeof buf[i],
+                                NBD_NULL_COMPLETION, 0) >= 0,
+                  "read %d", i);
+    }
+    test_sleep_ms(300);
+    CHECK(kill(s.pid, SIGTERM) == 0, "kill: %s", strerror(errno));
+    t_term = test_now_ms();
+    while (test_now_ms() - t_term < 20000) {
+        if (waitpid(s.pid, &status, WNOHANG) == s.pid) {
+            ms = test_now_ms() - t_term;
+            s.pid = 0;
+            break;
+        }
+        test_sleep_ms(20);
+    }
+    CHECK(ms >= 0, "polltgtd did not exit within 20 s of SIGTERM with a "
+          "client that stopped reading (drain-timeout = 2s)");
+    SOFT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+               "polltgtd exited with wait status 0x%x after SIGTERM with a "
+               "client that stopped reading", (unsigned)status);
+    SOFT_CHECK(ms >= 1900, "polltgtd exited %" PRId64 " ms after SIGTERM: "
+               "before its 2 s drain timeout, with replies still queued", ms);
+    SOFT_CHECK(test_server_log_has(&s, "still busy after the drain timeout; "
+                                       "closing them"),
+               "no log line for the connection the drain could not end");
+    if (test_soft_failures) {
+        test_server_dump_log(&s);
+    }
+    nbd_close(nbd);
+    test_current_server = NULL;
+    test_rmdir(s.dir);
+    printf("ok: a client that stopped reading: exit 0x%x %" PRId64 " ms "
+           "after SIGTERM\n", (unsigned)status, ms);
+}
+
 static void
 test_threads(void)
 {
@@ -634,5 +710,6 @@ main(void)
     test_max_connections();
     test_allow();
     test_threads();
+    test_stalled_reader_shutdown();
     return test_finish();
 }
