@@ -25,14 +25,20 @@ ceph_requires() {
 
 # ceph_skip WHAT: the cluster cannot start here: say why and skip.
 ceph_skip() {
-    local f
     echo "$0: skipped: the test Ceph cluster did not start: $1" >&2
+    ceph_show_logs
+    exit 77
+}
+
+# ceph_show_logs: the daemons' last words, for a failure message (the
+# cluster's directory goes with the test's).
+ceph_show_logs() {
+    local f
     for f in "$CEPH_DIR"/log/*.log "$CEPH_DIR"/*.out; do
         [ -s "$f" ] || continue
         echo "--- $f (last lines)" >&2
         tail -n 15 "$f" >&2
     done
-    exit 77
 }
 
 # ceph_wait SECONDS CMD...: retry CMD until it succeeds, for SECONDS of
