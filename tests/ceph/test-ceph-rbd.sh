@@ -129,10 +129,9 @@ grep -qi 'input/output error' dead.err || fail "expected EIO, got: $(cat dead.er
 log_has 'ceph0: rbd: lost the remote' || { show_log; fail "no loss logged"; }
 
 # Back: the export serves again, with the data, and takes writes.
-ceph_osd_start
 # A restart under a loaded host (the sanitizer build, the suite in
 # parallel) once took longer than 30 s.
-ceph_wait 90 ceph_osd_up || { ceph_show_logs; fail "the OSD did not come back"; }
+ceph_osd_restart 60 || { ceph_show_logs; fail "the OSD did not come back"; }
 served=
 for i in $(seq 1 60); do
     if timeout 30 nbdcopy "$nbd" back.nbd 2>/dev/null; then
